@@ -1,0 +1,61 @@
+/*
+ * turtled configuration: defaults, the INI config file, and the limits.
+ * Reference: docs/config.md. (PARSEC uses TOML; Debian has no C TOML library, so
+ * turtled reads INI through libinih with the same settings grouped in sections.)
+ */
+#ifndef TT_SERVICE_CONFIG_H
+#define TT_SERVICE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/log.h"
+
+struct tt_admin {
+	uint8_t auth_type;      /* 0: any authenticator */
+	char *name;             /* application name (direct) or uid (unix peer) */
+};
+
+struct tt_provider_conf {
+	char *type;             /* "soft", ... */
+	size_t n;
+	char **keys;
+	char **values;
+};
+
+struct tt_config {
+	/* [service] */
+	char *socket_path;          /* default /run/turtle/turtled.sock */
+	char *data_dir;             /* default /var/lib/turtle */
+	char *kim_path;             /* default <data_dir>/keys.sqlite3 */
+	uint32_t socket_mode;       /* default 0666: access control is the authenticator's job */
+	uint32_t threads;           /* worker threads, default 4 */
+	enum tt_log_level log_level;
+	/* [limits] */
+	uint32_t max_connections;   /* default 1024 */
+	uint32_t max_body;          /* default 1 MiB */
+	uint32_t max_auth;          /* default 8 KiB */
+	uint32_t max_response;      /* default 1 MiB */
+	uint32_t read_timeout_ms;   /* a started request must complete within this; default 5000 */
+	uint32_t idle_timeout_ms;   /* idle persistent connection lifetime; default 60000 */
+	/* [authenticator] */
+	bool auth_direct;           /* default true */
+	bool auth_unix_peer;        /* default true */
+	struct tt_admin *admins;
+	size_t n_admins;
+	/* [provider.NAME] sections in file order; the first is the default provider.
+	 * With no provider section, one "soft" provider is configured. */
+	struct tt_provider_conf *providers;
+	size_t n_providers;
+};
+
+void tt_config_defaults(struct tt_config *c);
+/* Parse `path` over the defaults already in *c. On error, errbuf says which line and why. */
+int tt_config_load(const char *path, struct tt_config *c, char *errbuf, size_t errlen);
+/* Fill derived defaults (kim_path, provider list) after loading and options. */
+int tt_config_finish(struct tt_config *c);
+void tt_config_free(struct tt_config *c);
+bool tt_config_is_admin(const struct tt_config *c, uint8_t auth_type, const char *name);
+
+#endif
