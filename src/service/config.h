@@ -12,6 +12,21 @@
 
 #include "util/log.h"
 
+/* Defaults and accepted ranges (docs/config.md lists them for users). */
+#define TT_CONFIG_DEFAULT_SOCKET   "/run/turtle/turtled.sock"
+#define TT_CONFIG_DEFAULT_DATA_DIR "/var/lib/turtle"
+#define TT_CONFIG_THREADS_MIN      1
+#define TT_CONFIG_THREADS_MAX      256
+#define TT_CONFIG_MAX_CONN_MIN     1
+#define TT_CONFIG_MAX_CONN_MAX     1000000
+#define TT_CONFIG_MAX_BODY_MIN     1024                  /* also max_response */
+#define TT_CONFIG_MAX_BODY_MAX     (256u * 1024 * 1024)  /* also max_response */
+#define TT_CONFIG_MAX_AUTH_MIN     16
+#define TT_CONFIG_MAX_AUTH_MAX     65535                 /* auth_len is 16 bits on the wire */
+#define TT_CONFIG_TIMEOUT_MIN      10
+#define TT_CONFIG_READ_TIMEOUT_MAX 3600000               /* 1 hour */
+#define TT_CONFIG_IDLE_TIMEOUT_MAX 86400000              /* 1 day */
+
 struct tt_admin {
 	uint8_t auth_type;      /* 0: any authenticator */
 	char *name;             /* application name (direct) or uid (unix peer) */
@@ -51,7 +66,9 @@ struct tt_config {
 };
 
 void tt_config_defaults(struct tt_config *c);
-/* Parse `path` over the defaults already in *c. On error, errbuf says which line and why. */
+/* Parse `path` over the defaults already in *c. On error, errbuf says which line and why
+ * ("FILE:LINE: message"); *c may then be partly updated and should only be freed.
+ * Returns 0, TT_ERR_IO (cannot open/read) or TT_ERR_CONFIG. */
 int tt_config_load(const char *path, struct tt_config *c, char *errbuf, size_t errlen);
 /* Fill derived defaults (kim_path, provider list) after loading and options. */
 int tt_config_finish(struct tt_config *c);
