@@ -20,6 +20,24 @@
  * All functions are thread-safe (one connection behind a mutex) and return 0 or a
  * negative tt_err: TT_ERR_DOES_NOT_EXIST, TT_ERR_ALREADY_EXISTS, TT_ERR_STORAGE for an
  * SQLite failure, TT_ERR_DATA_CORRUPT for a row that does not decode.
+ *
+ * Further rules of the contract:
+ *  - Application and key names are 1..256 bytes; anything else (NULL, empty, longer)
+ *    is TT_ERR_INVALID_ARGUMENT before the database is touched.
+ *  - A name stays reserved while its row is CREATING or DESTROYING: begin_create on it
+ *    is TT_ERR_ALREADY_EXISTS even though get/list do not show it.
+ *  - commit_create / abort_create act only on a CREATING row, finish_destroy only on a
+ *    DESTROYING row, forget on either; no such row is TT_ERR_DOES_NOT_EXIST.
+ *  - One live owner per store: tt_kim_open holds an exclusive flock on the file for the
+ *    handle's life and a second open (any process) is TT_ERR_STORAGE. Recovery relies on
+ *    this: every pending row it sees belongs to a dead process.
+ *  - Call tt_kim_list_pending for recovery only before serving requests: while serving,
+ *    CREATING/DESTROYING rows are in-flight operations, not crash leftovers.
+ *  - Walk callbacks run after the lock is released, on a snapshot taken under it; the
+ *    record is valid only during the call, and the callback may call back into the store
+ *    (recovery calls tt_kim_forget, DeleteClient destroys the keys it lists).
+ *  - A handle must not be used across fork(); a child opens its own after the parent
+ *    closed its handle.
  */
 #ifndef TT_KIM_H
 #define TT_KIM_H
