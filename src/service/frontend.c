@@ -1,1 +1,186 @@
-/* placeholder: being written */
+/*
+ * The front end: one request in, exactly one response frame out.
+ *
+ * Order of checks (each failure is one PARSEC status, and the first failing check
+ * decides): framing (done by the frame reader) -> content type -> accept type -> auth
+ * type known -> opcode known -> provider id known -> authentication -> provider
+ * configured -> opcode/provider kind -> admin -> authentication required -> opcode
+ * offered by the provider -> body decoding and the operation itself -> response size.
+ * docs/request-path.md has the table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "service/service.h"
+#include "turtle/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "wire/opcodes.h"
+
+/* Append header + body in one reservation so that a failure never leaves half a frame
+ * in `resp` (which may already hold earlier responses of a pipelined connection). */
+static int
+put_frame(struct tt_buf *resp, const struct tt_wire_hdr *h, const uint8_t *body, size_t len)
+{
+	uint8_t *p;
+	int r;
+
+	if (len > UINT32_MAX || len > SIZE_MAX - TT_WIRE_HDR_LEN)
+		return TT_ERR_RESPONSE_TOO_LARGE;
+	if ((r = tt_buf_reserve(resp, TT_WIRE_HDR_LEN + len, &p)) != 0)
+		return r;
+	tt_wire_hdr_encode(h, p);
+	if (len > 0)
+		memcpy(p + TT_WIRE_HDR_LEN, body, len);
+	tt_buf_commit(resp, TT_WIRE_HDR_LEN + len);
+	return 0;
+}
+
+int
+tt_frontend_error_frame(int err, struct tt_buf *resp)
+{
+	struct tt_wire_hdr h;
+
+	/* PARSEC's default response header: nothing of the request is trusted enough to
+	 * be echoed. */
+	memset(&h, 0, sizeof(h));
+	h.opcode = TT_OP_PING;
+	h.status = tt_err_to_status(err);
+	return put_frame(resp, &h, NULL, 0) == 0 ? 0 : TT_ERR_NO_MEMORY;
+}
+
+static bool
+opcode_offered(const struct tt_provider_ops *p, uint32_t opcode)
+{
+	for (size_t i = 0; i < p->n_opcodes; i++)
+		if (p->opcodes[i] == opcode)
+			return true;
+	return false;
+}
+
+/* Header fields the frame reader does not judge, in PARSEC's order. */
+static int
+check_fields(const struct tt_wire_hdr *hdr)
+{
+	if (hdr->content_type != TT_WIRE_BODY_PROTOBUF)
+		return TT_ERR_CONTENT_TYPE;
+	if (hdr->accept_type != TT_WIRE_BODY_PROTOBUF)
+		return TT_ERR_ACCEPT_TYPE;
+	if (hdr->auth_type > TT_AUTH_TYPE_MAX)
+		return TT_ERR_AUTHENTICATOR_DOES_NOT_EXIST;
+	if (tt_opcode_info(hdr->opcode) == NULL)
+		return TT_ERR_OPCODE_DOES_NOT_EXIST;
+	if (hdr->provider > TT_PROVIDER_ID_MAX)
+		return TT_ERR_PROVIDER_DOES_NOT_EXIST;
+	return 0;
+}
+
+/* Who may run what, after authentication. *prov is NULL for a core operation. */
+static int
+check_access(struct tt_service *svc, const struct tt_wire_hdr *hdr, const struct tt_identity *id,
+    struct tt_provider_slot **prov)
+{
+	const struct tt_opcode_info *info = tt_opcode_info(hdr->opcode);
+	struct tt_provider_slot *s = NULL;
+
+	if (hdr->provider != TT_PROVIDER_CORE &&
+	    (s = tt_service_provider(svc, hdr->provider)) == NULL)
+		return TT_ERR_PROVIDER_NOT_REGISTERED;
+	if (info->core != (hdr->provider == TT_PROVIDER_CORE))
+		return TT_ERR_NOT_SUPPORTED;
+	if (info->admin) {
+		if (id == NULL)
+			return TT_ERR_NOT_AUTHENTICATED;
+		if (!id->admin)
+			return TT_ERR_ADMIN_OPERATION;
+	}
+	if (info->needs_auth && id == NULL)
+		return TT_ERR_NOT_AUTHENTICATED;
+	if (s != NULL && !opcode_offered(s->ops, hdr->opcode))
+		return TT_ERR_NOT_SUPPORTED;
+	*prov = s;
+	return 0;
+}
+
+static void
+log_failure(const struct tt_wire_hdr *hdr, const struct tt_identity *id, int err)
+{
+	const struct tt_opcode_info *info = tt_opcode_info(hdr->opcode);
+	char opbuf[16];
+	const char *opname = info != NULL ? info->name : opbuf;
+
+	if (info == NULL)
+		(void)snprintf(opbuf, sizeof(opbuf), "0x%x", hdr->opcode);
+	/* never the auth bytes: for direct auth they are the identity claim itself */
+	if (err == TT_ERR_AUTHENTICATION || err == TT_ERR_AUTHENTICATOR_NOT_REGISTERED ||
+	    err == TT_ERR_ADMIN_OPERATION)
+		tt_info("%s (provider %u) from %s%s: %s", opname, hdr->provider,
+		    id != NULL ? "client " : "an unauthenticated client",
+		    id != NULL ? id->app : "", tt_err_name(err));
+	else
+		tt_debug("%s (provider %u) from %s%s: %s", opname, hdr->provider,
+		    id != NULL ? "client " : "an unauthenticated client",
+		    id != NULL ? id->app : "", tt_err_name(err));
+}
+
+int
+tt_frontend_handle(struct tt_service *svc, const struct tt_wire_hdr *hdr,
+    const uint8_t *body, const uint8_t *auth, const struct tt_peer *peer, struct tt_buf *resp)
+{
+	struct tt_identity ident, *id = NULL;
+	struct tt_provider_slot *prov = NULL;
+	struct tt_op_ctx ctx;
+	struct tt_wire_hdr rh;
+	struct tt_buf out;
+	bool locked = false;
+	int r;
+
+	/* Result bodies can carry exported keys and plaintexts: wipe them on release. */
+	tt_buf_init(&out, 0);
+	tt_buf_set_secret(&out);
+	memset(&ident, 0, sizeof(ident));
+
+	if ((r = check_fields(hdr)) != 0)
+		goto out;
+	pthread_rwlock_rdlock(&svc->cfg_lock);
+	locked = true;
+	tt_buf_init(&out, svc->cfg->max_response);
+	tt_buf_set_secret(&out);
+	if (hdr->auth_type != TT_AUTH_NONE) {
+		if ((r = tt_auth_authenticate(svc->cfg, hdr->auth_type, auth, hdr->auth_len,
+		    peer, &ident)) != 0)
+			goto out;
+		id = &ident;
+	}
+	if ((r = check_access(svc, hdr, id, &prov)) != 0)
+		goto out;
+	ctx.svc = svc;
+	ctx.hdr = hdr;
+	ctx.id = id;
+	ctx.prov = prov;
+	r = tt_ops_dispatch(&ctx, body, hdr->body_len, &out);
+	/* a provider writing past the response limit is the response being too large */
+	if (r == TT_ERR_LIMIT)
+		r = TT_ERR_RESPONSE_TOO_LARGE;
+out:
+	if (locked)
+		pthread_rwlock_unlock(&svc->cfg_lock);
+	if (r != 0)
+		log_failure(hdr, id, r);
+
+	memset(&rh, 0, sizeof(rh));
+	rh.provider = hdr->provider;
+	rh.session = hdr->session;
+	rh.opcode = hdr->opcode;
+	rh.status = tt_err_to_status(r);
+	if (r == 0 && (r = put_frame(resp, &rh, tt_buf_ptr(&out), tt_buf_avail(&out))) == TT_ERR_LIMIT)
+		r = TT_ERR_RESPONSE_TOO_LARGE;
+	if (r != 0) {
+		/* an error carries no body */
+		rh.status = tt_err_to_status(r);
+		r = put_frame(resp, &rh, NULL, 0);
+	}
+	tt_buf_free(&out);
+	memset(&ident, 0, sizeof(ident));
+	return r == 0 ? 0 : TT_ERR_NO_MEMORY;
+}
