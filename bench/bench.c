@@ -306,7 +306,8 @@ out:
 static void child_exec(const struct bench_daemon *d, const struct bench_daemon_opts *o,
     const struct passwd *pw, const char *conf)
 {
-	const char *argv[12];
+	const char *argv[16];
+	const char *wrap = getenv("BENCH_WRAP");
 	char datadir[PATH_MAX];
 	int n = 0, fd;
 
@@ -324,6 +325,14 @@ static void child_exec(const struct bench_daemon *d, const struct bench_daemon_o
 		}
 	}
 	snprintf(datadir, sizeof(datadir), "%s/data", d->dir);
+	if (wrap != NULL && wrap[0] != '\0') {
+		/* e.g. BENCH_WRAP="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p":
+		 * the shell splits the words, then execs the wrapper with turtled's argv. */
+		argv[n++] = "/bin/sh";
+		argv[n++] = "-c";
+		argv[n++] = "exec $BENCH_WRAP \"$@\"";
+		argv[n++] = "sh";
+	}
 	argv[n++] = o->turtled;
 	argv[n++] = "--foreground";
 	argv[n++] = "--socket";
@@ -337,7 +346,7 @@ static void child_exec(const struct bench_daemon *d, const struct bench_daemon_o
 	if (o->allow_root && geteuid() == 0)
 		argv[n++] = "--allow-root";
 	argv[n] = NULL;
-	execv(o->turtled, (char *const *)argv);
+	execv(argv[0], (char *const *)argv);
 	perror("bench: exec turtled");
 	_exit(127);
 }
@@ -393,7 +402,8 @@ int bench_daemon_start(struct bench_daemon *d, const struct bench_daemon_opts *o
 	if (pid == 0)
 		child_exec(d, o, pw, confp);
 	d->pid = pid;
-	deadline = bench_now_ns() + 10ull * 1000000000u;
+	/* a daemon under valgrind takes far longer to come up */
+	deadline = bench_now_ns() + (getenv("BENCH_WRAP") != NULL ? 120ull : 10ull) * 1000000000u;
 	while (bench_now_ns() < deadline) {
 		int st, fd;
 
@@ -410,7 +420,7 @@ int bench_daemon_start(struct bench_daemon *d, const struct bench_daemon_opts *o
 		}
 		bench_sleep_ms(20);
 	}
-	fprintf(stderr, "bench: turtled did not listen on %s within 10 s\n", d->sock);
+	fprintf(stderr, "bench: turtled did not listen on %s in time\n", d->sock);
 	dump_log(d->log);
 fail:
 	bench_daemon_stop(d);
@@ -433,13 +443,14 @@ void bench_daemon_stop(struct bench_daemon *d)
 	if (!d->owned)
 		return;
 	if (d->pid > 0) {
-		uint64_t deadline = bench_now_ns() + 5ull * 1000000000u;
+		uint64_t wait_s = getenv("BENCH_WRAP") != NULL ? 60 : 5;
+		uint64_t deadline = bench_now_ns() + wait_s * 1000000000u;
 		int st;
 
 		(void)kill(d->pid, SIGTERM);
 		while (waitpid(d->pid, &st, WNOHANG) == 0) {
 			if (bench_now_ns() > deadline) {
-				fprintf(stderr, "bench: turtled ignored SIGTERM for 5 s; killing it\n");
+				fprintf(stderr, "bench: turtled ignored SIGTERM; killing it\n");
 				(void)kill(d->pid, SIGKILL);
 				(void)waitpid(d->pid, &st, 0);
 				break;
