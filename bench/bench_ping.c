@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,10 +190,17 @@ out:
 	return r;
 }
 
-static int latency_echo(unsigned count, struct lat_result *out)
+/*
+ * same_cpu: pin this thread and the echo thread to one CPU. Then a round trip is two
+ * context switches and no cross-CPU wake-up; on a VM whose idle vCPUs sleep, that
+ * wake-up can dominate a round trip, and this row shows how much.
+ */
+static int latency_echo(unsigned count, bool same_cpu, struct lat_result *out)
 {
 	struct echo e;
 	struct bench_lat l = { 0 };
+	cpu_set_t saved, one;
+	bool pinned = false;
 	uint64_t start, t0;
 	unsigned i;
 	int r = -1;
@@ -200,6 +208,17 @@ static int latency_echo(unsigned count, struct lat_result *out)
 	memset(out, 0, sizeof(*out));
 	if (echo_open(&e) != 0)
 		return -1;
+	if (same_cpu) {
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&one);
+		CPU_SET(cpu < 0 ? 0 : cpu, &one);
+		if (pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) != 0 ||
+		    pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0 ||
+		    pthread_setaffinity_np(e.tid, sizeof(one), &one) != 0)
+			goto out;
+		pinned = true;
+	}
 	for (i = 0; i < count / 10; i++)
 		if (echo_roundtrip(&e) != 0)
 			goto out;
@@ -213,6 +232,8 @@ static int latency_echo(unsigned count, struct lat_result *out)
 	summarise(&l, bench_now_ns() - start, out);
 	r = 0;
 out:
+	if (pinned)
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
 	out->err = r;
 	bench_lat_free(&l);
 	echo_close(&e);
@@ -359,7 +380,7 @@ int main(int argc, char **argv)
 {
 	struct cfg cfg = { 0 };
 	struct bench_daemon d;
-	struct lat_result lp, le;
+	struct lat_result lp, le, le1;
 	unsigned i;
 	int r, rc = 1;
 
@@ -377,11 +398,13 @@ int main(int argc, char **argv)
 	printf("# latency: %u sequential round trips on one connection after %u warm-up ones\n",
 	    cfg.count, cfg.count / 10);
 	printf("%-22s %9s %9s %9s %10s\n", "what", "p50 us", "p99 us", "mean us", "ops/s");
-	if ((r = latency_echo(cfg.count, &le)) != 0) {
+	if ((r = latency_echo(cfg.count, false, &le)) != 0 ||
+	    (r = latency_echo(cfg.count, true, &le1)) != 0) {
 		fprintf(stderr, "bench_ping: echo baseline failed\n");
 		goto out;
 	}
 	print_lat("unix echo (baseline)", &le);
+	print_lat("unix echo, same CPU", &le1);
 	if ((r = latency_ping(d.sock, cfg.count, &lp)) != 0) {
 		fprintf(stderr, "bench_ping: ping failed: %s\n", tt_strerror(r));
 		goto out;
