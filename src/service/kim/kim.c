@@ -78,6 +78,7 @@ enum kim_stmt {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_GET,
+	ST_GET_KID,
 	ST_EXISTS,
 	ST_INSERT,
 	ST_COMMIT_CREATE,
@@ -97,6 +98,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_GET] = "SELECT " REC_COLS " FROM keys"
 	    " WHERE auth_type = ?1 AND app = ?2 AND name = ?3 AND state = 2",
+	[ST_GET_KID] = "SELECT " REC_COLS " FROM keys"
+	    " WHERE auth_type = ?1 AND app = ?2 AND kid = ?3 AND state = 2",
 	[ST_EXISTS] = "SELECT 1 FROM keys WHERE auth_type = ?1 AND app = ?2 AND name = ?3",
 	[ST_INSERT] = "INSERT INTO keys (auth_type, app, name, provider, kid, key_type, bits,"
 	    " usage, alg, ref, state, created)"
@@ -603,19 +606,22 @@ tt_kim_rec_to_key(const struct tt_kim_rec *r, struct tt_key *k)
 	k->ref_len = r->ref_len;
 }
 
-/* Lookup of the ACTIVE row by (client, name), with the lock held. */
+/* Lookup of the client's ACTIVE row by name (kid == NULL) or by kid, lock held. */
 static int
 get_locked(struct tt_kim *kim, const struct tt_kim_client *c, size_t app_len,
-    const char *name, size_t name_len, struct tt_kim_rec *out)
+    const char *name, size_t name_len, const uint8_t *kid, struct tt_kim_rec *out)
 {
-	sqlite3_stmt *s = kim->st[ST_GET];
+	sqlite3_stmt *s = kim->st[kid == NULL ? ST_GET : ST_GET_KID];
 	int rc, ret;
 
-	if ((ret = bind_client(s, c, app_len)) != 0 ||
-	    sqlite3_bind_text(s, 3, name, (int)name_len, SQLITE_STATIC) != SQLITE_OK) {
-		ret = ret != 0 ? ret : TT_ERR_STORAGE;
+	if ((ret = bind_client(s, c, app_len)) != 0)
 		goto out;
-	}
+	if (kid != NULL)
+		ret = bind_kid(s, 3, kid);
+	else if (sqlite3_bind_text(s, 3, name, (int)name_len, SQLITE_STATIC) != SQLITE_OK)
+		ret = TT_ERR_STORAGE;
+	if (ret != 0)
+		goto out;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
 		ret = TT_ERR_DOES_NOT_EXIST;
@@ -643,7 +649,7 @@ tt_kim_get(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
 	if ((ret = check_client(c, &app_len)) != 0 || (ret = check_name(name, &name_len)) != 0)
 		return ret;
 	pthread_mutex_lock(&kim->lock);
-	ret = get_locked(kim, c, app_len, name, name_len, out);
+	ret = get_locked(kim, c, app_len, name, name_len, NULL, out);
 	pthread_mutex_unlock(&kim->lock);
 	return ret;
 }
@@ -799,24 +805,26 @@ tt_kim_abort_create(struct tt_kim *kim, const uint8_t kid[TT_KEY_ID_LEN])
 
 /* ---- destroy ---- */
 
-int
-tt_kim_begin_destroy(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
-    struct tt_kim_rec *out)
+/* Read and mark in one write transaction so the record handed back is exactly the row
+ * that became DESTROYING, and a row that does not decode is left untouched. */
+static int
+begin_destroy(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
+    const uint8_t *kid, struct tt_kim_rec *out)
 {
 	struct tt_kim_rec r = { 0 };
-	size_t app_len, name_len;
+	size_t app_len, name_len = 0;
 	int ret;
 
 	if (kim == NULL || out == NULL)
 		return TT_ERR_INVALID_ARGUMENT;
-	if ((ret = check_client(c, &app_len)) != 0 || (ret = check_name(name, &name_len)) != 0)
+	if ((ret = check_client(c, &app_len)) != 0)
+		return ret;
+	if (kid == NULL && (ret = check_name(name, &name_len)) != 0)
 		return ret;
 	pthread_mutex_lock(&kim->lock);
-	/* Read and mark in one write transaction so the record handed back is exactly the
-	 * row that became DESTROYING, and a row that does not decode is left untouched. */
 	if ((ret = tx_begin(kim)) != 0)
 		goto out;
-	if ((ret = get_locked(kim, c, app_len, name, name_len, &r)) != 0 ||
+	if ((ret = get_locked(kim, c, app_len, name, name_len, kid, &r)) != 0 ||
 	    (ret = kid_write(kim, ST_MARK_DESTROY, r.kid, NULL, 0, "begin_destroy")) != 0 ||
 	    (ret = tx_commit(kim)) != 0) {
 		tx_rollback(kim);
@@ -829,6 +837,22 @@ out:
 	pthread_mutex_unlock(&kim->lock);
 	tt_kim_rec_clear(&r);
 	return ret;
+}
+
+int
+tt_kim_begin_destroy(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
+    struct tt_kim_rec *out)
+{
+	return begin_destroy(kim, c, name, NULL, out);
+}
+
+int
+tt_kim_begin_destroy_kid(struct tt_kim *kim, const struct tt_kim_client *c,
+    const uint8_t kid[TT_KEY_ID_LEN], struct tt_kim_rec *out)
+{
+	if (kid == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	return begin_destroy(kim, c, NULL, kid, out);
 }
 
 int

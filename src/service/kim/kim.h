@@ -97,6 +97,12 @@ int tt_kim_abort_create(struct tt_kim *kim, const uint8_t kid[TT_KEY_ID_LEN]);
 /* Marks the active key DESTROYING and returns its record (for the provider call). */
 int tt_kim_begin_destroy(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
     struct tt_kim_rec *out);
+/* The same for exactly the row `kid` of client `c`, as resolved earlier by tt_kim_get:
+ * TT_ERR_DOES_NOT_EXIST if that row is no longer ACTIVE (destroyed, and perhaps its name
+ * re-created, meanwhile). Use it when the caller already checked the record (its
+ * provider, its policy) so that the row marked is the row checked. */
+int tt_kim_begin_destroy_kid(struct tt_kim *kim, const struct tt_kim_client *c,
+    const uint8_t kid[TT_KEY_ID_LEN], struct tt_kim_rec *out);
 int tt_kim_finish_destroy(struct tt_kim *kim, const uint8_t kid[TT_KEY_ID_LEN]);
 
 /* Callback iteration; a non-zero return from cb stops the walk and is returned. */

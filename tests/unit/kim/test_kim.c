@@ -620,6 +620,38 @@ test_corrupt_row(void **state)
 	assert_int_equal(ns.n, 0);
 }
 
+static void
+test_begin_destroy_kid(void **state)
+{
+	struct fx *f = *state;
+	uint8_t old[TT_KEY_ID_LEN], cur[TT_KEY_ID_LEN];
+	struct tt_kim_rec r = { 0 };
+
+	make_key(f->kim, &alice, "k", 1, old);
+	/* destroyed and re-created (on another provider) after a lookup of `old` */
+	assert_int_equal(tt_kim_begin_destroy(f->kim, &alice, "k", &r), 0);
+	assert_int_equal(tt_kim_finish_destroy(f->kim, r.kid), 0);
+	tt_kim_rec_clear(&r);
+	make_key(f->kim, &alice, "k", 2, cur);
+
+	assert_int_equal(tt_kim_begin_destroy_kid(f->kim, &alice, old, &r), TT_ERR_DOES_NOT_EXIST);
+	/* another client cannot mark it even knowing the kid */
+	assert_int_equal(tt_kim_begin_destroy_kid(f->kim, &bob, cur, &r), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(tt_kim_get(f->kim, &alice, "k", &r), 0);
+	assert_int_equal(r.provider, 2);
+	tt_kim_rec_clear(&r);
+
+	assert_int_equal(tt_kim_begin_destroy_kid(f->kim, &alice, cur, &r), 0);
+	assert_int_equal(r.state, TT_KIM_DESTROYING);
+	assert_int_equal(r.provider, 2);
+	assert_string_equal(r.name, "k");
+	assert_memory_equal(r.ref, "ref:k", 5);
+	assert_int_equal(tt_kim_begin_destroy_kid(f->kim, &alice, cur, &r), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(tt_kim_finish_destroy(f->kim, cur), 0);
+	tt_kim_rec_clear(&r);
+	assert_int_equal(tt_kim_begin_destroy_kid(f->kim, &alice, NULL, &r), TT_ERR_INVALID_ARGUMENT);
+}
+
 struct thr {
 	struct tt_kim *kim;
 	int fails;
@@ -686,6 +718,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_name_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_begin_destroy_kid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 
