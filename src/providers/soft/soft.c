@@ -1,0 +1,417 @@
+/*
+ * The software provider (provider id 1): the function table, start-up (master key file,
+ * cache), CanDoCrypto and the key life cycle. The cryptographic operations live in
+ * soft_sign.c, soft_sym.c and soft_agree.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "providers/soft/soft_int.h"
+#include "turtle/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/num.h"
+#include "wire/opcodes.h"
+
+#define SOFT_DEFAULT_CACHE 256
+
+/* ---- master key file ---- */
+
+static int
+read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = read(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return TT_ERR_IO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+write_full(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return TT_ERR_IO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Create the key file atomically: a crash leaves either no file or a complete one. */
+static int
+create_master_key(const char *path)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	uint8_t key[SOFT_MASTER_KEY_LEN];
+	const char *slash;
+	int fd = -1, dfd = -1, r = TT_ERR_IO;
+	int created = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp))
+		return TT_ERR_CONFIG;
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path) >= (int)sizeof(dir))
+		return TT_ERR_CONFIG;
+	if (RAND_priv_bytes(key, sizeof(key)) != 1) {
+		r = TT_ERR_INSUFFICIENT_ENTROPY;
+		goto out;
+	}
+	(void)unlink(tmp);  /* a leftover of an earlier crash of this very pid */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		tt_err_log("soft: cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	created = 1;
+	if (write_full(fd, key, sizeof(key)) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		tt_err_log("soft: cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		tt_err_log("soft: cannot rename %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	created = 0;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		tt_err_log("soft: cannot sync directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	tt_info("soft: created master key file %s", path);
+	r = 0;
+out:
+	tt_wipe(key, sizeof(key));
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (created)
+		(void)unlink(tmp);
+	return r;
+}
+
+static int
+load_master_key(const char *path, uint8_t *mk)
+{
+	struct stat st;
+	int fd, r = TT_ERR_CONFIG;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 && errno == ENOENT) {
+		if ((r = create_master_key(path)) != 0)
+			return r;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		tt_err_log("soft: cannot open master key file %s: %s", path, strerror(errno));
+		return TT_ERR_CONFIG;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		tt_err_log("soft: master key file %s is not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		tt_err_log("soft: refusing master key file %s: mode %04o gives group/other access "
+		    "(chmod 600 it)", path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	if (st.st_size != SOFT_MASTER_KEY_LEN) {
+		tt_err_log("soft: refusing master key file %s: %lld bytes, expected %d",
+		    path, (long long)st.st_size, SOFT_MASTER_KEY_LEN);
+		goto out;
+	}
+	if (read_full(fd, mk, SOFT_MASTER_KEY_LEN) != 0) {
+		tt_err_log("soft: cannot read master key file %s", path);
+		goto out;
+	}
+	r = 0;
+out:
+	close(fd);
+	return r;
+}
+
+static void
+soft_fini(void *ctx)
+{
+	struct soft_ctx *c = ctx;
+
+	if (c == NULL)
+		return;
+	tt_soft_cache_free(c->cache);
+	EVP_MAC_free(c->hmac);
+	EVP_MAC_free(c->cmac);
+	if (c->mk != NULL) {
+		tt_wipe(c->mk, c->mk_alloc);
+		if (c->mk_locked)
+			munlock(c->mk, c->mk_alloc);
+		free(c->mk);
+	}
+	free(c);
+}
+
+static int
+soft_init(const struct tt_provider_cfg *cfg, void **ctxp)
+{
+	struct soft_ctx *c;
+	char path[PATH_MAX];
+	const char *v;
+	uint32_t cache = SOFT_DEFAULT_CACHE;
+	long page = sysconf(_SC_PAGESIZE);
+	int r;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return TT_ERR_NO_MEMORY;
+	/* A page of its own, so mlock pins nothing else and MADV_DONTDUMP hides only it. */
+	c->mk_alloc = page > 0 ? (size_t)page : 4096;
+	if (posix_memalign((void **)&c->mk, c->mk_alloc, c->mk_alloc) != 0) {
+		c->mk = NULL;
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	memset(c->mk, 0, c->mk_alloc);
+	c->mk_locked = mlock(c->mk, c->mk_alloc) == 0;
+	if (!c->mk_locked)
+		tt_warn("soft: cannot mlock the master key (%s); it may reach swap", strerror(errno));
+	(void)madvise(c->mk, c->mk_alloc, MADV_DONTDUMP);
+
+	if ((v = tt_provider_cfg_get(cfg, "key_cache_size")) != NULL &&
+	    tt_parse_u32(v, 0, 1u << 20, &cache) != 0) {
+		tt_err_log("soft: key_cache_size: not a number in [0, 1048576]: %s", v);
+		r = TT_ERR_CONFIG;
+		goto out;
+	}
+	if ((v = tt_provider_cfg_get(cfg, "master_key_file")) != NULL) {
+		if (snprintf(path, sizeof(path), "%s", v) >= (int)sizeof(path)) {
+			r = TT_ERR_CONFIG;
+			goto out;
+		}
+	} else if (cfg == NULL || cfg->data_dir == NULL ||
+	    snprintf(path, sizeof(path), "%s/soft-master.key", cfg->data_dir) >= (int)sizeof(path)) {
+		tt_err_log("soft: no master_key_file and no data directory");
+		r = TT_ERR_CONFIG;
+		goto out;
+	}
+	if ((r = load_master_key(path, c->mk)) != 0)
+		goto out;
+	if (cache > 0 && (r = tt_soft_cache_new(cache, &c->cache)) != 0)
+		goto out;
+	if ((c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (c->cmac = EVP_MAC_fetch(NULL, "CMAC", NULL)) == NULL) {
+		tt_err_log("soft: OpenSSL has no HMAC/CMAC implementation");
+		r = TT_ERR_GENERIC;
+		goto out;
+	}
+	*ctxp = c;
+	c = NULL;
+	r = 0;
+out:
+	soft_fini(c);
+	return r;
+}
+
+/* ---- CanDoCrypto ---- */
+
+static int
+soft_can_do(void *ctx, enum tt_check_type check, const struct tt_key_attrs *a)
+{
+	(void)ctx;
+	switch (check) {
+	case TT_CHECK_GENERATE:
+		return tt_soft_type_ok(a->type, a->bits, 0);
+	case TT_CHECK_IMPORT:
+		return tt_soft_type_ok(a->type, a->bits, 1);
+	case TT_CHECK_USE:
+		if (tt_soft_type_ok(a->type, a->bits, 1) != 0)
+			return TT_ERR_NOT_SUPPORTED;
+		return tt_soft_alg_ok(a->type, a->alg);
+	default:
+		return TT_ERR_NOT_SUPPORTED;
+	}
+}
+
+/* ---- key life cycle ---- */
+
+/* Parse, check size, wrap and (warm) cache the material of a new key. */
+static int
+store_new(struct soft_ctx *c, const struct tt_key_owner *o, const uint8_t kid[TT_KEY_ID_LEN],
+    const struct tt_key_attrs *a, const uint8_t *psa, size_t psa_len, struct tt_buf *ref)
+{
+	struct soft_key *k = NULL;
+	struct tt_buf aad;
+	size_t ref_start = ref->len;
+	int r;
+
+	tt_buf_init(&aad, SOFT_AAD_MAX);
+	if ((r = tt_soft_key_parse(a->type, psa, psa_len, &k)) != 0)
+		goto out;
+	if (a->bits != 0 && k->bits != a->bits) {
+		r = TT_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = tt_soft_aad(o, kid, a, &aad)) != 0 ||
+	    (r = tt_soft_wrap(c, tt_buf_ptr(&aad), tt_buf_avail(&aad), psa, psa_len, ref)) != 0)
+		goto out;
+	if (c->cache != NULL)
+		tt_soft_cache_put(c->cache, kid, tt_buf_ptr(&aad), tt_buf_avail(&aad),
+		    ref->d + ref_start, ref->len - ref_start, k);
+out:
+	tt_soft_key_put(k);
+	tt_buf_free(&aad);
+	return r;
+}
+
+static int
+soft_generate_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[TT_KEY_ID_LEN],
+    const struct tt_key_attrs *a, struct tt_buf *ref)
+{
+	struct tt_buf psa;
+	int r;
+
+	tt_buf_init(&psa, SOFT_MAX_KEY_BYTES);
+	tt_buf_set_secret(&psa);
+	if ((r = tt_soft_key_generate(a->type, a->bits, &psa)) == 0)
+		r = store_new(ctx, o, kid, a, tt_buf_ptr(&psa), tt_buf_avail(&psa), ref);
+	tt_buf_free(&psa);
+	return r;
+}
+
+static int
+soft_import_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[TT_KEY_ID_LEN],
+    const struct tt_key_attrs *a, const uint8_t *data, size_t len, struct tt_buf *ref)
+{
+	int r;
+
+	if ((r = tt_soft_type_ok(a->type, a->bits, 1)) != 0)
+		return r;
+	return store_new(ctx, o, kid, a, data, len, ref);
+}
+
+static int
+soft_destroy_key(void *ctx, const uint8_t kid[TT_KEY_ID_LEN], const uint8_t *ref, size_t ref_len)
+{
+	struct soft_ctx *c = ctx;
+
+	(void)ref;
+	(void)ref_len;
+	/* The material lives only in the wrapped row, which the key store deletes. */
+	if (c->cache != NULL)
+		tt_soft_cache_drop(c->cache, kid);
+	return 0;
+}
+
+static int
+soft_export_public_key(void *ctx, const struct tt_key *k, struct tt_buf *out)
+{
+	struct soft_key *sk;
+	int r;
+
+	if (!TT_KEY_TYPE_IS_ASYMMETRIC(k->attrs.type))
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((r = tt_soft_load(ctx, k, &sk)) != 0)
+		return r;
+	r = tt_soft_key_export_public(sk, out);
+	tt_soft_key_put(sk);
+	return r;
+}
+
+static int
+soft_export_key(void *ctx, const struct tt_key *k, struct tt_buf *out)
+{
+	struct tt_buf psa;
+	int r;
+
+	/* The wrapped bytes already are the PSA export format. */
+	tt_buf_init(&psa, SOFT_MAX_KEY_BYTES);
+	tt_buf_set_secret(&psa);
+	if (k->ref == NULL || k->ref_len == 0)
+		r = TT_ERR_DATA_CORRUPT;
+	else if ((r = tt_soft_unwrap_key(ctx, k, &psa)) == 0)
+		r = tt_buf_put(out, tt_buf_ptr(&psa), tt_buf_avail(&psa));
+	tt_buf_free(&psa);
+	return r;
+}
+
+static const uint32_t soft_opcodes[] = {
+	TT_OP_PSA_GENERATE_KEY,
+	TT_OP_PSA_DESTROY_KEY,
+	TT_OP_PSA_SIGN_HASH,
+	TT_OP_PSA_VERIFY_HASH,
+	TT_OP_PSA_IMPORT_KEY,
+	TT_OP_PSA_EXPORT_PUBLIC_KEY,
+	TT_OP_PSA_ASYMMETRIC_ENCRYPT,
+	TT_OP_PSA_ASYMMETRIC_DECRYPT,
+	TT_OP_PSA_EXPORT_KEY,
+	TT_OP_PSA_GENERATE_RANDOM,
+	TT_OP_PSA_HASH_COMPUTE,
+	TT_OP_PSA_HASH_COMPARE,
+	TT_OP_PSA_AEAD_ENCRYPT,
+	TT_OP_PSA_AEAD_DECRYPT,
+	TT_OP_PSA_RAW_KEY_AGREEMENT,
+	TT_OP_PSA_CIPHER_ENCRYPT,
+	TT_OP_PSA_CIPHER_DECRYPT,
+	TT_OP_PSA_MAC_COMPUTE,
+	TT_OP_PSA_MAC_VERIFY,
+	TT_OP_PSA_SIGN_MESSAGE,
+	TT_OP_PSA_VERIFY_MESSAGE,
+	TT_OP_CAN_DO_CRYPTO,
+};
+
+const struct tt_provider_ops tt_soft_provider = {
+	.abi = TT_PROVIDER_ABI,
+	.name = "soft",
+	.id = 1,
+	.uuid = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552",
+	.description = "Software provider (OpenSSL 3)",
+	.vendor = "Turtle",
+	.version_maj = 0,
+	.version_min = 1,
+	.version_rev = 0,
+	.opcodes = soft_opcodes,
+	.n_opcodes = sizeof(soft_opcodes) / sizeof(soft_opcodes[0]),
+	.init = soft_init,
+	.fini = soft_fini,
+	.can_do = soft_can_do,
+	.generate_key = soft_generate_key,
+	.import_key = soft_import_key,
+	.destroy_key = soft_destroy_key,
+	.export_public_key = soft_export_public_key,
+	.export_key = soft_export_key,
+	.sign_hash = tt_soft_sign_hash,
+	.verify_hash = tt_soft_verify_hash,
+	.sign_message = NULL,     /* the op layer hashes and calls sign_hash */
+	.verify_message = NULL,
+	.asymmetric_encrypt = tt_soft_asym_encrypt,
+	.asymmetric_decrypt = tt_soft_asym_decrypt,
+	.aead_encrypt = tt_soft_aead_encrypt,
+	.aead_decrypt = tt_soft_aead_decrypt,
+	.cipher_encrypt = tt_soft_cipher_encrypt,
+	.cipher_decrypt = tt_soft_cipher_decrypt,
+	.mac_compute = tt_soft_mac_compute,
+	.mac_verify = tt_soft_mac_verify,
+	.raw_key_agreement = tt_soft_raw_key_agreement,
+	.generate_random = tt_soft_generate_random,
+	.hash_compute = tt_soft_hash_compute,
+};
