@@ -471,6 +471,26 @@ test_newer_schema_refused(void **state)
 }
 
 static void
+test_not_a_database(void **state)
+{
+	struct fx *f = *state;
+	char path[160];
+	struct tt_kim *k = NULL;
+	FILE *fp;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/junk.sqlite3", f->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	for (int i = 0; i < 64; i++)
+		fputs("this is not an SQLite database, just junk bytes. ", fp);
+	fclose(fp);
+	r = tt_kim_open(path, &k);
+	assert_true(r == TT_ERR_DATA_CORRUPT || r == TT_ERR_STORAGE);
+	assert_null(k);
+	unlink(path);
+}
+
+static void
 test_schema_version(void **state)
 {
 	struct fx *f = *state;
@@ -714,6 +734,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_second_open_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_clients, setup, teardown),
