@@ -20,8 +20,9 @@
 /* Append header + body in one reservation so that a failure never leaves half a frame
  * in `resp` (which may already hold earlier responses of a pipelined connection). */
 static int
-put_frame(struct tt_buf *resp, const struct tt_wire_hdr *h, const uint8_t *body, size_t len)
+put_frame(struct tt_buf *resp, const struct tt_wire_hdr *hdr, const uint8_t *body, size_t len)
 {
+	struct tt_wire_hdr h = *hdr;
 	uint8_t *p;
 	int r;
 
@@ -29,7 +30,9 @@ put_frame(struct tt_buf *resp, const struct tt_wire_hdr *h, const uint8_t *body,
 		return TT_ERR_RESPONSE_TOO_LARGE;
 	if ((r = tt_buf_reserve(resp, TT_WIRE_HDR_LEN + len, &p)) != 0)
 		return r;
-	tt_wire_hdr_encode(h, p);
+	h.body_len = (uint32_t)len;
+	h.auth_len = 0;
+	tt_wire_hdr_encode(&h, p);
 	if (len > 0)
 		memcpy(p + TT_WIRE_HDR_LEN, body, len);
 	tt_buf_commit(resp, TT_WIRE_HDR_LEN + len);
