@@ -953,6 +953,47 @@ test_response_too_large(void **state)
 	assert_int_equal(send_req(f, 0, TT_OP_PING, &NOAUTH, &ping.base, NULL), 0);
 }
 
+static int
+count_pending_cb(const struct tt_kim_rec *rec, void *arg)
+{
+	(void)rec;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Rows left CREATING/DESTROYING by a crash are cleaned up by the next start. */
+static void
+test_recovery(void **state)
+{
+	struct fx *f = *state;
+	struct tt_kim_client alice = { TT_AUTH_DIRECT, "alice" };
+	struct tt_key_attrs a = { TT_KEY_TYPE_AES, 128, TT_USAGE_ENCRYPT, TT_ALG_GCM };
+	struct tt_kim_rec rec;
+	uint8_t kid[TT_KEY_ID_LEN];
+	size_t pending = 0;
+
+	/* a creation interrupted before the provider ran */
+	assert_int_equal(tt_kim_begin_create(f->svc.kim, &alice, "half", 1, &a, kid), 0);
+	/* a destruction interrupted after it began */
+	assert_int_equal(gen_key(f, &ALICE, "gone", TT_KEY_TYPE_AES, 128, TT_USAGE_ENCRYPT, TT_ALG_GCM), 0);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(tt_kim_begin_destroy(f->svc.kim, &alice, "gone", &rec), 0);
+	tt_kim_rec_clear(&rec);
+	assert_int_equal(tt_kim_list_pending(f->svc.kim, count_pending_cb, &pending), 0);
+	assert_int_equal(pending, 2);
+
+	tt_service_fini(&f->svc);
+	assert_int_equal(tt_service_init(&f->svc, make_cfg(f->dir, 0)), 0);
+	pending = 0;
+	assert_int_equal(tt_kim_list_pending(f->svc.kim, count_pending_cb, &pending), 0);
+	assert_int_equal(pending, 0);
+	assert_int_equal(count_keys(f, &ALICE, NULL), 0);
+	/* both names are usable again */
+	assert_int_equal(gen_key(f, &ALICE, "half", TT_KEY_TYPE_AES, 128, TT_USAGE_ENCRYPT, TT_ALG_GCM), 0);
+	assert_int_equal(gen_key(f, &ALICE, "gone", TT_KEY_TYPE_AES, 128, TT_USAGE_ENCRYPT, TT_ALG_GCM), 0);
+	assert_int_equal(count_keys(f, &ALICE, NULL), 2);
+}
+
 int
 main(void)
 {
@@ -967,6 +1008,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_admin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_misc_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
