@@ -6,7 +6,6 @@ server closes."""
 
 import hashlib
 import os
-import socket
 import struct
 import time
 

@@ -103,8 +103,9 @@ def test_vector_list_clients(admin_daemon, pb):
 
 def test_vector_list_providers(daemon, pb):
     # Body is the mock's ("Some empty provider", id 2): compare the header field by field
-    # and the structure of the real list: core first, then the soft provider in slot 1,
-    # each with PARSEC's UUID for its type.
+    # and the structure of the real list: as in PARSEC, the configured providers in
+    # priority order (the soft provider, id 1) and the core provider last, each with
+    # PARSEC's UUID for its type.
     req, resp = vector("list_providers")
     r = exchange(daemon, req)
     assert r.status == 0
@@ -115,7 +116,7 @@ def test_vector_list_providers(daemon, pb):
     mock.ParseFromString(resp[36:])
     assert mock.providers[0].id == 2   # sanity: the vector parses with our protos
     ids = [p.id for p in res.providers]
-    assert ids[0] == 0 and 1 in ids
+    assert ids[0] == 1 and ids[-1] == 0 and len(set(ids)) == len(ids)
     by_id = {p.id: p for p in res.providers}
     assert by_id[0].uuid == parsec.UUID_CORE
     assert by_id[1].uuid == parsec.UUID_MBED
