@@ -12,12 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "tt_config.h"
-#if TT_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "service/listener.h"
+#include "service/sdnotify.h"
 #include "turtle/error.h"
 #include "util/log.h"
 
@@ -66,12 +62,11 @@ socket_alive(const struct sockaddr_un *sa)
 	return alive;
 }
 
-#if TT_HAVE_SYSTEMD
 /* 1: got an activated fd, 0: none passed, <0: error. */
 static int
 activated_fd(int *fd)
 {
-	int n = sd_listen_fds(1);   /* 1: unset LISTEN_FDS so children do not inherit it */
+	int n = tt_sd_listen_fds();
 	int fl;
 
 	if (n <= 0)
@@ -80,20 +75,18 @@ activated_fd(int *fd)
 		tt_err_log("socket activation passed %d fds; turtled uses exactly one", n);
 		return TT_ERR_CONFIG;
 	}
-	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+	if (!tt_sd_is_unix_listener(TT_SD_LISTEN_FDS_START)) {
 		tt_err_log("socket activation fd is not a listening Unix stream socket");
 		return TT_ERR_CONFIG;
 	}
-	if ((fl = fcntl(SD_LISTEN_FDS_START, F_GETFL)) < 0 ||
-	    fcntl(SD_LISTEN_FDS_START, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0) {
+	if ((fl = fcntl(TT_SD_LISTEN_FDS_START, F_GETFL)) < 0 ||
+	    fcntl(TT_SD_LISTEN_FDS_START, F_SETFL, fl | O_NONBLOCK) < 0) {
 		tt_err_log("socket activation fd: %s", strerror(errno));
 		return TT_ERR_IO;
 	}
-	*fd = SD_LISTEN_FDS_START;
+	*fd = TT_SD_LISTEN_FDS_START;
 	return 1;
 }
-#endif
 
 int
 tt_listener_open(const struct tt_config *cfg, int *fd_out, bool *activated)
@@ -105,7 +98,6 @@ tt_listener_open(const struct tt_config *cfg, int *fd_out, bool *activated)
 	int fd = -1, r;
 
 	*activated = false;
-#if TT_HAVE_SYSTEMD
 	if ((r = activated_fd(&fd)) < 0)
 		return r;
 	if (r == 1) {
@@ -114,7 +106,6 @@ tt_listener_open(const struct tt_config *cfg, int *fd_out, bool *activated)
 		tt_info("listening on the socket passed by systemd");
 		return 0;
 	}
-#endif
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (cfg->socket_path == NULL || cfg->socket_path[0] != '/' ||

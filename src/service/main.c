@@ -19,12 +19,10 @@
 #include <unistd.h>
 
 #include "tt_config.h"
-#if TT_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "service/config.h"
 #include "service/listener.h"
+#include "service/sdnotify.h"
 #include "service/service.h"
 #include "turtle/error.h"
 #include "util/crash.h"
@@ -250,11 +248,7 @@ log_summary(const struct tt_config *c, bool activated)
 static void
 notify(const char *state)
 {
-#if TT_HAVE_SYSTEMD
-	(void)sd_notify(0, state);
-#else
-	(void)state;
-#endif
+	tt_sd_notify(state);
 }
 
 /* SIGHUP: re-read and apply what can change at run time; warn about the rest. */
