@@ -109,21 +109,24 @@ static void
 log_failure(const struct tt_wire_hdr *hdr, const struct tt_identity *id, int err)
 {
 	const struct tt_opcode_info *info = tt_opcode_info(hdr->opcode);
-	char opbuf[16];
+	char opbuf[16], who[TT_APP_NAME_MAX + 32];
 	const char *opname = info != NULL ? info->name : opbuf;
+	enum tt_log_level lvl = TT_LOG_DEBUG;
 
 	if (info == NULL)
 		(void)snprintf(opbuf, sizeof(opbuf), "0x%x", hdr->opcode);
-	/* never the auth bytes: for direct auth they are the identity claim itself */
+	/* Never the auth bytes: for a failed authentication they are an unverified claim
+	 * (and for future token authenticators, a secret). */
+	if (id != NULL)
+		(void)snprintf(who, sizeof(who), "client \"%s\" (auth type %u)", id->app, id->auth_type);
+	else if (hdr->auth_type != TT_AUTH_NONE)
+		(void)snprintf(who, sizeof(who), "an unauthenticated client (auth type %u)", hdr->auth_type);
+	else
+		(void)snprintf(who, sizeof(who), "an anonymous client");
 	if (err == TT_ERR_AUTHENTICATION || err == TT_ERR_AUTHENTICATOR_NOT_REGISTERED ||
 	    err == TT_ERR_ADMIN_OPERATION)
-		tt_info("%s (provider %u) from %s%s: %s", opname, hdr->provider,
-		    id != NULL ? "client " : "an unauthenticated client",
-		    id != NULL ? id->app : "", tt_err_name(err));
-	else
-		tt_debug("%s (provider %u) from %s%s: %s", opname, hdr->provider,
-		    id != NULL ? "client " : "an unauthenticated client",
-		    id != NULL ? id->app : "", tt_err_name(err));
+		lvl = TT_LOG_INFO;
+	tt_log(lvl, "%s (provider %u) from %s: %s", opname, hdr->provider, who, tt_err_name(err));
 }
 
 int

@@ -165,8 +165,18 @@ tt_service_init(struct tt_service *svc, struct tt_config *cfg)
 {
 	int r;
 
+	pthread_rwlockattr_t la;
+	int lr;
+
 	memset(svc, 0, sizeof(*svc));
-	if (pthread_rwlock_init(&svc->cfg_lock, NULL) != 0) {
+	/* Requests hold the lock shared for their whole run; prefer the writer so that a
+	 * steady stream of requests cannot starve a SIGHUP reload. Safe because nobody
+	 * takes the read lock recursively. */
+	pthread_rwlockattr_init(&la);
+	pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	lr = pthread_rwlock_init(&svc->cfg_lock, &la);
+	pthread_rwlockattr_destroy(&la);
+	if (lr != 0) {
 		tt_config_free(cfg);
 		free(cfg);
 		return TT_ERR_NO_MEMORY;
