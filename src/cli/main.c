@@ -1,0 +1,317 @@
+/* turtle: command-line client of turtled, built only on the public libturtle API. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/num.h"
+
+static const struct cli_cmd cmds[] = {
+	{ "ping", cmd_ping, "", "check the service and show its wire protocol version", "" },
+	{ "list-providers", cmd_list_providers, "", "list the service's providers", "" },
+	{ "list-opcodes", cmd_list_opcodes, "", "list the opcodes the selected provider supports", "" },
+	{ "list-authenticators", cmd_list_authenticators, "", "list the enabled authenticators", "" },
+	{ "list-keys", cmd_list_keys, "", "list the caller's keys", "" },
+	{ "list-clients", cmd_list_clients, "", "list clients owning keys (admin)", "" },
+	{ "delete-client", cmd_delete_client, "CLIENT", "delete all keys of a client (admin)", "" },
+	{ "generate-random", cmd_generate_random, "--bytes N [--hex|--base64|--out FILE]",
+	  "random bytes from the provider",
+	  "  --bytes N     number of bytes (1..65536)\n"
+	  "  --hex         print as hex (default)\n"
+	  "  --base64      print as base64\n"
+	  "  --out FILE    write the raw bytes to FILE\n" },
+	{ "create-rsa-key", cmd_create_rsa_key, "NAME [--bits 2048] [--for-encryption]",
+	  "generate an RSA key pair",
+	  "  --bits N           modulus size: 2048, 3072 or 4096 (default 2048)\n"
+	  "  --for-encryption   RSA-OAEP(SHA-256) encrypt/decrypt key instead of a\n"
+	  "                     PKCS#1 v1.5 signing key\n" },
+	{ "create-ecc-key", cmd_create_ecc_key, "NAME [--curve p256|p384|p521]",
+	  "generate an ECDSA key pair",
+	  "  --curve C     p256 (default), p384 or p521\n" },
+	{ "import-key", cmd_import_key, "NAME --in FILE [--for-encryption] [--type aes|hmac]",
+	  "import a PEM private/public key or raw symmetric key",
+	  "  --in FILE          PEM private key, PEM public key, or raw key bytes\n"
+	  "  --for-encryption   RSA keys: OAEP(SHA-256) encryption policy\n"
+	  "  --type T           raw keys: aes (default; GCM) or hmac (HMAC-SHA-256)\n" },
+	{ "export-public-key", cmd_export_public_key, "NAME [--out FILE]",
+	  "export the public key as PEM SubjectPublicKeyInfo",
+	  "  --out FILE    write the PEM to FILE instead of stdout\n" },
+	{ "delete-key", cmd_delete_key, "NAME", "destroy a key", "" },
+	{ "sign", cmd_sign, "NAME --in FILE [--out SIG]",
+	  "hash FILE and sign the digest; DER signature for OpenSSL",
+	  "  --in FILE     data to sign (hashed locally with the key's hash)\n"
+	  "  --out SIG     signature file (default stdout)\n" },
+	{ "verify", cmd_verify, "NAME --in FILE --signature SIG", "verify a signature over FILE",
+	  "  --in FILE         signed data\n"
+	  "  --signature SIG   DER (ECDSA) or raw (RSA) signature\n" },
+	{ "encrypt", cmd_encrypt, "NAME --in FILE [--out FILE]",
+	  "encrypt (RSA-OAEP SHA-256, or AES-GCM with a random nonce prefixed)",
+	  "  --in FILE     plaintext\n"
+	  "  --out FILE    ciphertext (default stdout)\n" },
+	{ "decrypt", cmd_decrypt, "NAME --in FILE [--out FILE]", "decrypt what encrypt produced",
+	  "  --in FILE     ciphertext\n"
+	  "  --out FILE    plaintext (default stdout; created 0600)\n" },
+	{ "create-csr", cmd_create_csr, "NAME --subject \"/CN=...\" [--out FILE]",
+	  "PKCS#10 certificate request signed by the key",
+	  "  --subject DN  e.g. \"/CN=node1/O=Example\" (escape '/' in values as \\/)\n"
+	  "  --out FILE    write the PEM request to FILE instead of stdout\n" },
+};
+
+static void
+print_global_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: turtle [--socket PATH] [--provider ID|NAME] [--app-name NAME] [--json]\n"
+		   "              COMMAND [ARGS] [--help]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-20s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nglobal options:\n"
+		   "  --socket PATH      service socket (else $TURTLE_SOCKET, $PARSEC_SERVICE_ENDPOINT\n"
+		   "                     as unix:PATH, else " TT_CLIENT_DEFAULT_SOCKET ")\n"
+		   "  --provider P       soft, pkcs11, tpm or a provider id (default: first listed)\n"
+		   "  --app-name NAME    authenticate directly as NAME (default: Unix peer credentials)\n"
+		   "  --json             machine-readable output\n"
+		   "exit status: 0 success, 1 operation failed, 2 usage error\n");
+}
+
+static void
+print_cmd_help(const struct cli_cmd *c)
+{
+	printf("usage: turtle %s %s\n%s.\n", c->name, c->args, c->summary);
+	if (c->help[0] != '\0')
+		printf("\noptions:\n%s", c->help);
+	printf("\nglobal options (--socket, --provider, --app-name, --json) are accepted too.\n");
+}
+
+static const struct {
+	const char *name;
+	uint8_t id;
+} provider_names[] = {
+	{ "core", TT_CLIENT_PROVIDER_CORE },
+	{ "soft", TT_CLIENT_PROVIDER_SOFT },
+	{ "mbed-crypto", TT_CLIENT_PROVIDER_SOFT },
+	{ "pkcs11", TT_CLIENT_PROVIDER_PKCS11 },
+	{ "tpm", TT_CLIENT_PROVIDER_TPM },
+};
+
+int
+cli_parse_provider(const char *s, uint8_t *out)
+{
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(provider_names) / sizeof(provider_names[0]); i++) {
+		if (strcmp(s, provider_names[i].name) == 0) {
+			*out = provider_names[i].id;
+			return 0;
+		}
+	}
+	if (tt_parse_u32(s, 0, UINT8_MAX, &v) != 0)
+		return TT_ERR_PARSE;
+	*out = (uint8_t)v;
+	return 0;
+}
+
+const char *
+cli_provider_name(uint8_t id)
+{
+	switch (id) {
+	case TT_CLIENT_PROVIDER_CORE: return "core";
+	case TT_CLIENT_PROVIDER_SOFT: return "soft";
+	case TT_CLIENT_PROVIDER_PKCS11: return "pkcs11";
+	case TT_CLIENT_PROVIDER_TPM: return "tpm";
+	default: return "other";
+	}
+}
+
+int
+cli_usage(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "turtle: %s%s", cli->cmd != NULL ? cli->cmd->name : "",
+		cli->cmd != NULL ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'turtle %s%s--help'.\n", cli->cmd != NULL ? cli->cmd->name : "",
+		cli->cmd != NULL ? " " : "");
+	return CLI_USAGE;
+}
+
+int
+cli_fail(struct cli *cli, int err, const char *what)
+{
+	const char *cmd = cli->cmd != NULL ? cli->cmd->name : "turtle";
+	int saved = errno;
+
+	if (err == TT_ERR_IO || err == TT_ERR_CONNECTION)
+		fprintf(stderr, "turtle: %s: %s: %s (%s): %s\n", cmd, what, tt_strerror(err),
+			tt_err_name(err), strerror(saved));
+	else
+		fprintf(stderr, "turtle: %s: %s: %s (%s)\n", cmd, what, tt_strerror(err),
+			tt_err_name(err));
+	if (cli->json) {
+		printf("{\"error\":{\"status\":");
+		cli_json_str(stdout, tt_err_name(err));
+		printf(",\"message\":");
+		cli_json_str(stdout, tt_strerror(err));
+		printf(",\"context\":");
+		cli_json_str(stdout, what);
+		printf("}}\n");
+	}
+	return CLI_FAIL;
+}
+
+int
+cli_common_opt(struct cli *cli, int code, const char *arg)
+{
+	switch (code) {
+	case CLI_OPT_SOCKET:
+		cli->socket = arg;
+		return -1;
+	case CLI_OPT_PROVIDER:
+		if (cli_parse_provider(arg, &cli->provider) != 0)
+			return cli_usage(cli, "unknown provider '%s'", arg);
+		cli->provider_set = true;
+		return -1;
+	case CLI_OPT_APP_NAME:
+		if (arg[0] == '\0')
+			return cli_usage(cli, "--app-name must not be empty");
+		cli->app_name = arg;
+		return -1;
+	case CLI_OPT_JSON:
+		cli->json = true;
+		return -1;
+	case CLI_OPT_HELP:
+		if (cli->cmd != NULL)
+			print_cmd_help(cli->cmd);
+		else
+			print_global_usage(stdout);
+		return CLI_OK;
+	default:
+		/* getopt has already printed what was wrong. */
+		return cli_usage(cli, "invalid arguments");
+	}
+}
+
+int
+cli_parse_plain(struct cli *cli, int argc, char **argv, int nargs, char ***pos)
+{
+	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = cli_common_opt(cli, c, optarg)) >= 0)
+			return r;
+	}
+	if (argc - optind != nargs) {
+		if (nargs == 0)
+			return cli_usage(cli, "takes no arguments");
+		return cli_usage(cli, "expects %d argument%s", nargs, nargs == 1 ? "" : "s");
+	}
+	*pos = argv + optind;
+	return -1;
+}
+
+int
+cli_connect(struct cli *cli)
+{
+	int r;
+
+	if (cli->client != NULL)
+		return 0;
+	memset(&cli->opts, 0, sizeof(cli->opts));
+	cli->opts.socket_path = cli->socket;
+	if (cli->app_name != NULL) {
+		cli->opts.auth = TT_CLIENT_AUTH_DIRECT;
+		cli->opts.app_name = cli->app_name;
+	}
+	if (cli->provider_set)
+		cli->opts.provider = cli->provider;
+	if ((r = tt_client_open(&cli->client, &cli->opts)) != 0) {
+		char path[128];
+		if (tt_client_socket_path(cli->socket, path, sizeof(path)) != 0)
+			snprintf(path, sizeof(path), "%s", "(invalid socket setting)");
+		if (r == TT_ERR_CONFIG)
+			return cli_fail(cli, r, "socket setting (TURTLE_SOCKET / PARSEC_SERVICE_ENDPOINT)");
+		return cli_fail(cli, r, path);
+	}
+	return 0;
+}
+
+int
+cli_key_attrs(struct cli *cli, const char *name, struct tt_key_attrs *out)
+{
+	struct tt_key_info *keys = NULL;
+	size_t n = 0, i;
+	uint8_t prov;
+	int r;
+
+	if ((r = tt_client_provider(cli->client, &prov)) != 0)
+		return r;
+	if ((r = tt_list_keys(cli->client, &keys, &n)) != 0)
+		return r;
+	r = TT_ERR_DOES_NOT_EXIST;
+	for (i = 0; i < n; i++) {
+		if (keys[i].provider == prov && strcmp(keys[i].name, name) == 0) {
+			*out = keys[i].attrs;
+			r = 0;
+			break;
+		}
+	}
+	tt_key_info_free(keys, n);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+	struct cli cli;
+	const char *env;
+	size_t i;
+	int c, r;
+
+	memset(&cli, 0, sizeof(cli));
+	/* '+': stop at the subcommand name; its own options are parsed by the command. */
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if ((r = cli_common_opt(&cli, c, optarg)) >= 0)
+			return r;
+	}
+	if (optind >= argc) {
+		print_global_usage(stderr);
+		return CLI_USAGE;
+	}
+	env = getenv("TURTLE_PROVIDER");
+	if (!cli.provider_set && env != NULL && *env != '\0') {
+		if (cli_parse_provider(env, &cli.provider) != 0)
+			return cli_usage(&cli, "TURTLE_PROVIDER: unknown provider '%s'", env);
+		cli.provider_set = true;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[optind], cmds[i].name) == 0)
+			break;
+	}
+	if (i == sizeof(cmds) / sizeof(cmds[0])) {
+		if (strcmp(argv[optind], "help") == 0) {
+			print_global_usage(stdout);
+			return CLI_OK;
+		}
+		return cli_usage(&cli, "unknown command '%s'", argv[optind]);
+	}
+	cli.cmd = &cmds[i];
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: re-initialise getopt for the subcommand's argv */
+	r = cmds[i].fn(&cli, argc, argv);
+	tt_client_close(cli.client);
+	if (fflush(stdout) != 0 && r == CLI_OK) {
+		fprintf(stderr, "turtle: write error on standard output\n");
+		r = CLI_FAIL;
+	}
+	return r;
+}
