@@ -953,6 +953,51 @@ test_response_too_large(void **state)
 	assert_int_equal(send_req(f, 0, TT_OP_PING, &NOAUTH, &ping.base, NULL), 0);
 }
 
+/* Deterministic junk and truncated-but-well-formed bodies for every opcode: the front
+ * end must always answer with one frame (run under ASan/UBSan in CI). */
+static void
+test_garbage_bodies(void **state)
+{
+	struct fx *f = *state;
+	struct tt_peer peer = { .valid = true, .uid = UID_ALICE };
+	size_t n;
+	const struct tt_opcode_info *tab = tt_opcode_table(&n);
+	uint32_t x = 0x2545f491u;
+	uint8_t body[96];
+
+	for (size_t i = 0; i < n; i++) {
+		for (int it = 0; it < 40; it++) {
+			struct tt_wire_hdr h, rh;
+			struct tt_buf resp;
+			size_t len = (size_t)(it * 7) % sizeof(body);
+
+			for (size_t k = 0; k < len; k++) {
+				x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+				body[k] = (uint8_t)x;
+			}
+			/* half the time, a plausible first field: a short key name */
+			if ((it & 1) && len > 4) {
+				body[0] = 0x0a;
+				body[1] = 2;
+			}
+			memset(&h, 0, sizeof(h));
+			h.provider = tab[i].core ? 0 : 1;
+			h.opcode = tab[i].opcode;
+			h.auth_type = (it & 2) ? TT_AUTH_DIRECT : TT_AUTH_NONE;
+			h.auth_len = (it & 2) ? 5 : 0;
+			h.body_len = (uint32_t)len;
+			tt_buf_init(&resp, 1u << 21);
+			assert_int_equal(tt_frontend_handle(&f->svc, &h, body,
+			    (const uint8_t *)"alice", &peer, &resp), 0);
+			assert_int_equal(tt_wire_hdr_decode(tt_buf_ptr(&resp), &rh), 0);
+			assert_int_equal(rh.body_len, tt_buf_avail(&resp) - TT_WIRE_HDR_LEN);
+			if (rh.status != 0)
+				assert_int_equal(rh.body_len, 0);
+			tt_buf_free(&resp);
+		}
+	}
+}
+
 static int
 count_pending_cb(const struct tt_kim_rec *rec, void *arg)
 {
@@ -1009,6 +1054,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_misc_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_bodies, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
