@@ -480,11 +480,15 @@ tt_server_sweep(struct tt_server *s)
 }
 
 void
-tt_server_drain(struct tt_server *s)
+tt_server_drain(struct tt_server *s, bool refuse_new)
 {
 	atomic_store(&s->draining, true);
-	/* New connections wait in the backlog and are reset when the fd is closed. */
 	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+	/* A shut-down Unix listener refuses connect() (ECONNREFUSED) instead of queueing
+	 * clients that would only be reset later. The fd itself stays open until the
+	 * workers are joined, so no thread can see its number reused. */
+	if (refuse_new)
+		(void)shutdown(s->listen_fd, SHUT_RD);
 	tt_server_sweep(s);
 }
 

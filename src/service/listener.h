@@ -47,8 +47,10 @@ int tt_server_start(struct tt_server **out, struct tt_service *svc, int listen_f
     uint32_t threads);
 /* Enforce read/idle timeouts (and, while draining, close idle connections). */
 void tt_server_sweep(struct tt_server *s);
-/* Stop accepting; in-flight requests finish, idle connections are closed. */
-void tt_server_drain(struct tt_server *s);
+/* Stop accepting; in-flight requests finish, idle connections are closed. With
+ * refuse_new, new connect()s fail at once; without (a systemd-activated socket, which
+ * must survive for the next start) they wait in the backlog. */
+void tt_server_drain(struct tt_server *s, bool refuse_new);
 /* Open connections right now. */
 size_t tt_server_connections(struct tt_server *s);
 /* Stop and join the workers, close every connection, free. NULL-safe. */

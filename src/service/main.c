@@ -293,6 +293,10 @@ daemon_begin(int *ready_fd)
 	pid_t pid;
 	char b;
 
+	/* Nothing of ours is open yet: drop whatever the caller leaked to us, except
+	 * sockets passed by a service manager. */
+	if (getenv("LISTEN_FDS") == NULL)
+		(void)close_range(3, ~0U, 0);
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return TT_ERR_IO;
 	if ((pid = fork()) < 0)
@@ -463,7 +467,10 @@ main(int argc, char **argv)
 	pthread_rwlock_unlock(&svc.cfg_lock);
 	tt_info("shutting down: draining %zu connection(s) (at most %u ms)",
 	    tt_server_connections(srv), drain_ms);
-	tt_server_drain(srv);
+	/* Clients looking for the socket now find none rather than a dying service. */
+	if (!activated && unlink(st.socket_path) != 0)
+		tt_warn("cannot remove %s: %s", st.socket_path, strerror(errno));
+	tt_server_drain(srv, !activated);
 	for (uint64_t end = mono_ms() + drain_ms + SWEEP_INTERVAL_MS;
 	    tt_server_connections(srv) > 0 && mono_ms() < end;) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
