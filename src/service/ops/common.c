@@ -203,16 +203,23 @@ out:
 }
 
 int
-tt_ops_destroy_rec(struct tt_service *svc, struct tt_provider_slot *prov,
-    const struct tt_kim_client *c, const char *name)
+tt_ops_destroy_rec(struct tt_service *svc, const struct tt_kim_client *c,
+    const uint8_t kid[TT_KEY_ID_LEN])
 {
+	struct tt_provider_slot *prov;
 	struct tt_kim_rec rec;
 	int r;
 
 	memset(&rec, 0, sizeof(rec));
-	if ((r = tt_kim_begin_destroy(svc->kim, c, name, &rec)) != 0)
+	if ((r = tt_kim_begin_destroy_kid(svc->kim, c, kid, &rec)) != 0)
 		goto out;
 	tt_crash_point("destroy:begun");
+	if ((prov = tt_service_provider(svc, rec.provider)) == NULL) {
+		/* The row stays DESTROYING; recovery cleans it once the provider is back. */
+		tt_warn("destroy: provider %u of the key is not configured", rec.provider);
+		r = TT_ERR_PROVIDER_NOT_REGISTERED;
+		goto out;
+	}
 	if (prov->ops->destroy_key != NULL &&
 	    (r = prov->ops->destroy_key(prov->ctx, rec.kid, rec.ref, rec.ref_len)) != 0) {
 		/* The row stays DESTROYING (invisible to clients); recovery at the next

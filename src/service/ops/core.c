@@ -308,8 +308,10 @@ out:
 	return r;
 }
 
+/* Keys to destroy, by the exact row (kid) listed, so that a key destroyed and its name
+ * re-created meanwhile is not hit by mistake. */
 struct victim_list {
-	char **names;
+	uint8_t (*kids)[TT_KEY_ID_LEN];
 	uint8_t *providers;
 	size_t n, cap;
 };
@@ -321,19 +323,18 @@ victim_cb(const struct tt_kim_rec *rec, void *arg)
 
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 16;
-		char **nv = realloc(l->names, ncap * sizeof(*nv));
+		uint8_t (*nv)[TT_KEY_ID_LEN] = realloc(l->kids, ncap * sizeof(*nv));
 		uint8_t *np;
 
 		if (nv == NULL)
 			return TT_ERR_NO_MEMORY;
-		l->names = nv;
+		l->kids = nv;
 		if ((np = realloc(l->providers, ncap)) == NULL)
 			return TT_ERR_NO_MEMORY;
 		l->providers = np;
 		l->cap = ncap;
 	}
-	if ((l->names[l->n] = strdup(rec->name)) == NULL)
-		return TT_ERR_NO_MEMORY;
+	memcpy(l->kids[l->n], rec->kid, TT_KEY_ID_LEN);
 	l->providers[l->n] = rec->provider;
 	l->n++;
 	return 0;
@@ -342,9 +343,7 @@ victim_cb(const struct tt_kim_rec *rec, void *arg)
 static void
 victim_list_free(struct victim_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->names[i]);
-	free(l->names);
+	free(l->kids);
 	free(l->providers);
 	memset(l, 0, sizeof(*l));
 }
@@ -376,16 +375,17 @@ tt_op_delete_client(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len
 		if ((r = tt_kim_list_keys(ctx->svc->kim, &c, victim_cb, &keys)) != 0)
 			goto out;
 		for (size_t k = 0; k < keys.n; k++) {
-			struct tt_provider_slot *s = tt_service_provider(ctx->svc, keys.providers[k]);
-
-			if (s == NULL) {
+			if (tt_service_provider(ctx->svc, keys.providers[k]) == NULL) {
 				tt_warn("DeleteClient: key of provider %u not configured, kept",
 				    keys.providers[k]);
 				if (first_err == 0)
 					first_err = TT_ERR_PROVIDER_NOT_REGISTERED;
 				continue;
 			}
-			r = tt_ops_destroy_rec(ctx->svc, s, &c, keys.names[k]);
+			r = tt_ops_destroy_rec(ctx->svc, &c, keys.kids[k]);
+			/* destroyed by a concurrent request meanwhile: nothing left to do */
+			if (r == TT_ERR_DOES_NOT_EXIST)
+				continue;
 			if (r == 0)
 				destroyed++;
 			else if (first_err == 0)

@@ -82,9 +82,17 @@ out:
 	if (begun) {
 		/* Undo in the order recovery would: material first, then the row. If this
 		 * fails too, the CREATING row makes the next start finish the job. */
+		int cr = 0;
+
 		if (p->ops->destroy_key != NULL)
-			(void)p->ops->destroy_key(p->ctx, kid, NULL, 0);
-		(void)tt_kim_abort_create(ctx->svc->kim, kid);
+			cr = p->ops->destroy_key(p->ctx, kid, NULL, 0);
+		/* Only forget the row once the material is gone: otherwise the material
+		 * would outlive its last record. */
+		if (cr == 0)
+			(void)tt_kim_abort_create(ctx->svc->kim, kid);
+		else
+			tt_warn("create: provider clean-up failed (%s); left for recovery",
+			    tt_strerror(cr));
 	}
 	tt_buf_free(&ref);
 	return r == TT_ERR_LIMIT ? TT_ERR_INSUFFICIENT_STORAGE : r;
@@ -156,9 +164,10 @@ tt_op_destroy_key(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, 
 	 * destroying needs no usage flag. */
 	if ((r = tt_ops_key_for_use(ctx, op->key_name, 0, TT_ALG_NONE, &rec, &key)) != 0)
 		goto out;
-	tt_kim_rec_clear(&rec);
 	tt_ops_client(ctx, &c);
-	if ((r = tt_ops_destroy_rec(ctx->svc, ctx->prov, &c, op->key_name)) != 0)
+	r = tt_ops_destroy_rec(ctx->svc, &c, rec.kid);
+	tt_kim_rec_clear(&rec);
+	if (r != 0)
 		goto out;
 	r = tt_ops_pack(&res.base, out);
 out:

@@ -70,9 +70,10 @@ int tt_ops_policy_check(const struct tt_key_attrs *a, tt_usage_t usage, tt_alg_t
 /* Validate attributes of a key about to be created (type, bits, policy shape). */
 int tt_ops_check_new_attrs(const struct tt_key_attrs *a, bool generate);
 
-/* Crash-safe destroy of one key record through provider slot `prov`. */
-int tt_ops_destroy_rec(struct tt_service *svc, struct tt_provider_slot *prov,
-    const struct tt_kim_client *c, const char *name);
+/* Crash-safe destroy of exactly the row `kid` of client `c` (as resolved earlier), through
+ * the provider recorded in that row. TT_ERR_DOES_NOT_EXIST if the row is gone. */
+int tt_ops_destroy_rec(struct tt_service *svc, const struct tt_kim_client *c,
+    const uint8_t kid[TT_KEY_ID_LEN]);
 
 /* ---- handlers, one file per family ---- */
 /* core.c */
