@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -356,6 +357,22 @@ daemon_ready(int ready_fd)
 	close(ready_fd);
 }
 
+/* Each connection is an fd: lift the soft limit (often 1024) towards max_connections
+ * plus room for the key store and providers, within the hard limit. */
+static void
+raise_nofile(uint32_t max_connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_connections + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		tt_warn("open-file limit %llu is below max_connections + 64; raise LimitNOFILE",
+		    (unsigned long long)rl.rlim_cur);
+}
+
 static uint64_t
 mono_ms(void)
 {
@@ -400,6 +417,7 @@ main(int argc, char **argv)
 	if (build_config(&o, &cfg) != 0)
 		goto out;
 	tt_log_set_level(cfg->log_level);
+	raise_nofile(cfg->max_connections);
 	if (tt_mkdir_p(cfg->data_dir, 0700) != 0)
 		goto out;
 	if (remember_startup(cfg, &st) != 0)
