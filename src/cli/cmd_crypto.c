@@ -251,7 +251,7 @@ cmd_verify(struct cli *cli, int argc, char **argv)
 		sig = NULL;
 	}
 	if ((r = tt_verify_hash(cli->client, name, alg, md, md_len, raw, raw_len)) != 0) {
-		r = cli_fail(cli, r, "verify");
+		r = cli_fail(cli, r, "signature");
 		goto out;
 	}
 	if (cli->json) {
