@@ -1,0 +1,126 @@
+/*
+ * libFuzzer target: whole byte streams through the frame reader into the front end of
+ * a real service (soft provider, SQLite key store) in a temporary data directory made
+ * once in LLVMFuzzerInitialize. Every request, however malformed, must yield exactly
+ * one well-formed response frame; a header the reader rejects yields PARSEC's error
+ * frame and ends the stream, as on a real connection.
+ *
+ * Keys created by earlier inputs persist in the store for the whole run, so later
+ * inputs reach the paths that use, export and destroy existing keys.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/config.h"
+#include "service/frame.h"
+#include "service/service.h"
+#include "turtle/error.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "wire/header.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct tt_service svc;
+static struct tt_config *cfg;
+static uint32_t max_body, max_auth, max_response;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char tmpl[] = "/tmp/turtle-fuzz-XXXXXX";
+	const char *dir;
+
+	(void)argc;
+	(void)argv;
+	tt_log_set_level(TT_LOG_ERROR);
+	if ((dir = mkdtemp(tmpl)) == NULL || (cfg = malloc(sizeof(*cfg))) == NULL)
+		abort();
+	tt_config_defaults(cfg);
+	free(cfg->data_dir);
+	free(cfg->socket_path);
+	cfg->data_dir = strdup(dir);
+	cfg->socket_path = NULL;
+	cfg->log_level = TT_LOG_ERROR;
+	/* Smaller limits than the defaults keep each input cheap. */
+	cfg->max_body = 64 * 1024;
+	cfg->max_auth = 1024;
+	cfg->max_response = 64 * 1024;
+	/* One admin, so the admin-only operations are reachable. */
+	if ((cfg->admins = calloc(1, sizeof(*cfg->admins))) == NULL ||
+	    (cfg->admins[0].name = strdup("admin")) == NULL)
+		abort();
+	cfg->n_admins = 1;
+	if (cfg->data_dir == NULL || tt_config_finish(cfg) != 0)
+		abort();
+	max_body = cfg->max_body;
+	max_auth = cfg->max_auth;
+	max_response = cfg->max_response;
+	if (tt_service_init(&svc, cfg) != 0) {
+		fprintf(stderr, "fuzz_frontend: service set-up in %s failed\n", dir);
+		abort();
+	}
+	tt_log_set_level(TT_LOG_ERROR);
+	return 0;
+}
+
+/* A response must be one complete frame: a header PARSEC accepts and exactly the body
+ * it announces. */
+static void
+check_response(const struct tt_buf *resp, size_t before)
+{
+	struct tt_wire_hdr h;
+	uint8_t raw[TT_WIRE_HDR_LEN];
+	size_t n = resp->len - before;
+
+	if (n < TT_WIRE_HDR_LEN)
+		abort();
+	memcpy(raw, resp->d + before, TT_WIRE_HDR_LEN);
+	if (tt_wire_hdr_decode(raw, &h) != 0)
+		abort();
+	if (h.body_len != n - TT_WIRE_HDR_LEN || h.auth_len != 0)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t empty[1];
+	struct tt_peer peer = { .valid = true, .uid = (uint32_t)getuid(), .gid = (uint32_t)getgid(),
+				.pid = (int32_t)getpid() };
+	struct tt_frame f;
+	struct tt_buf resp;
+	size_t off = 0;
+
+	tt_frame_init(&f, max_body, max_auth);
+	while (off < size) {
+		size_t used = 0;
+		int r = tt_frame_feed(&f, data + off, size - off, &used);
+
+		off += used;
+		if (r == TT_FRAME_MORE)
+			break;
+		tt_buf_init(&resp, (size_t)max_response + TT_WIRE_HDR_LEN);
+		tt_buf_set_secret(&resp);
+		if (r == TT_FRAME_DONE) {
+			const uint8_t *body = tt_frame_body(&f), *auth = tt_frame_auth(&f);
+
+			if (tt_frontend_handle(&svc, tt_frame_hdr(&f), body ? body : empty,
+			    auth ? auth : empty, &peer, &resp) == 0)
+				check_response(&resp, 0);
+			tt_buf_free(&resp);
+			tt_frame_next(&f);
+			continue;
+		}
+		if (tt_frontend_error_frame(r, &resp) == 0)
+			check_response(&resp, 0);
+		tt_buf_free(&resp);
+		break;
+	}
+	tt_frame_free(&f);
+	return 0;
+}
