@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -930,6 +931,67 @@ test_cache_small(void **state)
 	tt_buf_free(&out);
 }
 
+/* Worker threads share one ctx and a cache smaller than the working set, so lookups,
+ * insertions and evictions race; every signature must still verify. */
+struct worker {
+	void *ctx;
+	struct tkey *keys;
+	int fails;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t h[32];
+	struct tt_buf sig;
+
+	tt_buf_init(&sig, 256);
+	for (int i = 0; i < 300; i++) {
+		struct tt_key *k = &w->keys[i % 3].k;
+
+		RAND_bytes(h, sizeof(h));
+		tt_buf_reset(&sig);
+		if (P->sign_hash(w->ctx, k, TT_ALG_ECDSA(TT_ALG_SHA_256), h, 32, &sig) != 0 ||
+		    P->verify_hash(w->ctx, k, TT_ALG_ECDSA(TT_ALG_SHA_256), h, 32,
+		    tt_buf_ptr(&sig), tt_buf_avail(&sig)) != 0)
+			w->fails++;
+		if (i % 50 == 0)
+			(void)P->destroy_key(w->ctx, k->kid, k->ref, k->ref_len);  /* drop the entry */
+	}
+	tt_buf_free(&sig);
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	void *ctx = NULL, *saved = g_ctx;
+	struct tkey keys[3];
+	struct worker w[4];
+	pthread_t th[4];
+
+	(void)state;
+	g_keys[0] = "key_cache_size";
+	g_vals[0] = "2";
+	assert_int_equal(init_with(g_dir, 1, &ctx), 0);
+	g_ctx = ctx;
+	for (int i = 0; i < 3; i++)
+		gen(&keys[i], TT_KEY_TYPE_ECC_KEY_PAIR(TT_ECC_FAMILY_SECP_R1), 256, TT_ALG_ECDSA(TT_ALG_SHA_256));
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .ctx = ctx, .keys = keys };
+		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].fails, 0);
+	}
+	for (int i = 0; i < 3; i++)
+		tkey_free(&keys[i]);
+	P->fini(ctx);
+	g_ctx = saved;
+}
+
 static void
 test_can_do(void **state)
 {
@@ -1010,6 +1072,7 @@ main(void)
 		cmocka_unit_test(test_wrap_binding),
 		cmocka_unit_test(test_import_bits_zero),
 		cmocka_unit_test(test_cache_small),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_can_do),
 		cmocka_unit_test(test_hash_random),
 	};
