@@ -47,7 +47,9 @@ fail=$((fail + ${u_fail:-0} + ${u_to:-0}))
 export TURTLED="$PWD/$bdir/src/service/turtled"
 export TURTLE_CLI="$PWD/$bdir/src/cli/turtle"
 export TURTLE_BUILD_DIR="$PWD/$bdir"
-python3 -m pytest -q -p no:cacheprovider tests/integration 2>&1 | tee "$bdir/integration.log"
+# Debian's interpreter: it sees the apt-installed pytest and protobuf modules even
+# where another python3 comes first in PATH.
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration 2>&1 | tee "$bdir/integration.log"
 i_pass=$(tail -n 3 "$bdir/integration.log" | grep -o '[0-9]* passed' | grep -o '[0-9]*' | tail -n 1)
 i_fail=$(tail -n 3 "$bdir/integration.log" | grep -oE '[0-9]+ (failed|error|errors)' | awk '{s += $1} END {print s + 0}')
 pass=$((pass + ${i_pass:-0}))
