@@ -143,100 +143,115 @@ static int ping(struct tt_client *c)
 
 /* ---- latency: sequential round trips on one connection ---- */
 
+/*
+ * The three series are measured in alternating blocks rather than one after another,
+ * so that a burst of load from other processes on this shared machine hits all of them
+ * alike instead of skewing one.
+ */
+#define LAT_BLOCK 500
+
+enum { SER_ECHO, SER_ECHO_PINNED, SER_PING, N_SER };
+
 struct lat_result {
 	double p50, p99, mean, ops_per_s;
-	int err;
 };
 
-static void summarise(struct bench_lat *l, uint64_t total_ns, struct lat_result *out)
+struct lat_series {
+	struct bench_lat l;
+	uint64_t busy_ns;     /* time spent inside this series' blocks */
+};
+
+static void summarise(struct lat_series *s, struct lat_result *out)
 {
 	uint64_t sum = 0;
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		sum += l->v[i];
-	out->mean = l->n ? (double)sum / (double)l->n / 1000.0 : 0;
-	out->ops_per_s = total_ns ? (double)l->n * 1e9 / (double)total_ns : 0;
-	out->p50 = bench_lat_pct_us(l, 0.50);
-	out->p99 = bench_lat_pct_us(l, 0.99);
+	for (i = 0; i < s->l.n; i++)
+		sum += s->l.v[i];
+	out->mean = s->l.n ? (double)sum / (double)s->l.n / 1000.0 : 0;
+	out->ops_per_s = s->busy_ns ? (double)s->l.n * 1e9 / (double)s->busy_ns : 0;
+	out->p50 = bench_lat_pct_us(&s->l, 0.50);
+	out->p99 = bench_lat_pct_us(&s->l, 0.99);
 }
 
-static int latency_ping(const char *socket, unsigned count, struct lat_result *out)
+/* One block of one series; `record` false for the warm-up. */
+static int lat_block(int ser, struct tt_client *c, struct echo *e, struct echo *ep,
+    unsigned n, bool record, struct lat_series *out)
 {
-	struct tt_client *c = NULL;
-	struct bench_lat l = { 0 };
-	uint64_t start, t0;
+	uint64_t start = bench_now_ns(), t0;
 	unsigned i;
-	int r;
+	int r = 0;
 
-	memset(out, 0, sizeof(*out));
-	if ((r = open_client(socket, &c)) != 0)
-		goto out;
-	for (i = 0; i < count / 10; i++)       /* warm-up: caches, allocator, scheduler */
-		if ((r = ping(c)) != 0)
-			goto out;
-	start = bench_now_ns();
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < n; i++) {
 		t0 = bench_now_ns();
-		if ((r = ping(c)) != 0)
-			goto out;
-		(void)bench_lat_push(&l, bench_now_ns() - t0);
+		r = ser == SER_PING ? ping(c) : echo_roundtrip(ser == SER_ECHO ? e : ep);
+		if (r != 0)
+			return r;
+		if (record)
+			(void)bench_lat_push(&out->l, bench_now_ns() - t0);
 	}
-	summarise(&l, bench_now_ns() - start, out);
-out:
-	out->err = r;
-	bench_lat_free(&l);
-	tt_client_close(c);
-	return r;
+	if (record)
+		out->busy_ns += bench_now_ns() - start;
+	return 0;
 }
 
 /*
- * same_cpu: pin this thread and the echo thread to one CPU. Then a round trip is two
- * context switches and no cross-CPU wake-up; on a VM whose idle vCPUs sleep, that
- * wake-up can dominate a round trip, and this row shows how much.
+ * SER_ECHO_PINNED pins this thread and its echo thread to one CPU. A round trip is then
+ * two context switches and no cross-CPU wake-up; on a VM whose idle vCPUs sleep, that
+ * wake-up can dominate a round trip, and the two echo rows show how much.
  */
-static int latency_echo(unsigned count, bool same_cpu, struct lat_result *out)
+static int latency(const char *socket, unsigned count, struct lat_result res[N_SER])
 {
-	struct echo e;
-	struct bench_lat l = { 0 };
-	cpu_set_t saved, one;
-	bool pinned = false;
-	uint64_t start, t0;
-	unsigned i;
-	int r = -1;
+	struct lat_series ser[N_SER];
+	struct tt_client *c = NULL;
+	struct echo e, ep;
+	bool e_ok = false, ep_ok = false;
+	cpu_set_t all, one;
+	unsigned done, warm = count / 10;
+	int cpu, s, r = -1;
 
-	memset(out, 0, sizeof(*out));
+	memset(ser, 0, sizeof(ser));
+	if ((r = open_client(socket, &c)) != 0)
+		goto out;
+	r = -1;
 	if (echo_open(&e) != 0)
-		return -1;
-	if (same_cpu) {
-		int cpu = sched_getcpu();
+		goto out;
+	e_ok = true;
+	if (echo_open(&ep) != 0)
+		goto out;
+	ep_ok = true;
+	cpu = sched_getcpu();
+	CPU_ZERO(&one);
+	CPU_SET(cpu < 0 ? 0 : cpu, &one);
+	if (pthread_getaffinity_np(pthread_self(), sizeof(all), &all) != 0 ||
+	    pthread_setaffinity_np(ep.tid, sizeof(one), &one) != 0)
+		goto out;
+	for (done = 0; done < warm + count; done += LAT_BLOCK) {
+		unsigned n = warm + count - done < LAT_BLOCK ? warm + count - done : LAT_BLOCK;
+		bool record = done >= warm;
 
-		CPU_ZERO(&one);
-		CPU_SET(cpu < 0 ? 0 : cpu, &one);
-		if (pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) != 0 ||
-		    pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0 ||
-		    pthread_setaffinity_np(e.tid, sizeof(one), &one) != 0)
-			goto out;
-		pinned = true;
+		for (s = 0; s < N_SER; s++) {
+			if (s == SER_ECHO_PINNED &&
+			    pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0)
+				goto out;
+			r = lat_block(s, c, &e, &ep, n, record, &ser[s]);
+			if (s == SER_ECHO_PINNED)
+				(void)pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+			if (r != 0)
+				goto out;
+		}
 	}
-	for (i = 0; i < count / 10; i++)
-		if (echo_roundtrip(&e) != 0)
-			goto out;
-	start = bench_now_ns();
-	for (i = 0; i < count; i++) {
-		t0 = bench_now_ns();
-		if (echo_roundtrip(&e) != 0)
-			goto out;
-		(void)bench_lat_push(&l, bench_now_ns() - t0);
-	}
-	summarise(&l, bench_now_ns() - start, out);
+	for (s = 0; s < N_SER; s++)
+		summarise(&ser[s], &res[s]);
 	r = 0;
 out:
-	if (pinned)
-		(void)pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
-	out->err = r;
-	bench_lat_free(&l);
-	echo_close(&e);
+	for (s = 0; s < N_SER; s++)
+		bench_lat_free(&ser[s].l);
+	if (ep_ok)
+		echo_close(&ep);
+	if (e_ok)
+		echo_close(&e);
+	tt_client_close(c);
 	return r;
 }
 
@@ -380,7 +395,7 @@ int main(int argc, char **argv)
 {
 	struct cfg cfg = { 0 };
 	struct bench_daemon d;
-	struct lat_result lp, le, le1;
+	struct lat_result lat[N_SER];
 	unsigned i;
 	int r, rc = 1;
 
@@ -395,26 +410,21 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	printf("# bench_ping: round trips of 36-byte requests / 38-byte responses\n");
-	printf("# latency: %u sequential round trips on one connection after %u warm-up ones\n",
-	    cfg.count, cfg.count / 10);
+	printf("# latency: %u sequential round trips per series on one connection, after %u\n"
+	    "# warm-up ones; the series alternate in blocks of %d\n", cfg.count, cfg.count / 10,
+	    LAT_BLOCK);
 	printf("%-22s %9s %9s %9s %10s\n", "what", "p50 us", "p99 us", "mean us", "ops/s");
-	if ((r = latency_echo(cfg.count, false, &le)) != 0 ||
-	    (r = latency_echo(cfg.count, true, &le1)) != 0) {
-		fprintf(stderr, "bench_ping: echo baseline failed\n");
+	if ((r = latency(d.sock, cfg.count, lat)) != 0) {
+		fprintf(stderr, "bench_ping: latency run failed: %s\n", tt_strerror(r));
 		goto out;
 	}
-	print_lat("unix echo (baseline)", &le);
-	print_lat("unix echo, same CPU", &le1);
-	if ((r = latency_ping(d.sock, cfg.count, &lp)) != 0) {
-		fprintf(stderr, "bench_ping: ping failed: %s\n", tt_strerror(r));
-		goto out;
-	}
-	print_lat("turtled ping", &lp);
-	printf("# ping p50 / echo p50 = %.2f; turtled's own overhead at p50 = %.1f us\n",
-	    le.p50 > 0 ? lp.p50 / le.p50 : 0, lp.p50 - le.p50);
-	printf("# target ping p50 <= 25 us: %s (%.1f us)\n", lp.p50 <= 25.0 ? "met" : "MISSED",
-	    lp.p50);
-
+	print_lat("unix echo (baseline)", &lat[SER_ECHO]);
+	print_lat("unix echo, same CPU", &lat[SER_ECHO_PINNED]);
+	print_lat("turtled ping", &lat[SER_PING]);
+	printf("# p50 ping - echo = %.1f us; ping - same-CPU echo = %.1f us\n",
+	    lat[SER_PING].p50 - lat[SER_ECHO].p50, lat[SER_PING].p50 - lat[SER_ECHO_PINNED].p50);
+	printf("# target ping p50 <= 25 us: %s (%.1f us)\n",
+	    lat[SER_PING].p50 <= 25.0 ? "met" : "MISSED", lat[SER_PING].p50);
 	printf("\n# throughput: one connection per thread, %u s per run after %u ms warm-up\n",
 	    cfg.seconds, cfg.warm_ms);
 	printf("%7s  %-12s %10s %9s %9s %8s\n", "threads", "mode", "ops/s", "p50 us", "p99 us",
