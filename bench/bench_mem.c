@@ -10,6 +10,7 @@
  * (the child inherits it). RSS comes from /proc/PID/status of the process on the other
  * end of the socket (SO_PEERCRED), so --socket works with any local turtled we may read.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,25 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 	}
 }
 
+/* Open descriptors of the daemon: proof that the idle connections are held open there. */
+static long count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	dir = opendir(path);
+	if (dir == NULL)
+		return -1;
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
 static double mib(long kib)
 {
 	return (double)kib / 1024.0;
@@ -96,7 +116,7 @@ int main(int argc, char **argv)
 	struct cfg cfg = { 0 };
 	struct bench_daemon d;
 	struct tt_client *first = NULL, **cl = NULL;
-	long idle, busy, after;
+	long idle, busy, after, fds_idle, fds_busy;
 	unsigned i, opened = 0;
 	pid_t pid;
 	int r, rc = 1;
@@ -133,6 +153,7 @@ int main(int argc, char **argv)
 	}
 	bench_sleep_ms(SETTLE_MS);
 	idle = bench_rss_kib(pid);
+	fds_idle = count_fds(pid);
 	for (i = 0; i < cfg.conns; i++) {
 		if ((r = open_client(d.sock, &cl[i])) != 0 || (r = ping(cl[i])) != 0) {
 			fprintf(stderr, "bench_mem: connection %u: %s\n", i + 1, tt_strerror(r));
@@ -142,6 +163,7 @@ int main(int argc, char **argv)
 	}
 	bench_sleep_ms(SETTLE_MS);
 	busy = bench_rss_kib(pid);
+	fds_busy = count_fds(pid);
 	/* the daemon must still answer with all of them open */
 	if ((r = ping(first)) != 0)
 		fprintf(stderr, "bench_mem: ping with %u connections open: %s\n", opened,
@@ -163,7 +185,8 @@ int main(int argc, char **argv)
 	printf("%-34s %10ld %9.2f\n", "idle (after start-up + 1 ping)", idle, mib(idle));
 	printf("%-34s %10ld %9.2f\n", "with connections open", busy, mib(busy));
 	printf("%-34s %10ld %9.2f\n", "after they closed", after, mib(after));
-	printf("# connections opened and pinged: %u of %u\n", opened, cfg.conns);
+	printf("# connections opened and pinged: %u of %u; daemon's open fds %ld -> %ld\n",
+	    opened, cfg.conns, fds_idle, fds_busy);
 	printf("# increase with connections: %.2f MiB (%.1f KiB per connection)\n",
 	    mib(busy - idle), opened ? (double)(busy - idle) / opened : 0);
 	printf("# target idle RSS <= 8 MiB: %s\n", mib(idle) <= 8.0 ? "met" : "MISSED");
