@@ -6,6 +6,7 @@
 # turtled runs as an unprivileged user: as root, the demo runs it as `nobody`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+top=$PWD
 
 scripts/deps.sh
 if [ ! -f build/build.ninja ]; then
@@ -24,7 +25,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	run_as=(runuser -u nobody --)
 fi
 
-"${run_as[@]}" build/src/service/turtled --foreground --socket "$sock" --data-dir "$data" \
+"${run_as[@]}" "$top/build/src/service/turtled" --foreground --socket "$sock" --data-dir "$data" \
 	2>"$work/turtled.log" &
 pid=$!
 cleanup() {
@@ -37,7 +38,7 @@ for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { cat "$work/turtled.log"; exit 1; }
 
 export TURTLE_SOCKET="$sock"
-t() { echo "\$ turtle $*"; "${run_as[@]}" env TURTLE_SOCKET="$sock" build/src/cli/turtle "$@"; }
+t() { echo "\$ turtle $*"; "${run_as[@]}" env TURTLE_SOCKET="$sock" "$top/build/src/cli/turtle" "$@"; }
 cd "$work"
 echo "turtled (pid $pid) listening on $sock"
 t ping
