@@ -188,6 +188,13 @@ size_t tt_psa_hash_size(tt_alg_t hash);
  */
 int tt_psa_alg_permits(tt_alg_t policy_alg, tt_alg_t requested);
 
+/*
+ * Size in bits of key material given in the PSA import format of `type` (RSA: PKCS#1
+ * DER; ECC: scalar or uncompressed point; Montgomery: raw; symmetric: raw bytes).
+ * Used when an import leaves `bits` at 0. 0 or TT_ERR_INVALID_ARGUMENT.
+ */
+int tt_psa_import_bits(tt_key_type_t type, const uint8_t *data, size_t len, uint32_t *bits);
+
 #ifdef __cplusplus
 }
 #endif

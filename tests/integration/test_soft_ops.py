@@ -394,3 +394,21 @@ def test_rsa_3072_import_export_roundtrip(client, pb, algs, wd):
     ossl.run(["openssl", "rsa", "-in", key, "-RSAPublicKey_out", "-outform", "DER",
               "-out", pubder])
     assert pub == wd.read("pub1.der")
+
+
+def test_import_with_bits_zero_records_real_size(client, pb, algs, wd):
+    """PSA: an import with bits = 0 takes the size from the data; ListKeys must show it."""
+    key = ossl.genpkey(wd, "rsa0.pem", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072")
+    der = wd.file("rsa0.der")
+    ossl.run(["openssl", "rsa", "-in", key, "-outform", "DER", "-traditional", "-out", der])
+    alg = algs.rsa_pkcs1v15_sign("SHA_256")
+    a = parsec.attrs(pb, parsec.rsa_pair(pb), 0, algs.policy(asymmetric_signature=alg),
+                     "sign_hash", "verify_hash")
+    assert client.import_key("rsa-bits0", a, wd.read("rsa0.der")) == 0
+    aes = parsec.attrs(pb, parsec.simple_type(pb, "aes"), 0, algs.policy(aead=algs.aead("GCM")),
+                       "encrypt", "decrypt")
+    assert client.import_key("aes-bits0", aes, bytes(range(24))) == 0
+    sizes = {k.name: k.attributes.key_bits for k in client.list_keys()}
+    assert sizes == {"rsa-bits0": 3072, "aes-bits0": 192}
+    # a malformed RSA key with bits 0 is refused, not stored with a guessed size
+    assert client.import_key("rsa-bad", a, b"\x30\x03\x02\x01\x01") == parsec.ST.PSA_INVALID_ARGUMENT

@@ -138,6 +138,10 @@ tt_op_import_key(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, s
 		r = TT_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
+	/* PSA: bits 0 means "as large as the data"; the store records the real size so
+	 * that ListKeys and later policy checks see it. */
+	if (a.bits == 0 && (r = tt_psa_import_bits(a.type, op->data.data, op->data.len, &a.bits)) != 0)
+		goto out;
 	if ((r = create_key(ctx, op->key_name, &a, op->data.data, op->data.len)) != 0)
 		goto out;
 	r = tt_ops_pack(&res.base, out);
