@@ -153,18 +153,31 @@ static void *run_thread_main(void *p)
 	return NULL;
 }
 
-int bench_run(const struct bench_ops *o, unsigned nthreads, unsigned warm_ms, unsigned run_ms,
+void bench_result_init(struct bench_result *res, unsigned nthreads, pid_t peer_pid)
+{
+	memset(res, 0, sizeof(*res));
+	res->threads = nthreads;
+	res->peer_pid = peer_pid;
+}
+
+void bench_result_finish(struct bench_result *res)
+{
+	res->ops = res->lat.n;
+	res->ops_per_s = res->secs > 0 ? (double)res->lat.n / res->secs : 0;
+	res->p50_us = bench_lat_pct_us(&res->lat, 0.50);
+	res->p99_us = bench_lat_pct_us(&res->lat, 0.99);
+	bench_lat_free(&res->lat);
+}
+
+int bench_run_more(const struct bench_ops *o, unsigned warm_ms, unsigned run_ms,
     struct bench_result *res)
 {
 	struct run_shared sh = { .o = o };
 	struct run_thread *th = NULL;
-	struct bench_lat all = { 0 };
-	unsigned started = 0, ok = 0, i;
+	unsigned nthreads = res->threads, started = 0, ok = 0, i;
 	uint64_t t0, t1;
-	int rc = -1;
+	double self0, self1, peer0 = 0, peer1 = 0;
 
-	memset(res, 0, sizeof(*res));
-	res->threads = nthreads;
 	atomic_init(&sh.phase, PHASE_WARM);
 	th = calloc(nthreads, sizeof(*th));
 	if (th == NULL || pthread_barrier_init(&sh.start, NULL, nthreads + 1) != 0) {
@@ -185,12 +198,22 @@ int bench_run(const struct bench_ops *o, unsigned nthreads, unsigned warm_ms, un
 	}
 	pthread_barrier_wait(&sh.start);
 	bench_sleep_ms(warm_ms);
+	self0 = bench_self_cpu_s();
+	if (res->peer_pid > 0)
+		peer0 = bench_proc_cpu_s(res->peer_pid);
 	t0 = bench_now_ns();
 	atomic_store(&sh.phase, PHASE_MEASURE);
 	bench_sleep_ms(run_ms);
 	atomic_store(&sh.phase, PHASE_STOP);
 	t1 = bench_now_ns();
+	self1 = bench_self_cpu_s();
+	if (res->peer_pid > 0)
+		peer1 = bench_proc_cpu_s(res->peer_pid);
+	res->self_cpu_s += self1 - self0;
+	res->peer_cpu_s += peer1 - peer0;
 	for (i = 0; i < nthreads; i++) {
+		size_t j;
+
 		pthread_join(th[i].tid, NULL);
 		if (th[i].init_rc == 0)
 			ok++;
@@ -199,25 +222,25 @@ int bench_run(const struct bench_ops *o, unsigned nthreads, unsigned warm_ms, un
 		res->errors += th[i].errors;
 		if (res->first_error == 0)
 			res->first_error = th[i].first_error;
-	}
-	for (i = 0; i < nthreads; i++) {
-		size_t j;
-
 		for (j = 0; j < th[i].lat.n; j++)
-			(void)bench_lat_push(&all, th[i].lat.v[j]);
+			(void)bench_lat_push(&res->lat, th[i].lat.v[j]);
 		bench_lat_free(&th[i].lat);
 	}
-	res->ops = all.n;
-	res->secs = (double)(t1 - t0) / 1e9;
-	res->ops_per_s = res->secs > 0 ? (double)all.n / res->secs : 0;
-	res->p50_us = bench_lat_pct_us(&all, 0.50);
-	res->p99_us = bench_lat_pct_us(&all, 0.99);
-	if (ok > 0)
-		rc = 0;
-	bench_lat_free(&all);
+	res->secs += (double)(t1 - t0) / 1e9;
 	pthread_barrier_destroy(&sh.start);
 	free(th);
-	return rc;
+	return ok > 0 ? 0 : -1;
+}
+
+int bench_run(const struct bench_ops *o, unsigned nthreads, unsigned warm_ms, unsigned run_ms,
+    struct bench_result *res)
+{
+	int r;
+
+	bench_result_init(res, nthreads, 0);
+	r = bench_run_more(o, warm_ms, run_ms, res);
+	bench_result_finish(res);
+	return r;
 }
 
 /* ---- the daemon ---- */
@@ -464,6 +487,51 @@ void bench_daemon_stop(struct bench_daemon *d)
 	else if (d->dir[0] != '\0')
 		(void)nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	d->owned = false;
+}
+
+double bench_self_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return -1;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+double bench_proc_cpu_s(pid_t pid)
+{
+	char path[64], line[1024], *p, *save = NULL, *tok;
+	uint64_t ut = 0, st = 0;
+	long tck = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	int field;
+	double r = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) == NULL || tck <= 0)
+		goto out;
+	/* the command name may hold spaces: fields are counted after its closing ')' */
+	p = strrchr(line, ')');
+	if (p == NULL)
+		goto out;
+	for (field = 3, tok = strtok_r(p + 1, " ", &save); tok != NULL;
+	     field++, tok = strtok_r(NULL, " ", &save)) {
+		if (field == 14 && tt_parse_u64(tok, 0, UINT64_MAX, &ut) != 0)
+			goto out;
+		if (field == 15) {
+			if (tt_parse_u64(tok, 0, UINT64_MAX, &st) != 0)
+				goto out;
+			r = (double)(ut + st) / (double)tck;
+			break;
+		}
+	}
+out:
+	fclose(f);
+	return r;
 }
 
 long bench_rss_kib(pid_t pid)

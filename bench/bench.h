@@ -44,6 +44,7 @@ struct bench_ops {
 };
 
 struct bench_result {
+	struct bench_lat lat;  /* merged latencies, until bench_result_finish */
 	unsigned threads;
 	uint64_t ops;          /* operations that started and ended inside the window */
 	uint64_t errors;       /* failed operations, any phase */
@@ -51,6 +52,10 @@ struct bench_result {
 	double secs;           /* length of the measured window */
 	double ops_per_s;
 	double p50_us, p99_us;
+	/* CPU time (user + system) spent inside the measured window by this process and by
+	 * process `peer_pid` (the daemon; 0: not sampled), from getrusage and /proc. */
+	pid_t peer_pid;
+	double self_cpu_s, peer_cpu_s;
 };
 
 /*
@@ -60,6 +65,17 @@ struct bench_result {
  */
 int bench_run(const struct bench_ops *o, unsigned nthreads, unsigned warm_ms, unsigned run_ms,
     struct bench_result *res);
+
+/*
+ * The same in pieces, so that several modes can be measured in alternating slices and
+ * each still gets one figure: bench_result_init, then bench_run_more any number of
+ * times (ops, errors, window and latencies add up), then bench_result_finish, which
+ * computes the rate and percentiles and frees the latencies.
+ */
+void bench_result_init(struct bench_result *res, unsigned nthreads, pid_t peer_pid);
+int bench_run_more(const struct bench_ops *o, unsigned warm_ms, unsigned run_ms,
+    struct bench_result *res);
+void bench_result_finish(struct bench_result *res);
 
 /* A turtled the bench started (owned) or was pointed at. */
 struct bench_daemon {
@@ -90,6 +106,9 @@ void bench_daemon_stop(struct bench_daemon *d);
 
 /* PID of the process listening on a Unix socket, from SO_PEERCRED; -1 on failure. */
 pid_t bench_peer_pid(const char *sock);
+/* CPU seconds (user + system, all threads) of this process / of `pid`; < 0 on failure. */
+double bench_self_cpu_s(void);
+double bench_proc_cpu_s(pid_t pid);
 /* VmRSS of `pid` in KiB from /proc/PID/status; -1 on failure. */
 long bench_rss_kib(pid_t pid);
 /* Raise RLIMIT_NOFILE's soft limit to at least `want` (up to the hard limit). */

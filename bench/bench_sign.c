@@ -32,6 +32,8 @@ struct cfg {
 	bool allow_root;
 	unsigned seconds;
 	unsigned warm_ms;
+	unsigned rounds;
+	pid_t daemon_pid;            /* for its CPU time; 0 if unknown */
 	unsigned threads[MAX_THREAD_COUNTS];
 	unsigned n_threads;
 };
@@ -288,10 +290,17 @@ static void drop_key(const char *socket, const char *name)
 
 /* ---- report ---- */
 
+/* CPU microseconds per operation: how much of the machine one operation costs. */
+static double cpu_us_per_op(double cpu_s, const struct bench_result *r)
+{
+	return r->ops > 0 ? cpu_s * 1e6 / (double)r->ops : 0;
+}
+
 static void print_row(const char *mode, const struct bench_result *r)
 {
-	printf("%7u  %-12s %10.0f %9.1f %9.1f %8llu", r->threads, mode, r->ops_per_s, r->p50_us,
-	    r->p99_us, (unsigned long long)r->errors);
+	printf("%7u  %-12s %10.0f %9.1f %9.1f %8.1f %8.1f %7llu", r->threads, mode, r->ops_per_s,
+	    r->p50_us, r->p99_us, cpu_us_per_op(r->self_cpu_s, r),
+	    cpu_us_per_op(r->peer_cpu_s, r), (unsigned long long)r->errors);
 	if (r->errors > 0)
 		printf("  (first error: %s)", tt_strerror(r->first_error));
 	printf("\n");
@@ -303,7 +312,11 @@ static double ratio(const struct bench_result *d, const struct bench_result *bas
 	return base->ops_per_s > 0 ? d->ops_per_s / base->ops_per_s : 0;
 }
 
-/* The three modes at one thread count, back to back so that they share the machine's load. */
+/*
+ * The three modes at one thread count, in `rounds` alternating slices of seconds/rounds
+ * each, so that the load other processes put on this shared machine falls on all three
+ * alike; each mode's slices add up to one figure.
+ */
 static int run_thread_count(const struct cfg *cfg, unsigned n, struct inproc_arg *ia,
     struct daemon_arg *da, struct bench_result res[3])
 {
@@ -313,21 +326,29 @@ static int run_thread_count(const struct cfg *cfg, unsigned n, struct inproc_arg
 		{ per_request_init, per_request_op, daemon_fini, da },
 	};
 	static const char *const names[3] = { "in-process", "persistent", "per-request" };
-	unsigned m;
+	unsigned m, round, slice_ms = cfg->seconds * 1000 / cfg->rounds;
+	int rc = 0;
 
+	for (m = 0; m < 3; m++)
+		bench_result_init(&res[m], n, cfg->daemon_pid);
+	for (round = 0; round < cfg->rounds && rc == 0; round++)
+		for (m = 0; m < 3 && rc == 0; m++)
+			rc = bench_run_more(&ops[m], cfg->warm_ms, slice_ms, &res[m]);
 	for (m = 0; m < 3; m++) {
-		if (bench_run(&ops[m], n, cfg->warm_ms, cfg->seconds * 1000, &res[m]) != 0)
-			return -1;
-		print_row(names[m], &res[m]);
+		bench_result_finish(&res[m]);
+		if (rc == 0)
+			print_row(names[m], &res[m]);
 	}
-	return 0;
+	return rc;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: bench_sign [--socket PATH] [--seconds N] [--warmup-ms N] [--threads 1,2,8,64]\n"
-	    "                  [--turtled PATH] [--allow-root]\n"
+	    "usage: bench_sign [--socket PATH] [--seconds N] [--rounds N] [--warmup-ms N]\n"
+	    "                  [--threads 1,2,8,64] [--turtled PATH] [--allow-root]\n"
+	    "  Each mode runs --seconds in all per thread count, in --rounds slices that\n"
+	    "  alternate between the modes (each slice after its own warm-up).\n"
 	    "  Without --socket a private turtled is started on a temporary socket (as user\n"
 	    "  nobody when run as root, or as root with --allow-root passed to turtled).\n");
 }
@@ -361,7 +382,8 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 
 	c->turtled = bench_default_turtled();
 	c->seconds = 3;
-	c->warm_ms = 300;
+	c->warm_ms = 200;
+	c->rounds = 3;
 	parse_threads(c, "1,2,8,64");
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -374,6 +396,9 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--seconds") == 0) {
 			c->seconds = bench_opt_uint(a, v, 1, 600);
+			i++;
+		} else if (strcmp(a, "--rounds") == 0) {
+			c->rounds = bench_opt_uint(a, v, 1, 100);
 			i++;
 		} else if (strcmp(a, "--warmup-ms") == 0) {
 			c->warm_ms = bench_opt_uint(a, v, 0, 60000);
@@ -417,6 +442,9 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	snprintf(key, sizeof(key), "bench-sign-p256-%ld", (long)getpid());
+	cfg.daemon_pid = bench_peer_pid(d.sock);
+	if (cfg.daemon_pid < 0 || bench_proc_cpu_s(cfg.daemon_pid) < 0)
+		cfg.daemon_pid = 0;   /* not ours to read: the daemon column stays 0 */
 	da.socket = d.sock;
 	da.key = key;
 	if (make_key(d.sock, key) != 0)
@@ -427,15 +455,18 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	printf("# bench_sign: ECDSA P-256 sign of a 32-byte hash; %u s per run after %u ms warm-up\n",
-	    cfg.seconds, cfg.warm_ms);
+	printf("# bench_sign: ECDSA P-256 sign of a 32-byte hash; %u s per mode in %u alternating\n"
+	    "# slices, each after %u ms of warm-up\n", cfg.seconds, cfg.rounds, cfg.warm_ms);
 	printf("# turtled: %s%s\n", cfg.socket != NULL ? "external at " : "started by the bench, ",
 	    cfg.socket != NULL ? cfg.socket :
 	    (geteuid() == 0 ? (cfg.allow_root ? "as root (--allow-root)" : "as user nobody") :
 	    "as the invoking user"));
 	printf("# the daemon's signature was verified with OpenSSL before the runs\n");
-	printf("%7s  %-12s %10s %9s %9s %8s\n", "threads", "mode", "ops/s", "p50 us", "p99 us",
-	    "errors");
+	printf("# cpu us/op: CPU time (user+sys) per operation in this process (client) and in\n"
+	    "# turtled (daemon), over the measured window\n");
+	printf("%7s  %-12s %10s %9s %9s %8s %8s %7s\n", "threads", "mode", "ops/s", "p50 us",
+	    "p99 us", "cpu/op", "cpu/op", "errors");
+	printf("%7s  %-12s %10s %9s %9s %8s %8s %7s\n", "", "", "", "", "", "client", "daemon", "");
 	for (i = 0; i < cfg.n_threads; i++) {
 		if (run_thread_count(&cfg, cfg.threads[i], &ia, &da, res[i]) != 0) {
 			fprintf(stderr, "bench_sign: no thread of the %u-thread run could start\n",
