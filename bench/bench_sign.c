@@ -1,11 +1,13 @@
 /*
  * bench_sign: ECDSA P-256 SignHash through turtled against in-process OpenSSL signing.
  *
- * For each thread count, three runs back to back (so they see the same machine load):
+ * For each thread count, three modes measured in alternating slices (so that they see
+ * the same machine load):
  *   in-process   EVP_PKEY_sign of a 32-byte hash, one EVP_PKEY_CTX per thread
  *   persistent   tt_sign_hash over one libturtle client (one connection) per thread
  *   per-request  tt_client_open + tt_sign_hash + tt_client_close for every operation
- * and the ratio of each daemon mode's throughput to the in-process one.
+ * and the ratio of each daemon mode's throughput to the in-process one, plus the CPU time
+ * per operation in this process and in turtled, which says where a missing share went.
  *
  * The daemon side uses libturtle's public API only.
  */
