@@ -8,6 +8,7 @@
  * Keys created by earlier inputs persist in the store for the whole run, so later
  * inputs reach the paths that use, export and destroy existing keys.
  */
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +31,36 @@ static uint32_t max_body, max_auth, max_response;
 /* TT_FUZZ_VERBOSE=1: print each request's opcode and response status (to check what a
  * seed reaches, e.g. ./fuzz_frontend -runs=0 corpus/fuzz_frontend/seed-ecc). */
 static int verbose;
+static char tmpdir[] = "/tmp/turtle-fuzz-XXXXXX";
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+/* A normal exit (time limit reached) removes the data directory; after a crash it
+ * stays for inspection. */
+static void
+cleanup(void)
+{
+	tt_service_fini(&svc);
+	(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char tmpl[] = "/tmp/turtle-fuzz-XXXXXX";
 	const char *dir;
 
 	(void)argc;
 	(void)argv;
 	tt_log_set_level(TT_LOG_ERROR);
 	verbose = getenv("TT_FUZZ_VERBOSE") != NULL;
-	if ((dir = mkdtemp(tmpl)) == NULL || (cfg = malloc(sizeof(*cfg))) == NULL)
+	if ((dir = mkdtemp(tmpdir)) == NULL || (cfg = malloc(sizeof(*cfg))) == NULL)
 		abort();
 	tt_config_defaults(cfg);
 	free(cfg->data_dir);
@@ -68,6 +87,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	tt_log_set_level(TT_LOG_ERROR);
+	atexit(cleanup);
 	return 0;
 }
 
