@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-/* Decimal (or 0x-hex) unsigned integer in [min, max]; the whole string must be
+/* Unsigned integer in [min, max]: decimal, 0x-prefixed hex, or 0-prefixed octal (file
+ * modes rely on the octal form); the whole string must be
  * consumed; no sign, no whitespace. 0 or TT_ERR_PARSE; *out written only on success. */
 int tt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int tt_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
