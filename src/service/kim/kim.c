@@ -417,6 +417,12 @@ configure_db(struct tt_kim *kim)
 	if ((rc = sqlite3_busy_timeout(kim->db, KIM_BUSY_TIMEOUT_MS)) != SQLITE_OK)
 		return db_err(kim, rc, "busy_timeout");
 
+	/* The store has exactly one user, enforced by the flock taken at open, so SQLite's
+	 * own per-transaction POSIX locks (and the WAL's shared-memory index) only cost
+	 * system calls on every key lookup: hold the lock for the life of the connection.
+	 * Set before the first WAL access so the WAL index lives in heap memory. */
+	if ((ret = pragma_exec(kim, "PRAGMA locking_mode=EXCLUSIVE")) != 0)
+		goto out;
 	/* journal_mode answers with the mode in force; anything but "wal" means the
 	 * durability argument in docs/kim.md does not hold. */
 	rc = sqlite3_prepare_v2(kim->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
