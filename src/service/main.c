@@ -28,6 +28,7 @@
 #include "turtle/error.h"
 #include "util/crash.h"
 #include "util/log.h"
+#include "util/num.h"
 
 #define SWEEP_INTERVAL_MS 200
 
@@ -329,14 +330,22 @@ static bool
 stderr_is_journal(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
+	char dev_s[32];
+	const char *colon;
+	uint64_t dev, ino;
 	struct stat st;
-	char tail;
 
-	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+	/* "DEV:INO", both decimal */
+	if (js == NULL || (colon = strchr(js, ':')) == NULL ||
+	    (size_t)(colon - js) >= sizeof(dev_s))
 		return false;
-	return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
-	    (unsigned long long)st.st_ino == ino;
+	memcpy(dev_s, js, (size_t)(colon - js));
+	dev_s[colon - js] = '\0';
+	if (tt_parse_u64(dev_s, 0, UINT64_MAX, &dev) != 0 ||
+	    tt_parse_u64(colon + 1, 0, UINT64_MAX, &ino) != 0)
+		return false;
+	return fstat(STDERR_FILENO, &st) == 0 && (uint64_t)st.st_dev == dev &&
+	    (uint64_t)st.st_ino == ino;
 }
 
 static void
