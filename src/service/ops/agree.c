@@ -19,8 +19,6 @@ tt_op_raw_key_agreement(const struct tt_op_ctx *ctx, const uint8_t *body, size_t
 	tt_ops_out_init(ctx, &secret, true);
 	if ((op = psa_raw_key_agreement__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->private_key_name)) != 0)
-		goto out;
 	if ((r = tt_pb_ka_raw_to_psa(op->alg, &alg)) != 0)
 		goto out;
 	if ((r = tt_ops_key_for_use(ctx, op->private_key_name, TT_USAGE_DERIVE, alg, &rec, &key)) != 0)

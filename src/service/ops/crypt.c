@@ -13,42 +13,60 @@
 #include "util/mem.h"
 #include "wire/psa_conv.h"
 
+/* Asymmetric encrypt and decrypt share everything but direction and usage. The name is
+ * checked by tt_ops_key_for_use. */
+static int
+asym_run(const struct tt_op_ctx *ctx, bool enc, const char *name,
+    const PsaAlgorithm__Algorithm__AsymmetricEncryption *m, ProtobufCBinaryData in,
+    ProtobufCBinaryData salt, struct tt_buf *res_buf)
+{
+	struct tt_kim_rec rec = { 0 };
+	struct tt_key key;
+	tt_alg_t alg;
+	int r;
+
+	if (m == NULL) {
+		r = TT_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = tt_pb_asym_enc_to_psa(m, &alg)) != 0)
+		goto out;
+	if ((r = tt_ops_key_for_use(ctx, name, enc ? TT_USAGE_ENCRYPT : TT_USAGE_DECRYPT, alg,
+	    &rec, &key)) != 0)
+		goto out;
+	if (enc ? ctx->prov->ops->asymmetric_encrypt == NULL :
+	    ctx->prov->ops->asymmetric_decrypt == NULL) {
+		r = TT_ERR_NOT_SUPPORTED;
+		goto out;
+	}
+	if (enc)
+		r = ctx->prov->ops->asymmetric_encrypt(ctx->prov->ctx, &key, alg, in.data, in.len,
+		    salt.data, salt.len, res_buf);
+	else
+		r = ctx->prov->ops->asymmetric_decrypt(ctx->prov->ctx, &key, alg, in.data, in.len,
+		    salt.data, salt.len, res_buf);
+out:
+	tt_kim_rec_clear(&rec);
+	return r;
+}
+
 int
 tt_op_asym_encrypt(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, struct tt_buf *out)
 {
 	PsaAsymmetricEncrypt__Operation *op;
 	PsaAsymmetricEncrypt__Result res = PSA_ASYMMETRIC_ENCRYPT__RESULT__INIT;
-	struct tt_kim_rec rec = { 0 };
-	struct tt_key key;
 	struct tt_buf ct;
-	tt_alg_t alg;
 	int r;
 
 	tt_ops_out_init(ctx, &ct, false);
 	if ((op = psa_asymmetric_encrypt__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0)
-		goto out;
-	if (op->alg == NULL) {
-		r = TT_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = tt_pb_asym_enc_to_psa(op->alg, &alg)) != 0)
-		goto out;
-	if ((r = tt_ops_key_for_use(ctx, op->key_name, TT_USAGE_ENCRYPT, alg, &rec, &key)) != 0)
-		goto out;
-	if (ctx->prov->ops->asymmetric_encrypt == NULL) {
-		r = TT_ERR_NOT_SUPPORTED;
-		goto out;
-	}
-	if ((r = ctx->prov->ops->asymmetric_encrypt(ctx->prov->ctx, &key, alg, op->plaintext.data,
-	    op->plaintext.len, op->salt.data, op->salt.len, &ct)) != 0)
+	if ((r = asym_run(ctx, true, op->key_name, op->alg, op->plaintext, op->salt, &ct)) != 0)
 		goto out;
 	res.ciphertext.data = (uint8_t *)tt_buf_ptr(&ct);
 	res.ciphertext.len = tt_buf_avail(&ct);
 	r = tt_ops_pack(&res.base, out);
 out:
-	tt_kim_rec_clear(&rec);
 	tt_buf_free(&ct);
 	tt_wipe(op->plaintext.data, op->plaintext.len);
 	psa_asymmetric_encrypt__operation__free_unpacked(op, NULL);
@@ -60,37 +78,18 @@ tt_op_asym_decrypt(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len,
 {
 	PsaAsymmetricDecrypt__Operation *op;
 	PsaAsymmetricDecrypt__Result res = PSA_ASYMMETRIC_DECRYPT__RESULT__INIT;
-	struct tt_kim_rec rec = { 0 };
-	struct tt_key key;
 	struct tt_buf pt;
-	tt_alg_t alg;
 	int r;
 
 	tt_ops_out_init(ctx, &pt, true);
 	if ((op = psa_asymmetric_decrypt__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0)
-		goto out;
-	if (op->alg == NULL) {
-		r = TT_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = tt_pb_asym_enc_to_psa(op->alg, &alg)) != 0)
-		goto out;
-	if ((r = tt_ops_key_for_use(ctx, op->key_name, TT_USAGE_DECRYPT, alg, &rec, &key)) != 0)
-		goto out;
-	if (ctx->prov->ops->asymmetric_decrypt == NULL) {
-		r = TT_ERR_NOT_SUPPORTED;
-		goto out;
-	}
-	if ((r = ctx->prov->ops->asymmetric_decrypt(ctx->prov->ctx, &key, alg, op->ciphertext.data,
-	    op->ciphertext.len, op->salt.data, op->salt.len, &pt)) != 0)
+	if ((r = asym_run(ctx, false, op->key_name, op->alg, op->ciphertext, op->salt, &pt)) != 0)
 		goto out;
 	res.plaintext.data = (uint8_t *)tt_buf_ptr(&pt);
 	res.plaintext.len = tt_buf_avail(&pt);
 	r = tt_ops_pack(&res.base, out);
 out:
-	tt_kim_rec_clear(&rec);
 	tt_buf_free(&pt);
 	psa_asymmetric_decrypt__operation__free_unpacked(op, NULL);
 	return r;
@@ -107,8 +106,6 @@ aead_run(const struct tt_op_ctx *ctx, bool enc, const char *name,
 	tt_alg_t alg;
 	int r;
 
-	if ((r = tt_ops_check_name(name)) != 0)
-		goto out;
 	if (m == NULL) {
 		r = TT_ERR_INVALID_ARGUMENT;
 		goto out;
@@ -189,8 +186,6 @@ cipher_run(const struct tt_op_ctx *ctx, bool enc, const char *name, PsaAlgorithm
 	tt_alg_t alg;
 	int r;
 
-	if ((r = tt_ops_check_name(name)) != 0)
-		goto out;
 	if ((r = tt_pb_cipher_to_psa(c, &alg)) != 0)
 		goto out;
 	if ((r = tt_ops_key_for_use(ctx, name, enc ? TT_USAGE_ENCRYPT : TT_USAGE_DECRYPT, alg,

@@ -108,8 +108,6 @@ tt_op_generate_key(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len,
 
 	if ((op = psa_generate_key__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0)
-		goto out;
 	if ((r = decode_attrs(op->attributes, &a)) != 0)
 		goto out;
 	if ((r = create_key(ctx, op->key_name, &a, NULL, 0)) != 0)
@@ -130,8 +128,6 @@ tt_op_import_key(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, s
 
 	if ((op = psa_import_key__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0)
-		goto out;
 	if ((r = decode_attrs(op->attributes, &a)) != 0)
 		goto out;
 	if (op->data.len == 0) {

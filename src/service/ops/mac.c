@@ -23,8 +23,6 @@ tt_op_mac_compute(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, 
 	tt_ops_out_init(ctx, &mac, false);
 	if ((op = psa_mac_compute__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0)
-		goto out;
 	if (op->alg == NULL) {
 		r = TT_ERR_INVALID_ARGUMENT;
 		goto out;
@@ -62,8 +60,6 @@ tt_op_mac_verify(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, s
 
 	if ((op = psa_mac_verify__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0)
-		goto out;
 	if (op->alg == NULL) {
 		r = TT_ERR_INVALID_ARGUMENT;
 		goto out;

@@ -52,7 +52,7 @@ tt_op_sign_hash(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, st
 	tt_ops_out_init(ctx, &sig, false);
 	if ((op = psa_sign_hash__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0 || (r = request_alg(op->alg, &alg)) != 0)
+	if ((r = request_alg(op->alg, &alg)) != 0)
 		goto out;
 	if ((r = tt_ops_key_for_use(ctx, op->key_name, TT_USAGE_SIGN_HASH, alg, &rec, &key)) != 0)
 		goto out;
@@ -86,7 +86,7 @@ tt_op_verify_hash(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, 
 
 	if ((op = psa_verify_hash__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0 || (r = request_alg(op->alg, &alg)) != 0)
+	if ((r = request_alg(op->alg, &alg)) != 0)
 		goto out;
 	if ((r = tt_ops_key_for_use(ctx, op->key_name, TT_USAGE_VERIFY_HASH, alg, &rec, &key)) != 0)
 		goto out;
@@ -136,7 +136,7 @@ tt_op_sign_message(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len,
 	tt_buf_init(&digest, 64);
 	if ((op = psa_sign_message__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0 || (r = request_alg(op->alg, &alg)) != 0)
+	if ((r = request_alg(op->alg, &alg)) != 0)
 		goto out;
 	if ((r = tt_ops_key_for_use(ctx, op->key_name, TT_USAGE_SIGN_MESSAGE, alg, &rec, &key)) != 0)
 		goto out;
@@ -175,7 +175,7 @@ tt_op_verify_message(const struct tt_op_ctx *ctx, const uint8_t *body, size_t le
 	tt_buf_init(&digest, 64);
 	if ((op = psa_verify_message__operation__unpack(NULL, len, tt_ops_body(body))) == NULL)
 		return TT_ERR_DESERIALIZE;
-	if ((r = tt_ops_check_name(op->key_name)) != 0 || (r = request_alg(op->alg, &alg)) != 0)
+	if ((r = request_alg(op->alg, &alg)) != 0)
 		goto out;
 	if ((r = tt_ops_key_for_use(ctx, op->key_name, TT_USAGE_VERIFY_MESSAGE, alg, &rec, &key)) != 0)
 		goto out;
