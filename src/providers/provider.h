@@ -139,6 +139,29 @@ struct tt_provider_ops {
 
 	int (*generate_random)(void *ctx, size_t n, struct tt_buf *out);
 	int (*hash_compute)(void *ctx, tt_alg_t alg, const uint8_t *in, size_t in_len, struct tt_buf *out);
+
+	/*
+	 * Key attestation, PARSEC's PrepareKeyAttestation / AttestKey with the
+	 * ActivateCredential mechanism (TPM). `attesting` is NULL when the client named no
+	 * attesting key: the provider then uses its own attestation key.
+	 * prepare: the attested key's TPM name, its TPM2B_PUBLIC, and the attesting key's
+	 * public area, for the verifier's MakeCredential.
+	 * attest: TPM2_ActivateCredential of (credential_blob, secret) -> the credential.
+	 */
+	int (*prepare_activate_credential)(void *ctx, const struct tt_key *attested,
+	    const struct tt_key *attesting, struct tt_buf *name, struct tt_buf *pub,
+	    struct tt_buf *attesting_pub);
+	int (*attest_activate_credential)(void *ctx, const struct tt_key *attested,
+	    const struct tt_key *attesting, const uint8_t *credential_blob, size_t blob_len,
+	    const uint8_t *secret, size_t secret_len, struct tt_buf *credential);
+	/*
+	 * TPM2_Certify of `key` by the provider's attestation key with `nonce` as qualifying
+	 * data: appends the marshalled TPMS_ATTEST to `attest` and the TPMT_SIGNATURE to
+	 * `sig`, so that a verifier holding the attestation key can prove the key lives in
+	 * this TPM. Exposed as a Turtle vendor opcode.
+	 */
+	int (*certify_key)(void *ctx, const struct tt_key *key, const uint8_t *nonce,
+	    size_t nonce_len, struct tt_buf *attest, struct tt_buf *sig);
 };
 
 /* All compiled-in providers (registry.c); NULL-terminated. */

@@ -3,9 +3,21 @@
 #include "providers/provider.h"
 
 extern const struct tt_provider_ops tt_soft_provider;
+#ifdef TT_HAVE_PKCS11
+extern const struct tt_provider_ops tt_pkcs11_provider;
+#endif
+#ifdef TT_HAVE_TPM
+extern const struct tt_provider_ops tt_tpm_provider;
+#endif
 
 const struct tt_provider_ops *const tt_provider_registry[] = {
 	&tt_soft_provider,
+#ifdef TT_HAVE_PKCS11
+	&tt_pkcs11_provider,
+#endif
+#ifdef TT_HAVE_TPM
+	&tt_tpm_provider,
+#endif
 	NULL,
 };
 

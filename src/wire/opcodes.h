@@ -45,6 +45,7 @@ enum tt_opcode {
 };
 
 #define TT_OPCODE_VENDOR_BASE 0x00010000u
+#define TT_OP_TT_CERTIFY_KEY  0x00010001u   /* Turtle: TPM2_Certify of a key */
 
 struct tt_opcode_info {
 	uint32_t opcode;
