@@ -225,7 +225,7 @@ int tt_quote_verify(const struct tt_quote_input *in, struct tt_quote_result *res
 
 /* Compare replayed PCRs with quoted ones: for every PCR in `sel` that `replayed` has a
  * value for (its bank's mask), the quoted value must be present and equal. Returns 0, or
- * TT_ERR_DATA_INVALID with *bad_alg/*bad_pcr (each optional) naming the first mismatch.
+ * TT_ERR_DATA_INVALID with *bad_alg and *bad_pcr (each optional) naming the first mismatch.
  * *checked (optional) receives, per selection entry, the mask of PCRs compared. A bank in
  * `sel` that `replayed` lacks is skipped (nothing to compare). */
 int tt_evidence_check_pcrs(const struct tt_pcrs *replayed, const struct tt_pcrs *quoted,
