@@ -139,6 +139,10 @@ const char *tt_err_name(int err);
  * TT_STATUS_PSA_GENERIC_ERROR (local conditions) as documented in err.c. */
 uint16_t tt_err_to_status(int err);
 
+/* HTTP status for an error (200 for TT_OK, 500 for an unknown value): the status of
+ * turtle-as's RFC 7807 problem responses, from the same table as the wire status. */
+uint16_t tt_err_to_http(int err);
+
 /* Inverse of tt_err_to_status for statuses received from a peer; TT_ERR_UNKNOWN_STATUS
  * for an unknown code. */
 int tt_err_from_status(uint16_t status);
