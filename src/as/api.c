@@ -1,0 +1,537 @@
+/*
+ * Native API of turtle-as (docs/openapi.yaml): challenge, attest, JWKS, and the admin
+ * collections (nodes, reference values, policies, resources).
+ *
+ * Attestation order: the nonce is consumed first (one transaction: a replay or a race
+ * finds it gone), then the evidence is verified against it, then appraised. A failed
+ * verification does not give the nonce back: a challenge is worth one attempt.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "http.h"
+#include "turtle/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/num.h"
+
+#define MAX_ID 128u
+#define MAX_REFVALS_IMPORT 10000u
+#define MAX_REF_VALUE 4096u
+#define EAR_PROFILE "tag:github.com,2023:veraison/ear"
+
+static bool
+id_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > MAX_ID)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == ':'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_get(const struct tt_as_req *rq)
+{
+	return strcmp(rq->method, "GET") == 0;
+}
+
+static bool
+is_post(const struct tt_as_req *rq)
+{
+	return strcmp(rq->method, "POST") == 0;
+}
+
+static bool
+is_delete(const struct tt_as_req *rq)
+{
+	return strcmp(rq->method, "DELETE") == 0;
+}
+
+static int
+method_not_supported(struct tt_as_resp *rs)
+{
+	rs->detail = "method not supported on this resource";
+	return TT_ERR_NOT_SUPPORTED;
+}
+
+/* ---- challenge / attest ---- */
+
+int
+tt_as_h_challenge(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	json_t *body = NULL;
+	const char *tee, *node_id;
+	char *nonce = NULL;
+	int64_t exp;
+	int r;
+
+	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
+		return r;
+	tee = json_string_value(json_object_get(body, "tee"));
+	node_id = json_string_value(json_object_get(body, "node_id"));
+	r = TT_ERR_INVALID_ARGUMENT;
+	if (tee == NULL || tt_as_verifier_find(tee) == NULL) {
+		rs->detail = "\"tee\" must be one of \"tpm\", \"sample\"";
+		goto out;
+	}
+	if (json_object_get(body, "node_id") != NULL && !id_ok(node_id)) {
+		rs->detail = "\"node_id\" must be a string of [A-Za-z0-9._:-], 1..128";
+		goto out;
+	}
+	if ((r = tt_as_random_b64url(TT_AS_NONCE_BYTES, &nonce)) != 0)
+		goto out;
+	exp = tt_as_now() + (int64_t)c->cfg->nonce_ttl;
+	if ((r = c->ops->nonce_put(c->st, nonce, tee, node_id, exp)) != 0)
+		goto out;
+	if ((rs->json = json_pack("{s:s,s:I}", "nonce", nonce, "expires_at", (json_int_t)exp)) == NULL)
+		r = TT_ERR_NO_MEMORY;
+out:
+	free(nonce);
+	json_decref(body);
+	return r;
+}
+
+int
+tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, char **token,
+	enum tt_ear_tier *tier, struct tt_as_resp *rs)
+{
+	const char *group = a->group != NULL ? a->group : "default";
+	json_t *refvals = NULL, *policy = NULL, *submod = NULL, *claims = NULL;
+	const struct tt_as_policy_engine *eng;
+	struct tt_as_policy_ctx pctx = { 0 };
+	char policy_id[300];
+	int64_t now = tt_as_now();
+	const char *k;
+	json_t *v;
+	int r;
+
+	if ((r = c->ops->refval_valid(c->st, group, now, &refvals)) != 0)
+		goto out;
+	r = c->ops->policy_get(c->st, group, &policy);
+	if (r == TT_ERR_DOES_NOT_EXIST && strcmp(group, "default") != 0)
+		r = c->ops->policy_get(c->st, "default", &policy);
+	if (r == TT_ERR_DOES_NOT_EXIST) {
+		policy = NULL;
+		r = 0;
+	}
+	if (r != 0)
+		goto out;
+	eng = tt_as_policy_find(json_string_value(json_object_get(policy, "engine")));
+	if (eng == NULL) {
+		rs->detail = "the node group's policy names an unknown engine";
+		r = TT_ERR_CONFIG;
+		goto out;
+	}
+	pctx.tee = a->tee;
+	pctx.node_id = a->node_id;
+	pctx.group = group;
+	pctx.policy = policy;
+	if ((r = eng->appraise(a->claims, refvals, &pctx, &submod, tier)) != 0)
+		goto out;
+	snprintf(policy_id, sizeof(policy_id), "policy:%s/%.200s", eng->name,
+	    policy != NULL && json_is_string(json_object_get(policy, "id")) ?
+	    json_string_value(json_object_get(policy, "id")) : "builtin");
+	if (json_object_set(submod, "turtle.claims", (json_t *)a->claims) != 0) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	claims = json_pack("{s:s,s:I,s:I,s:s,s:{s:s,s:s},s:s,s:{s:O}}",
+	    "eat_profile", EAR_PROFILE,
+	    "iat", (json_int_t)now,
+	    "exp", (json_int_t)(now + (int64_t)c->cfg->token_ttl),
+	    "eat_nonce", a->nonce,
+	    "ear.verifier-id", "developer", "https://turtle.example/turtle-as",
+	    "build", "turtle-as " TT_AS_VERSION,
+	    "ear.appraisal-policy-id", policy_id,
+	    "submods", a->tee, submod);
+	if (claims == NULL) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	if (a->node_id != NULL)
+		json_object_set_new(claims, "turtle.node-id", json_string(a->node_id));
+	json_object_set_new(claims, "turtle.node-group", json_string(group));
+	json_object_foreach((json_t *)a->extra, k, v)
+		json_object_set(claims, k, v);
+	r = tt_as_issuer_sign(c->issuer, claims, token);
+out:
+	json_decref(refvals);
+	json_decref(policy);
+	json_decref(submod);
+	json_decref(claims);
+	return r;
+}
+
+int
+tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	json_t *body = NULL, *claims = NULL, *node = NULL;
+	struct tt_as_nonce n = { 0 };
+	const struct tt_as_verifier *vf;
+	struct tt_as_verify_in vin = { 0 };
+	struct tt_as_appraisal ap = { 0 };
+	const char *nonce, *tee, *reason = NULL;
+	uint8_t *bin = NULL;
+	size_t binlen = 0;
+	char *token = NULL;
+	enum tt_ear_tier tier = TT_TIER_NONE;
+	int r;
+
+	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
+		return r;
+	nonce = json_string_value(json_object_get(body, "nonce"));
+	tee = json_string_value(json_object_get(body, "tee"));
+	r = TT_ERR_INVALID_ARGUMENT;
+	if (nonce == NULL || tee == NULL || !json_is_object(json_object_get(body, "evidence"))) {
+		rs->detail = "\"nonce\", \"tee\" (strings) and \"evidence\" (object) are required";
+		goto out;
+	}
+	if ((vf = tt_as_verifier_find(tee)) == NULL) {
+		rs->detail = "unknown \"tee\"";
+		goto out;
+	}
+	if (tt_as_b64_dec(nonce, &bin, &binlen) != 0 || binlen != TT_AS_NONCE_BYTES) {
+		rs->detail = "\"nonce\" is not a challenge nonce";
+		goto out;
+	}
+	r = c->ops->nonce_take(c->st, nonce, tt_as_now(), &n);
+	if (r == TT_ERR_DOES_NOT_EXIST) {
+		rs->detail = "nonce unknown or already used (replay)";
+		r = TT_ERR_NOT_AUTHENTICATED;
+		goto out;
+	}
+	if (r == TT_ERR_TIMEOUT) {
+		rs->detail = "nonce expired";
+		r = TT_ERR_NOT_AUTHENTICATED;
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (strcmp(n.tee, tee) != 0) {
+		rs->detail = "\"tee\" differs from the challenge's";
+		r = TT_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (n.node_id != NULL) {
+		r = c->ops->node_get(c->st, n.node_id, &node);
+		if (r == TT_ERR_DOES_NOT_EXIST && strcmp(tee, "sample") == 0) {
+			node = NULL;
+			r = 0;
+		} else if (r == TT_ERR_DOES_NOT_EXIST) {
+			rs->detail = "the challenge's node is not registered";
+			r = TT_ERR_NOT_AUTHENTICATED;
+		}
+		if (r != 0)
+			goto out;
+	}
+	vin.tee = tee;
+	vin.evidence = json_object_get(body, "evidence");
+	vin.binding = bin;
+	vin.binding_len = binlen;
+	vin.node = node;
+	if ((r = vf->verify(&vin, &claims, &reason)) != 0) {
+		tt_as_detail(rs, "evidence rejected: %s", reason != NULL ? reason : tt_strerror(r));
+		goto out;
+	}
+	ap.tee = tee;
+	ap.node_id = n.node_id;
+	ap.group = json_string_value(json_object_get(node, "group"));
+	ap.nonce = nonce;
+	ap.claims = claims;
+	if ((r = tt_as_appraise_and_sign(c, &ap, &token, &tier, rs)) != 0)
+		goto out;
+	if ((rs->json = json_pack("{s:s,s:s}", "token", token, "status", tt_as_tier_name(tier))) == NULL)
+		r = TT_ERR_NO_MEMORY;
+out:
+	free(token);
+	free(bin);
+	tt_as_nonce_clear(&n);
+	json_decref(claims);
+	json_decref(node);
+	json_decref(body);
+	return r;
+}
+
+int
+tt_as_h_jwks(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	(void)rq;
+	return tt_as_issuer_jwks(c->issuer, &rs->json);
+}
+
+/* ---- nodes ---- */
+
+static bool
+opt_string(const json_t *o, const char *k, size_t max)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return v == NULL || (json_is_string(v) && json_string_length(v) <= max);
+}
+
+int
+tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	const char *id = rq->tail;
+	json_t *body = NULL, *node = NULL;
+	int r;
+
+	if (id[0] == '\0') {
+		if (is_get(rq)) {
+			json_t *arr = NULL;
+
+			if ((r = c->ops->node_list(c->st, &arr)) == 0)
+				rs->json = json_pack("{s:o}", "nodes", arr);
+			return r;
+		}
+		if (!is_post(rq))
+			return method_not_supported(rs);
+		if ((r = tt_as_body_json(rq, rs, &body)) != 0)
+			return r;
+		r = TT_ERR_INVALID_ARGUMENT;
+		if (!id_ok(json_string_value(json_object_get(body, "id"))) ||
+		    !id_ok(json_string_value(json_object_get(body, "group")))) {
+			rs->detail = "\"id\" and \"group\" must be strings of [A-Za-z0-9._:-], 1..128";
+			goto out;
+		}
+		if (!opt_string(body, "ek_public", 65536) || !opt_string(body, "ek_cert", 65536) ||
+		    !opt_string(body, "ak_public", 65536)) {
+			rs->detail = "\"ek_public\", \"ek_cert\", \"ak_public\" must be strings (PEM or base64)";
+			goto out;
+		}
+		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
+		    "group", json_object_get(body, "group"),
+		    "ek_public", json_object_get(body, "ek_public"),
+		    "ek_cert", json_object_get(body, "ek_cert"),
+		    "ak_public", json_object_get(body, "ak_public"),
+		    "registered_at", (json_int_t)tt_as_now());
+		if (node == NULL) {
+			r = TT_ERR_NO_MEMORY;
+			goto out;
+		}
+		if ((r = c->ops->node_put(c->st, node)) != 0)
+			goto out;
+		rs->status = 201;
+		rs->json = json_incref(node);
+		goto out;
+	}
+	if (!id_ok(id)) {
+		rs->detail = "bad node id";
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (is_get(rq)) {
+		r = c->ops->node_get(c->st, id, &rs->json);
+		if (r == TT_ERR_DOES_NOT_EXIST)
+			rs->detail = "no such node";
+		return r;
+	}
+	if (is_delete(rq)) {
+		r = c->ops->node_delete(c->st, id);
+		if (r == TT_ERR_DOES_NOT_EXIST)
+			rs->detail = "no such node";
+		else if (r == 0)
+			rs->json = json_pack("{s:s}", "deleted", id);
+		return r;
+	}
+	return method_not_supported(rs);
+out:
+	json_decref(node);
+	json_decref(body);
+	return r;
+}
+
+/* ---- reference values ---- */
+
+static int
+check_refval(const json_t *e, size_t i, struct tt_as_resp *rs)
+{
+	const char *scope = json_string_value(json_object_get(e, "scope"));
+	const json_t *exp = json_object_get(e, "expires_at");
+
+	if (!json_is_object(e)) {
+		tt_as_detail(rs, "reference value %zu is not an object", i);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (!json_is_string(json_object_get(e, "name")) ||
+	    json_string_length(json_object_get(e, "name")) == 0 ||
+	    json_string_length(json_object_get(e, "name")) > 256) {
+		tt_as_detail(rs, "reference value %zu: \"name\" must be a string of 1..256", i);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (!json_is_string(json_object_get(e, "value")) ||
+	    json_string_length(json_object_get(e, "value")) > MAX_REF_VALUE) {
+		tt_as_detail(rs, "reference value %zu: \"value\" must be a string", i);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (!opt_string(e, "version", 128)) {
+		tt_as_detail(rs, "reference value %zu: \"version\" must be a string", i);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (exp != NULL && !json_is_integer(exp)) {
+		tt_as_detail(rs, "reference value %zu: \"expires_at\" must be seconds since the epoch", i);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (json_object_get(e, "scope") != NULL && (scope == NULL ||
+	    !(strcmp(scope, "all") == 0 || (strncmp(scope, "group:", 6) == 0 && id_ok(scope + 6))))) {
+		tt_as_detail(rs, "reference value %zu: \"scope\" must be \"all\" or \"group:NAME\"", i);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+int
+tt_as_h_refvals(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	json_t *body = NULL, *arr, *ids = NULL;
+	uint64_t id;
+	size_t i;
+	int r;
+
+	if (rq->tail[0] != '\0') {
+		if (!is_delete(rq))
+			return method_not_supported(rs);
+		if (tt_parse_u64(rq->tail, 1, INT64_MAX, &id) != 0) {
+			rs->detail = "bad reference value id";
+			return TT_ERR_INVALID_ARGUMENT;
+		}
+		r = c->ops->refval_revoke(c->st, (int64_t)id, tt_as_now());
+		if (r == TT_ERR_DOES_NOT_EXIST)
+			rs->detail = "no such reference value, or already revoked";
+		else if (r == 0)
+			rs->json = json_pack("{s:I}", "revoked", (json_int_t)id);
+		return r;
+	}
+	if (is_get(rq)) {
+		if ((r = c->ops->refval_list(c->st, &arr)) == 0)
+			rs->json = json_pack("{s:o}", "reference_values", arr);
+		return r;
+	}
+	if (!is_post(rq))
+		return method_not_supported(rs);
+	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
+		return r;
+	arr = json_object_get(body, "reference_values");
+	r = TT_ERR_INVALID_ARGUMENT;
+	if (!json_is_array(arr) || json_array_size(arr) > MAX_REFVALS_IMPORT) {
+		rs->detail = "\"reference_values\" must be an array of at most 10000 entries";
+		goto out;
+	}
+	for (i = 0; i < json_array_size(arr); i++)
+		if ((r = check_refval(json_array_get(arr, i), i, rs)) != 0)
+			goto out;
+	if ((r = c->ops->refval_import(c->st, arr, tt_as_now(), &ids)) != 0)
+		goto out;
+	rs->status = 201;
+	rs->json = json_pack("{s:o}", "ids", ids);
+out:
+	json_decref(body);
+	return r;
+}
+
+/* ---- policies ---- */
+
+int
+tt_as_h_policies(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	json_t *body = NULL, *arr;
+	const char *group;
+	int r;
+
+	if (rq->tail[0] != '\0') {
+		if (!is_get(rq))
+			return method_not_supported(rs);
+		if (!id_ok(rq->tail)) {
+			rs->detail = "bad group name";
+			return TT_ERR_INVALID_ARGUMENT;
+		}
+		r = c->ops->policy_get(c->st, rq->tail, &rs->json);
+		if (r == TT_ERR_DOES_NOT_EXIST)
+			rs->detail = "no policy for this group";
+		return r;
+	}
+	if (is_get(rq)) {
+		if ((r = c->ops->policy_list(c->st, &arr)) == 0)
+			rs->json = json_pack("{s:o}", "policies", arr);
+		return r;
+	}
+	if (!is_post(rq))
+		return method_not_supported(rs);
+	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
+		return r;
+	group = json_string_value(json_object_get(body, "group"));
+	r = TT_ERR_INVALID_ARGUMENT;
+	if (!id_ok(group)) {
+		rs->detail = "\"group\" must be a string of [A-Za-z0-9._:-], 1..128";
+		goto out;
+	}
+	if (tt_as_policy_find(json_string_value(json_object_get(body, "engine"))) == NULL ||
+	    (json_object_get(body, "engine") != NULL &&
+	    !json_is_string(json_object_get(body, "engine")))) {
+		rs->detail = "\"engine\" must name a known policy engine (\"default\")";
+		goto out;
+	}
+	if (!opt_string(body, "id", 128) || (json_object_get(body, "sample_affirming") != NULL &&
+	    !json_is_boolean(json_object_get(body, "sample_affirming")))) {
+		rs->detail = "\"id\" must be a string and \"sample_affirming\" a boolean";
+		goto out;
+	}
+	if ((r = c->ops->policy_put(c->st, group, body, tt_as_now())) != 0)
+		goto out;
+	rs->status = 201;
+	rs->json = json_incref(body);
+out:
+	json_decref(body);
+	return r;
+}
+
+/* ---- resources ---- */
+
+int
+tt_as_h_resources(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	char *path = NULL;
+	json_t *arr;
+	int r;
+
+	if (rq->tail[0] == '\0') {
+		if (!is_get(rq))
+			return method_not_supported(rs);
+		if ((r = c->ops->resource_list(c->st, &arr)) == 0)
+			rs->json = json_pack("{s:o}", "resources", arr);
+		return r;
+	}
+	if (tt_as_resource_path(rq->tail, &path) != 0) {
+		rs->detail = "resource path must be <repository>/<type>/<tag> of [A-Za-z0-9._-]";
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (is_post(rq)) {
+		r = c->ops->resource_put(c->st, path, rq->body, rq->body_len, tt_as_now());
+		if (r == 0) {
+			rs->status = 201;
+			rs->json = json_pack("{s:s,s:I}", "path", path, "size", (json_int_t)rq->body_len);
+		}
+	} else if (is_get(rq)) {
+		r = c->ops->resource_get(c->st, path, &rs->raw, &rs->raw_len);
+		if (r == TT_ERR_DOES_NOT_EXIST)
+			rs->detail = "no such resource";
+	} else if (is_delete(rq)) {
+		r = c->ops->resource_delete(c->st, path);
+		if (r == TT_ERR_DOES_NOT_EXIST)
+			rs->detail = "no such resource";
+		else if (r == 0)
+			rs->json = json_pack("{s:s}", "deleted", path);
+	} else {
+		r = method_not_supported(rs);
+	}
+	free(path);
+	return r;
+}

@@ -1,0 +1,220 @@
+/*
+ * turtle-as internals: the contracts between the HTTP front, the store, the verifier
+ * plugins, the policy engines and the token issuer.
+ *
+ * Every function returns 0 or a negative enum tt_err. JSON values cross these interfaces
+ * as jansson json_t: a function that returns a json_t through an out-parameter gives the
+ * caller one reference (json_decref it); inputs are borrowed.
+ *
+ * Back ends are function tables so that a second implementation is one file and one
+ * table entry: the store (sqlite now, PostgreSQL later), verifiers (sample, tpm),
+ * policy engines (default now, Rego later).
+ */
+#ifndef TT_AS_H
+#define TT_AS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define TT_AS_NONCE_BYTES 32u
+#define TT_AS_MAX_BINDING 64u
+
+struct tt_as_config {
+	char *listen_host;            /* numeric IPv4/IPv6 address */
+	uint16_t port;
+	char *data_dir;
+	char *admin_token;            /* NULL: admin endpoints disabled */
+	size_t admin_token_len;
+	size_t max_body;              /* request body limit (default 1 MiB) */
+	unsigned max_connections;     /* default 256 */
+	unsigned threads;             /* MHD thread pool (default 2) */
+	unsigned request_timeout;     /* seconds of inactivity per connection (default 30) */
+	unsigned nonce_ttl;           /* seconds a challenge stays valid (default 300) */
+	unsigned token_ttl;           /* seconds an EAR token is valid (default 3600) */
+	unsigned session_ttl;         /* seconds a KBS session lives (default 300) */
+	bool foreground;
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* Store                                                                                */
+
+struct tt_as_store;
+
+/* A challenge as stored. Strings owned by the struct; free with tt_as_nonce_clear. */
+struct tt_as_nonce {
+	char *tee;
+	char *node_id;                /* NULL when the challenge named no node */
+	int64_t expires_at;
+};
+void tt_as_nonce_clear(struct tt_as_nonce *n);
+
+/* One KBS session (cookie). */
+struct tt_as_session {
+	char *id;
+	char *tee;
+	char *nonce;                  /* base64url challenge nonce */
+	int64_t expires_at;
+	bool attested;                /* an affirming attestation happened in this session */
+	json_t *tee_pubkey;           /* JWK from the attestation, NULL before */
+};
+void tt_as_session_clear(struct tt_as_session *s);
+
+/*
+ * Store operations. Each call is one transaction: it commits entirely or not at all, and
+ * returns only after the commit is durable (SQLite: WAL, synchronous=FULL).
+ * Errors: TT_ERR_DOES_NOT_EXIST (no such row), TT_ERR_ALREADY_EXISTS, TT_ERR_STORAGE
+ * (the database failed), TT_ERR_NO_MEMORY.
+ */
+struct tt_as_store_ops {
+	const char *name;
+	int (*open)(const char *data_dir, struct tt_as_store **out);
+	void (*close)(struct tt_as_store *s);
+
+	/* Challenges. nonce_take deletes the row and returns it in the same transaction,
+	 * so two concurrent takes of one nonce cannot both succeed. An expired nonce is
+	 * deleted too and reported as TT_ERR_TIMEOUT (*out not written). */
+	int (*nonce_put)(struct tt_as_store *s, const char *nonce, const char *tee,
+		const char *node_id, int64_t expires_at);
+	int (*nonce_take)(struct tt_as_store *s, const char *nonce, int64_t now,
+		struct tt_as_nonce *out);
+
+	/* Nodes: JSON objects with at least "id" and "group". */
+	int (*node_put)(struct tt_as_store *s, const json_t *node);
+	int (*node_get)(struct tt_as_store *s, const char *id, json_t **out);
+	int (*node_list)(struct tt_as_store *s, json_t **out);
+	int (*node_delete)(struct tt_as_store *s, const char *id);
+
+	/* Reference values: import a JSON array of {name, value, version?, expires_at?,
+	 * scope?} in one transaction; *ids receives a JSON array of the new ids. */
+	int (*refval_import)(struct tt_as_store *s, const json_t *arr, int64_t now, json_t **ids);
+	int (*refval_list)(struct tt_as_store *s, json_t **out);
+	int (*refval_revoke)(struct tt_as_store *s, int64_t id, int64_t now);
+	/* Valid (not revoked, not expired at `now`, scope all or group:`group`) values as
+	 * a JSON object name -> array of value strings. `group` may be NULL. */
+	int (*refval_valid)(struct tt_as_store *s, const char *group, int64_t now, json_t **out);
+
+	/* Policies, one per node group (the group "default" applies when none matches). */
+	int (*policy_put)(struct tt_as_store *s, const char *group, const json_t *doc, int64_t now);
+	int (*policy_get)(struct tt_as_store *s, const char *group, json_t **out);
+	int (*policy_list)(struct tt_as_store *s, json_t **out);
+
+	/* Resources addressed by "repository/type/tag". */
+	int (*resource_put)(struct tt_as_store *s, const char *path, const uint8_t *data,
+		size_t len, int64_t now);
+	int (*resource_get)(struct tt_as_store *s, const char *path, uint8_t **data, size_t *len);
+	int (*resource_list)(struct tt_as_store *s, json_t **out);
+	int (*resource_delete)(struct tt_as_store *s, const char *path);
+
+	/* KBS sessions. */
+	int (*session_put)(struct tt_as_store *s, const struct tt_as_session *sess);
+	int (*session_get)(struct tt_as_store *s, const char *id, int64_t now,
+		struct tt_as_session *out);
+	/* Mark the session attested (or not) and record the TEE key; clears its nonce so
+	 * the challenge cannot be answered twice. TT_ERR_DOES_NOT_EXIST when the session is
+	 * unknown or its nonce was already used. */
+	int (*session_attest)(struct tt_as_store *s, const char *id, const char *nonce,
+		bool affirming, const json_t *tee_pubkey);
+
+	/* Signing keys metadata: kid, alg, created, state ("active"/"retired"). */
+	int (*key_add)(struct tt_as_store *s, const char *kid, const char *alg, int64_t now);
+	int (*key_list)(struct tt_as_store *s, json_t **out);
+};
+
+extern const struct tt_as_store_ops tt_as_store_sqlite;
+
+/* ---------------------------------------------------------------------------------- */
+/* Verifiers                                                                            */
+
+struct tt_as_verify_in {
+	const char *tee;
+	const json_t *evidence;       /* the request's evidence object */
+	/* Bytes the evidence must be bound to: the native challenge nonce, or for KBS the
+	 * SHA-384 of the runtime data (nonce + tee-pubkey). */
+	const uint8_t *binding;
+	size_t binding_len;
+	const json_t *node;           /* registered node record, or NULL */
+};
+
+/*
+ * A verifier checks evidence and extracts claims. Claims are a JSON object with a
+ * "measurements" object (claim name -> string value, compared by the policy with the
+ * reference values) and any informational members.
+ * Returns 0 with *claims set, or an error with *reason (static string, never NULL on
+ * error) naming the check that failed: TT_ERR_INVALID_ARGUMENT (malformed evidence),
+ * TT_ERR_NOT_AUTHENTICATED (binding/nonce mismatch), TT_ERR_INVALID_SIGNATURE.
+ */
+struct tt_as_verifier {
+	const char *tee;
+	int (*verify)(const struct tt_as_verify_in *in, json_t **claims, const char **reason);
+};
+
+/* Verifier for a tee name, or NULL. */
+const struct tt_as_verifier *tt_as_verifier_find(const char *tee);
+extern const struct tt_as_verifier tt_as_verifier_sample;
+extern const struct tt_as_verifier tt_as_verifier_tpm;
+
+/* ---------------------------------------------------------------------------------- */
+/* Policy                                                                               */
+
+/* EAR status tiers (draft-ietf-rats-ear / AR4SI). */
+enum tt_ear_tier {
+	TT_TIER_NONE = 0,
+	TT_TIER_AFFIRMING = 1,
+	TT_TIER_WARNING = 2,
+	TT_TIER_CONTRAINDICATED = 3,
+};
+const char *tt_as_tier_name(enum tt_ear_tier t);
+
+struct tt_as_policy_ctx {
+	const char *tee;
+	const char *node_id;          /* may be NULL */
+	const char *group;            /* node group the policy was chosen for */
+	const json_t *policy;         /* the stored policy document (may be NULL) */
+};
+
+/*
+ * A policy engine appraises claims against reference values (name -> array of values).
+ * It returns the submodule's appraisal as a JSON object
+ *   {"ear.status": "...", "ear.trustworthiness-vector": {...}, "turtle.reasons": [...]}
+ * and its status tier.
+ */
+struct tt_as_policy_engine {
+	const char *name;
+	int (*appraise)(const json_t *claims, const json_t *refvals,
+		const struct tt_as_policy_ctx *ctx, json_t **submod, enum tt_ear_tier *tier);
+};
+const struct tt_as_policy_engine *tt_as_policy_find(const char *name);
+extern const struct tt_as_policy_engine tt_as_policy_default;
+
+/* ---------------------------------------------------------------------------------- */
+/* Token issuer (EAR JWT, JWKS, JWE)                                                    */
+
+struct tt_as_issuer;
+
+/* Load the signing key from data_dir (creating an ES256 key, 0600, on first start) and
+ * record its metadata in the store. */
+int tt_as_issuer_open(const char *data_dir, struct tt_as_store *st,
+	const struct tt_as_store_ops *ops, struct tt_as_issuer **out);
+void tt_as_issuer_close(struct tt_as_issuer *is);
+/* Sign a claims set as a compact JWS (typ JWT). *token is malloc'd. */
+int tt_as_issuer_sign(struct tt_as_issuer *is, const json_t *claims, char **token);
+/* The public JWKS: {"keys": [...]} of every active key. */
+int tt_as_issuer_jwks(struct tt_as_issuer *is, json_t **out);
+/* Encrypt `data` to a TEE public JWK as a flattened JSON JWE (KBS Response). The alg
+ * follows the key: RSA -> RSA-OAEP-256 (or the JWK's alg when it names RSA1_5 /
+ * RSA-OAEP), EC -> ECDH-ES+A256KW; enc A256GCM. */
+int tt_as_jwe_encrypt(const json_t *jwk, const uint8_t *data, size_t len, json_t **out);
+
+/* ---------------------------------------------------------------------------------- */
+/* Helpers                                                                              */
+
+/* base64url without padding; *out malloc'd and NUL-terminated. */
+int tt_as_b64url_enc(const uint8_t *in, size_t len, char **out);
+/* base64url or standard base64, padding optional; *out malloc'd. */
+int tt_as_b64_dec(const char *in, uint8_t **out, size_t *outlen);
+int64_t tt_as_now(void);
+
+#endif

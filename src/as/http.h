@@ -1,0 +1,91 @@
+/*
+ * The HTTP front of turtle-as: request/response shapes shared by the route handlers
+ * (api.c: native API and admin; kbs.c: KBS protocol). A handler fills `resp` and returns
+ * 0, or returns a negative tt_err and may set resp->detail (static or snprintf'd into
+ * resp->detail_buf); the front turns an error into an RFC 7807 problem document whose
+ * status comes from tt_err_to_http.
+ */
+#ifndef TT_AS_HTTP_H
+#define TT_AS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "as.h"
+
+struct tt_as_ctx {
+	const struct tt_as_config *cfg;
+	const struct tt_as_store_ops *ops;
+	struct tt_as_store *st;
+	struct tt_as_issuer *issuer;
+	uint8_t admin_digest[32];     /* SHA-256 of the admin token */
+	bool admin_enabled;
+};
+
+struct tt_as_req {
+	const char *method;
+	const char *path;             /* decoded URL path */
+	const char *tail;             /* the part of path after the route's prefix */
+	const uint8_t *body;
+	size_t body_len;
+	const char *cookie_session;   /* kbs-session-id cookie, or NULL */
+	const char *content_type;
+};
+
+struct tt_as_resp {
+	unsigned status;              /* 200 unless set */
+	json_t *json;                 /* JSON body (owned), or */
+	uint8_t *raw;                 /* raw body (owned, wiped on free) */
+	size_t raw_len;
+	char *set_cookie;             /* Set-Cookie value (owned), or NULL */
+	const char *detail;           /* problem detail on error */
+	char detail_buf[256];
+};
+
+typedef int (*tt_as_handler)(struct tt_as_ctx *c, const struct tt_as_req *rq,
+	struct tt_as_resp *rs);
+
+/* Parse the request body as a JSON object; TT_ERR_INVALID_ARGUMENT with a detail. */
+int tt_as_body_json(const struct tt_as_req *rq, struct tt_as_resp *rs, json_t **out);
+/* Printf a detail into rs->detail_buf and point rs->detail at it. */
+void tt_as_detail(struct tt_as_resp *rs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Fresh random bytes as base64url (n bytes of entropy). */
+int tt_as_random_b64url(size_t n, char **out);
+/* A resource path "repo/type/tag" checked segment by segment ([A-Za-z0-9._-], 1..128,
+ * not "." or ".."); an empty repo becomes "default". *out malloc'd. */
+int tt_as_resource_path(const char *tail, char **out);
+
+/* Appraise verified claims and issue an EAR token: shared by /v1/attest and KBS. */
+struct tt_as_appraisal {
+	const char *tee;
+	const char *node_id;          /* may be NULL */
+	const char *group;            /* may be NULL ("default") */
+	const char *nonce;            /* base64url, goes into eat_nonce */
+	const json_t *claims;
+	const json_t *extra;          /* extra top-level claims (KBS tee-pubkey), may be NULL */
+};
+int tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a,
+	char **token, enum tt_ear_tier *tier, struct tt_as_resp *rs);
+
+/* Handlers. */
+int tt_as_h_challenge(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_attest(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_jwks(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_nodes(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_refvals(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_policies(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_resources(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_kbs_auth(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_kbs_attest(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_kbs_resource(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+
+/* Start/stop the HTTP daemon. */
+struct tt_as_http;
+int tt_as_http_start(struct tt_as_ctx *c, struct tt_as_http **out);
+void tt_as_http_stop(struct tt_as_http *h);
+
+#endif

@@ -1,0 +1,833 @@
+/*
+ * The SQLite store of turtle-as (the embedded default; one file, as.db, in the data dir).
+ *
+ * Durability: WAL with synchronous=FULL, so a committed transaction survives a crash or a
+ * power cut. Each operation is one BEGIN IMMEDIATE ... COMMIT; the connection is shared by
+ * the HTTP thread pool under one mutex, which also makes nonce_take atomic: the row is
+ * read and deleted inside one transaction that no other request can interleave with.
+ * A PostgreSQL back end implements the same table (DELETE ... RETURNING gives the same
+ * atomic take there).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "as.h"
+#include "turtle/error.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define SCHEMA_VERSION 1
+
+struct tt_as_store {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, tee TEXT NOT NULL,"
+	" node_id TEXT, expires_at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, grp TEXT NOT NULL,"
+	" doc TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS refvals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" name TEXT NOT NULL, value TEXT NOT NULL, version TEXT, expires_at INTEGER,"
+	" scope TEXT NOT NULL, created INTEGER NOT NULL, revoked_at INTEGER);"
+	"CREATE INDEX IF NOT EXISTS refvals_name ON refvals(name);"
+	"CREATE TABLE IF NOT EXISTS policies (grp TEXT PRIMARY KEY, doc TEXT NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS resources (path TEXT PRIMARY KEY, data BLOB NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, tee TEXT NOT NULL,"
+	" nonce TEXT, expires_at INTEGER NOT NULL, attested INTEGER NOT NULL DEFAULT 0,"
+	" tee_pubkey TEXT);"
+	"CREATE TABLE IF NOT EXISTS signing_keys (kid TEXT PRIMARY KEY, alg TEXT NOT NULL,"
+	" created INTEGER NOT NULL, state TEXT NOT NULL);";
+
+static int
+db_err(struct tt_as_store *s, const char *what)
+{
+	tt_err_log("as store: %s: %s", what, sqlite3_errmsg(s->db));
+	return TT_ERR_STORAGE;
+}
+
+static int
+exec(struct tt_as_store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		tt_err_log("as store: %s: %s", sql, msg != NULL ? msg : "?");
+		sqlite3_free(msg);
+		return TT_ERR_STORAGE;
+	}
+	return 0;
+}
+
+/* Lock and begin; on failure nothing is held. */
+static int
+tx_begin(struct tt_as_store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	if ((r = exec(s, "BEGIN IMMEDIATE")) != 0)
+		pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+/* Commit when r == 0, else roll back; always unlocks. Returns r or the commit error. */
+static int
+tx_end(struct tt_as_store *s, int r)
+{
+	if (r == 0)
+		r = exec(s, "COMMIT");
+	if (r != 0)
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static int
+prep(struct tt_as_store *s, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_err(s, "prepare");
+	return 0;
+}
+
+/* Step a statement that returns no rows. */
+static int
+step_done(struct tt_as_store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_CONSTRAINT)
+		return TT_ERR_ALREADY_EXISTS;
+	if (rc != SQLITE_DONE)
+		return db_err(s, "step");
+	return 0;
+}
+
+static char *
+col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+static json_t *
+col_json(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? json_loads((const char *)t, 0, NULL) : NULL;
+}
+
+static void
+sq_close(struct tt_as_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static int
+sq_open(const char *data_dir, struct tt_as_store **out)
+{
+	struct tt_as_store *s = NULL;
+	char path[4096];
+	sqlite3_stmt *st = NULL;
+	int r = TT_ERR_STORAGE, n, ver = 0;
+
+	n = snprintf(path, sizeof(path), "%s/as.db", data_dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return TT_ERR_CONFIG;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return TT_ERR_NO_MEMORY;
+	pthread_mutex_init(&s->mu, NULL);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		tt_err_log("as store: open %s: %s", path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if ((r = exec(s, "PRAGMA journal_mode=WAL")) != 0 ||
+	    (r = exec(s, "PRAGMA synchronous=FULL")) != 0 ||
+	    (r = exec(s, "PRAGMA foreign_keys=ON")) != 0)
+		goto out;
+	if ((r = tx_begin(s)) != 0)
+		goto out;
+	r = exec(s, schema_sql);
+	if (r == 0 && (r = prep(s, "SELECT version FROM schema_version", &st)) == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			ver = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (ver == 0)
+			r = exec(s, "INSERT INTO schema_version VALUES (1)");
+		else if (ver > SCHEMA_VERSION) {
+			tt_err_log("as store: schema version %d is newer than this build (%d)",
+			    ver, SCHEMA_VERSION);
+			r = TT_ERR_STORAGE;
+		}
+	}
+	if ((r = tx_end(s, r)) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	sq_close(s);
+	return r;
+}
+
+/* ---- nonces ---- */
+
+void
+tt_as_nonce_clear(struct tt_as_nonce *n)
+{
+	if (n == NULL)
+		return;
+	free(n->tee);
+	free(n->node_id);
+	memset(n, 0, sizeof(*n));
+}
+
+static int
+sq_nonce_put(struct tt_as_store *s, const char *nonce, const char *tee, const char *node_id,
+	int64_t expires_at)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	/* Expired challenges are swept here so the table stays small without a timer. */
+	if ((r = prep(s, "DELETE FROM nonces WHERE expires_at < ?", &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, expires_at - 86400);
+	r = step_done(s, st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r != 0)
+		goto out;
+	if ((r = prep(s, "INSERT INTO nonces (nonce, tee, node_id, expires_at) VALUES (?,?,?,?)",
+	    &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tee, -1, SQLITE_STATIC);
+	if (node_id != NULL)
+		sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int64(st, 4, expires_at);
+	r = step_done(s, st);
+out:
+	sqlite3_finalize(st);
+	return tx_end(s, r);
+}
+
+static int
+sq_nonce_take(struct tt_as_store *s, const char *nonce, int64_t now, struct tt_as_nonce *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct tt_as_nonce n = { 0 };
+	int r, rc;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	if ((r = prep(s, "SELECT tee, node_id, expires_at FROM nonces WHERE nonce = ?", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = TT_ERR_DOES_NOT_EXIST;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = db_err(s, "nonce select");
+		goto out;
+	}
+	n.tee = col_strdup(st, 0);
+	n.node_id = col_strdup(st, 1);
+	n.expires_at = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (n.tee == NULL) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	if ((r = prep(s, "DELETE FROM nonces WHERE nonce = ?", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+	if ((r = step_done(s, st)) != 0)
+		goto out;
+	/* The delete of an expired nonce is committed as well: it is dead either way. */
+	if (now > n.expires_at) {
+		sqlite3_finalize(st);
+		tt_as_nonce_clear(&n);
+		r = tx_end(s, 0);
+		return r != 0 ? r : TT_ERR_TIMEOUT;
+	}
+out:
+	sqlite3_finalize(st);
+	r = tx_end(s, r);
+	if (r == 0) {
+		*out = n;
+		return 0;
+	}
+	tt_as_nonce_clear(&n);
+	return r;
+}
+
+/* ---- nodes ---- */
+
+static int
+sq_node_put(struct tt_as_store *s, const json_t *node)
+{
+	sqlite3_stmt *st = NULL;
+	char *doc = NULL;
+	const char *id = json_string_value(json_object_get(node, "id"));
+	const char *grp = json_string_value(json_object_get(node, "group"));
+	int r;
+
+	if (id == NULL || grp == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((doc = json_dumps(node, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return TT_ERR_NO_MEMORY;
+	if ((r = tx_begin(s)) != 0)
+		goto out_free;
+	if ((r = prep(s, "INSERT OR REPLACE INTO nodes (id, grp, doc) VALUES (?,?,?)", &st)) == 0) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, doc, -1, SQLITE_STATIC);
+		r = step_done(s, st);
+	}
+	sqlite3_finalize(st);
+	r = tx_end(s, r);
+out_free:
+	free(doc);
+	return r;
+}
+
+/* Run a one-column SELECT of JSON docs (optionally bound to one text parameter) and
+ * collect them into an array. */
+static int
+select_docs(struct tt_as_store *s, const char *sql, const char *param, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int r, rc;
+
+	if (arr == NULL)
+		return TT_ERR_NO_MEMORY;
+	pthread_mutex_lock(&s->mu);
+	if ((r = prep(s, sql, &st)) != 0)
+		goto out;
+	if (param != NULL)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *d = col_json(st, 0);
+
+		if (d == NULL || json_array_append_new(arr, d) != 0) {
+			r = TT_ERR_DATA_CORRUPT;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_err(s, "select");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (r != 0) {
+		json_decref(arr);
+		return r;
+	}
+	*out = arr;
+	return 0;
+}
+
+static int
+sq_node_get(struct tt_as_store *s, const char *id, json_t **out)
+{
+	json_t *arr = NULL;
+	int r;
+
+	if ((r = select_docs(s, "SELECT doc FROM nodes WHERE id = ?", id, &arr)) != 0)
+		return r;
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return TT_ERR_DOES_NOT_EXIST;
+	}
+	*out = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return 0;
+}
+
+static int
+sq_node_list(struct tt_as_store *s, json_t **out)
+{
+	return select_docs(s, "SELECT doc FROM nodes ORDER BY id", NULL, out);
+}
+
+/* DELETE with one text parameter; TT_ERR_DOES_NOT_EXIST when no row went. */
+static int
+delete_one(struct tt_as_store *s, const char *sql, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	if ((r = prep(s, sql, &st)) == 0) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		r = step_done(s, st);
+		if (r == 0 && sqlite3_changes(s->db) == 0)
+			r = TT_ERR_DOES_NOT_EXIST;
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, r);
+}
+
+static int
+sq_node_delete(struct tt_as_store *s, const char *id)
+{
+	return delete_one(s, "DELETE FROM nodes WHERE id = ?", id);
+}
+
+/* ---- reference values ---- */
+
+static int
+sq_refval_import(struct tt_as_store *s, const json_t *arr, int64_t now, json_t **ids)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_array();
+	size_t i;
+	int r;
+
+	if (out == NULL)
+		return TT_ERR_NO_MEMORY;
+	if ((r = tx_begin(s)) != 0) {
+		json_decref(out);
+		return r;
+	}
+	if ((r = prep(s, "INSERT INTO refvals (name, value, version, expires_at, scope, created)"
+	    " VALUES (?,?,?,?,?,?)", &st)) != 0)
+		goto out;
+	for (i = 0; i < json_array_size(arr); i++) {
+		const json_t *e = json_array_get(arr, i);
+		const json_t *exp = json_object_get(e, "expires_at");
+		const char *scope = json_string_value(json_object_get(e, "scope"));
+
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		sqlite3_bind_text(st, 1, json_string_value(json_object_get(e, "name")), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, json_string_value(json_object_get(e, "value")), -1,
+		    SQLITE_STATIC);
+		if (json_is_string(json_object_get(e, "version")))
+			sqlite3_bind_text(st, 3, json_string_value(json_object_get(e, "version")),
+			    -1, SQLITE_STATIC);
+		if (json_is_integer(exp))
+			sqlite3_bind_int64(st, 4, json_integer_value(exp));
+		sqlite3_bind_text(st, 5, scope != NULL ? scope : "all", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, now);
+		if ((r = step_done(s, st)) != 0)
+			goto out;
+		if (json_array_append_new(out, json_integer(sqlite3_last_insert_rowid(s->db))) != 0) {
+			r = TT_ERR_NO_MEMORY;
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	r = tx_end(s, r);
+	if (r != 0) {
+		json_decref(out);
+		return r;
+	}
+	*ids = out;
+	return 0;
+}
+
+static int
+sq_refval_list(struct tt_as_store *s, json_t **out)
+{
+	return select_docs(s, "SELECT json_object('id', id, 'name', name, 'value', value,"
+	    " 'version', version, 'expires_at', expires_at, 'scope', scope, 'created', created,"
+	    " 'revoked_at', revoked_at) FROM refvals ORDER BY id", NULL, out);
+}
+
+static int
+sq_refval_revoke(struct tt_as_store *s, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	if ((r = prep(s, "UPDATE refvals SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+	    &st)) == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, id);
+		r = step_done(s, st);
+		if (r == 0 && sqlite3_changes(s->db) == 0)
+			r = TT_ERR_DOES_NOT_EXIST;
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, r);
+}
+
+static int
+sq_refval_valid(struct tt_as_store *s, const char *group, int64_t now, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *obj = json_object();
+	char scope[300];
+	int r, rc, n;
+
+	if (obj == NULL)
+		return TT_ERR_NO_MEMORY;
+	n = snprintf(scope, sizeof(scope), "group:%s", group != NULL ? group : "");
+	if (n < 0 || (size_t)n >= sizeof(scope)) {
+		json_decref(obj);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	pthread_mutex_lock(&s->mu);
+	if ((r = prep(s, "SELECT name, value FROM refvals WHERE revoked_at IS NULL"
+	    " AND (expires_at IS NULL OR expires_at > ?) AND (scope = 'all' OR scope = ?)", &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *val = (const char *)sqlite3_column_text(st, 1);
+		json_t *a = json_object_get(obj, name);
+
+		if (a == NULL) {
+			a = json_array();
+			if (a == NULL || json_object_set_new(obj, name, a) != 0) {
+				r = TT_ERR_NO_MEMORY;
+				goto out;
+			}
+		}
+		if (json_array_append_new(a, json_string(val)) != 0) {
+			r = TT_ERR_NO_MEMORY;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_err(s, "refval select");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (r != 0) {
+		json_decref(obj);
+		return r;
+	}
+	*out = obj;
+	return 0;
+}
+
+/* ---- policies ---- */
+
+static int
+sq_policy_put(struct tt_as_store *s, const char *group, const json_t *doc, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	char *txt = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	int r;
+
+	if (txt == NULL)
+		return TT_ERR_NO_MEMORY;
+	if ((r = tx_begin(s)) == 0) {
+		if ((r = prep(s, "INSERT OR REPLACE INTO policies (grp, doc, updated) VALUES (?,?,?)",
+		    &st)) == 0) {
+			sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, now);
+			r = step_done(s, st);
+		}
+		sqlite3_finalize(st);
+		r = tx_end(s, r);
+	}
+	free(txt);
+	return r;
+}
+
+static int
+sq_policy_get(struct tt_as_store *s, const char *group, json_t **out)
+{
+	json_t *arr = NULL;
+	int r;
+
+	if ((r = select_docs(s, "SELECT doc FROM policies WHERE grp = ?", group, &arr)) != 0)
+		return r;
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return TT_ERR_DOES_NOT_EXIST;
+	}
+	*out = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return 0;
+}
+
+static int
+sq_policy_list(struct tt_as_store *s, json_t **out)
+{
+	return select_docs(s, "SELECT json_object('group', grp, 'policy', json(doc),"
+	    " 'updated', updated) FROM policies ORDER BY grp", NULL, out);
+}
+
+/* ---- resources ---- */
+
+static int
+sq_resource_put(struct tt_as_store *s, const char *path, const uint8_t *data, size_t len,
+	int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	if ((r = prep(s, "INSERT OR REPLACE INTO resources (path, data, updated) VALUES (?,?,?)",
+	    &st)) == 0) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, len != 0 ? (const void *)data : (const void *)"", (int)len,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		r = step_done(s, st);
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, r);
+}
+
+static int
+sq_resource_get(struct tt_as_store *s, const char *path, uint8_t **data, size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *d = NULL;
+	size_t n = 0;
+	int r, rc;
+
+	pthread_mutex_lock(&s->mu);
+	if ((r = prep(s, "SELECT data FROM resources WHERE path = ?", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = TT_ERR_DOES_NOT_EXIST;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = db_err(s, "resource select");
+		goto out;
+	}
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if ((d = tt_malloc(n)) == NULL) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	if (n != 0)
+		memcpy(d, sqlite3_column_blob(st, 0), n);
+	*data = d;
+	*len = n;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static int
+sq_resource_list(struct tt_as_store *s, json_t **out)
+{
+	return select_docs(s, "SELECT json_object('path', path, 'size', length(data),"
+	    " 'updated', updated) FROM resources ORDER BY path", NULL, out);
+}
+
+static int
+sq_resource_delete(struct tt_as_store *s, const char *path)
+{
+	return delete_one(s, "DELETE FROM resources WHERE path = ?", path);
+}
+
+/* ---- KBS sessions ---- */
+
+void
+tt_as_session_clear(struct tt_as_session *x)
+{
+	if (x == NULL)
+		return;
+	free(x->id);
+	free(x->tee);
+	free(x->nonce);
+	json_decref(x->tee_pubkey);
+	memset(x, 0, sizeof(*x));
+}
+
+static int
+sq_session_put(struct tt_as_store *s, const struct tt_as_session *x)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	if ((r = prep(s, "DELETE FROM sessions WHERE expires_at < ?", &st)) == 0) {
+		sqlite3_bind_int64(st, 1, tt_as_now() - 60);
+		r = step_done(s, st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r == 0 && (r = prep(s, "INSERT INTO sessions (id, tee, nonce, expires_at, attested)"
+	    " VALUES (?,?,?,?,0)", &st)) == 0) {
+		sqlite3_bind_text(st, 1, x->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, x->tee, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, x->nonce, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, x->expires_at);
+		r = step_done(s, st);
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, r);
+}
+
+static int
+sq_session_get(struct tt_as_store *s, const char *id, int64_t now, struct tt_as_session *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct tt_as_session x = { 0 };
+	int r, rc;
+
+	pthread_mutex_lock(&s->mu);
+	if ((r = prep(s, "SELECT tee, nonce, expires_at, attested, tee_pubkey FROM sessions"
+	    " WHERE id = ?", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = TT_ERR_DOES_NOT_EXIST;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = db_err(s, "session select");
+		goto out;
+	}
+	x.expires_at = sqlite3_column_int64(st, 2);
+	if (now > x.expires_at) {
+		r = TT_ERR_TIMEOUT;
+		goto out;
+	}
+	x.id = strdup(id);
+	x.tee = col_strdup(st, 0);
+	x.nonce = col_strdup(st, 1);
+	x.attested = sqlite3_column_int(st, 3) != 0;
+	x.tee_pubkey = col_json(st, 4);
+	if (x.id == NULL || x.tee == NULL)
+		r = TT_ERR_NO_MEMORY;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	if (r != 0) {
+		tt_as_session_clear(&x);
+		return r;
+	}
+	*out = x;
+	return 0;
+}
+
+static int
+sq_session_attest(struct tt_as_store *s, const char *id, const char *nonce, bool affirming,
+	const json_t *tee_pubkey)
+{
+	sqlite3_stmt *st = NULL;
+	char *jwk = NULL;
+	int r;
+
+	if (tee_pubkey != NULL &&
+	    (jwk = json_dumps(tee_pubkey, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return TT_ERR_NO_MEMORY;
+	if ((r = tx_begin(s)) != 0)
+		goto out_free;
+	/* Matching on the nonce makes the update the single use of this challenge. */
+	if ((r = prep(s, "UPDATE sessions SET attested = ?, tee_pubkey = ?, nonce = NULL"
+	    " WHERE id = ? AND nonce = ?", &st)) == 0) {
+		sqlite3_bind_int(st, 1, affirming ? 1 : 0);
+		if (jwk != NULL)
+			sqlite3_bind_text(st, 2, jwk, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, nonce, -1, SQLITE_STATIC);
+		r = step_done(s, st);
+		if (r == 0 && sqlite3_changes(s->db) == 0)
+			r = TT_ERR_DOES_NOT_EXIST;
+	}
+	sqlite3_finalize(st);
+	r = tx_end(s, r);
+out_free:
+	free(jwk);
+	return r;
+}
+
+/* ---- signing keys ---- */
+
+static int
+sq_key_add(struct tt_as_store *s, const char *kid, const char *alg, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	if ((r = prep(s, "INSERT OR IGNORE INTO signing_keys (kid, alg, created, state)"
+	    " VALUES (?,?,?,'active')", &st)) == 0) {
+		sqlite3_bind_text(st, 1, kid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, alg, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		r = step_done(s, st);
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, r);
+}
+
+static int
+sq_key_list(struct tt_as_store *s, json_t **out)
+{
+	return select_docs(s, "SELECT json_object('kid', kid, 'alg', alg, 'created', created,"
+	    " 'state', state) FROM signing_keys ORDER BY created", NULL, out);
+}
+
+const struct tt_as_store_ops tt_as_store_sqlite = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.nonce_put = sq_nonce_put,
+	.nonce_take = sq_nonce_take,
+	.node_put = sq_node_put,
+	.node_get = sq_node_get,
+	.node_list = sq_node_list,
+	.node_delete = sq_node_delete,
+	.refval_import = sq_refval_import,
+	.refval_list = sq_refval_list,
+	.refval_revoke = sq_refval_revoke,
+	.refval_valid = sq_refval_valid,
+	.policy_put = sq_policy_put,
+	.policy_get = sq_policy_get,
+	.policy_list = sq_policy_list,
+	.resource_put = sq_resource_put,
+	.resource_get = sq_resource_get,
+	.resource_list = sq_resource_list,
+	.resource_delete = sq_resource_delete,
+	.session_put = sq_session_put,
+	.session_get = sq_session_get,
+	.session_attest = sq_session_attest,
+	.key_add = sq_key_add,
+	.key_list = sq_key_list,
+};
