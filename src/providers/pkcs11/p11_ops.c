@@ -407,6 +407,12 @@ crypt_token(struct p11_ctx *c, const struct tt_key *k, tt_alg_t alg, int enc,
 	rv = tt_p11_chk(&s, enc ? c->f->C_EncryptInit(s.h, &m, h) : c->f->C_DecryptInit(s.h, &m, h));
 	if (rv != CKR_OK) {
 		r = tt_p11_fail(enc ? "C_EncryptInit" : "C_DecryptInit", rv);
+		if (m.mechanism == CKM_RSA_PKCS_OAEP && (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID)) {
+			/* e.g. SoftHSM2 2.6 does OAEP with SHA-1 and no label only */
+			tt_warn("pkcs11: the module refuses these OAEP parameters (hash or label): %s",
+			    tt_p11_rv_name(rv));
+			r = TT_ERR_NOT_SUPPORTED;
+		}
 		goto out;
 	}
 	/* One call into a buffer of the largest modulus we accept: a size query would be a
