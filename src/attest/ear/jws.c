@@ -1,0 +1,454 @@
+/*
+ * JWT signing and offline verification. libjose does the signature arithmetic; the
+ * choices that make JWT verification safe are made here, before libjose sees anything:
+ * which algorithms exist at all, which key a header may select, and what the claims
+ * must say.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jose/jose.h>
+#include <openssl/crypto.h>
+
+#include "ear.h"
+#include "internal.h"
+#include "turtle/error.h"
+
+#define PART_MAX   (TT_EAR_TOKEN_MAX)
+#define JWKS_MAX   (1024u * 1024u)
+
+/* The allow-list: no "none", no HMAC (a public key must never become an HMAC secret),
+ * nothing we do not issue ourselves or see from common verifiers. */
+static const struct {
+	const char *alg;
+	const char *kty;
+	const char *crv;   /* NULL for RSA */
+} sig_algs[] = {
+	{ "ES256", "EC", "P-256" },
+	{ "ES384", "EC", "P-384" },
+	{ "RS256", "RSA", NULL },
+	{ "PS256", "RSA", NULL },
+};
+
+#define RSA_MIN_MODULUS_BYTES 256   /* 2048 bits */
+
+static int
+alg_index(const char *alg)
+{
+	size_t i;
+
+	if (alg == NULL)
+		return -1;
+	for (i = 0; i < sizeof(sig_algs) / sizeof(sig_algs[0]); i++) {
+		if (strcmp(alg, sig_algs[i].alg) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+bool
+tt_ear_sig_alg_allowed(const char *alg)
+{
+	return alg_index(alg) >= 0;
+}
+
+int
+tt_ear_jws_sign(const json_t *priv_jwk, const char *alg, const char *kid,
+	const json_t *claims, char **token_out)
+{
+	jose_cfg_t *cfg = NULL;   /* NULL: libjose defaults */
+	json_t *jws = NULL, *sig = NULL;
+	char *payload = NULL, *pl64 = NULL, *tok = NULL;
+	const char *p64, *s64;
+	size_t n;
+	int r;
+
+	if (!json_is_object(claims) || !tt_ear_sig_alg_allowed(alg) || kid == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	/* Sorted keys: the same claims always give the same payload bytes. */
+	r = TT_ERR_NO_MEMORY;
+	if ((payload = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	if ((r = tt_ear_b64_enc(payload, strlen(payload), &pl64)) != 0)
+		goto out;
+	r = TT_ERR_NO_MEMORY;
+	jws = json_pack("{s:s}", "payload", pl64);
+	sig = json_pack("{s:{s:s,s:s,s:s}}", "protected", "alg", alg, "kid", kid, "typ", "JWT");
+	if (jws == NULL || sig == NULL)
+		goto out;
+	r = TT_ERR_GENERIC;
+	if (!jose_jws_sig(cfg, jws, sig, priv_jwk))
+		goto out;
+	p64 = json_string_value(json_object_get(jws, "protected"));
+	s64 = json_string_value(json_object_get(jws, "signature"));
+	if (p64 == NULL || s64 == NULL)
+		goto out;
+	r = TT_ERR_NO_MEMORY;
+	n = strlen(p64) + strlen(pl64) + strlen(s64) + 3;
+	if ((tok = malloc(n)) == NULL)
+		goto out;
+	snprintf(tok, n, "%s.%s.%s", p64, pl64, s64);
+	*token_out = tok;
+	tok = NULL;
+	r = 0;
+out:
+	free(tok);
+	free(pl64);
+	free(payload);
+	json_decref(sig);
+	json_decref(jws);
+	return r;
+}
+
+/* ---- verification ---- */
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char **reason_out, int err, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	if (reason_out != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		*reason_out = strdup(buf);
+	}
+	return err;
+}
+
+struct parts {
+	const char *p[3];
+	size_t len[3];
+};
+
+static int
+split_token(const char *token, struct parts *pt)
+{
+	const char *s = token, *dot;
+	size_t total, i;
+
+	total = strnlen(token, TT_EAR_TOKEN_MAX + 1);
+	if (total > TT_EAR_TOKEN_MAX)
+		return TT_ERR_LIMIT;
+	for (i = 0; i < 3; i++) {
+		dot = memchr(s, '.', total - (size_t)(s - token));
+		if (i < 2 && dot == NULL)
+			return TT_ERR_PARSE;
+		if (i == 2 && dot != NULL)
+			return TT_ERR_PARSE;   /* a JWE (5 parts) or junk */
+		pt->p[i] = s;
+		pt->len[i] = (i < 2 ? (size_t)(dot - s) : total - (size_t)(s - token));
+		if (i < 2)
+			s = dot + 1;
+	}
+	if (pt->len[0] == 0 || pt->len[1] == 0)
+		return TT_ERR_PARSE;
+	return 0;
+}
+
+int
+tt_ear_decode_unverified(const char *token, json_t **header_out, json_t **claims_out)
+{
+	struct parts pt;
+	json_t *h = NULL, *c = NULL;
+	int r;
+
+	if (token == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((r = split_token(token, &pt)) != 0)
+		return r;
+	if ((r = tt_ear_b64_json(pt.p[0], pt.len[0], PART_MAX, &h)) != 0 ||
+	    (r = tt_ear_b64_json(pt.p[1], pt.len[1], PART_MAX, &c)) != 0)
+		goto out;
+	if (header_out != NULL) {
+		*header_out = h;
+		h = NULL;
+	}
+	if (claims_out != NULL) {
+		*claims_out = c;
+		c = NULL;
+	}
+out:
+	json_decref(h);
+	json_decref(c);
+	return r;
+}
+
+/* May this JWK verify a token signed with sig_algs[ai]? */
+static bool
+key_fits(const json_t *jwk, int ai)
+{
+	const char *kty = json_string_value(json_object_get(jwk, "kty"));
+	const char *crv = json_string_value(json_object_get(jwk, "crv"));
+	const char *kalg = json_string_value(json_object_get(jwk, "alg"));
+	const char *use = json_string_value(json_object_get(jwk, "use"));
+	const json_t *ops = json_object_get(jwk, "key_ops");
+
+	if (kty == NULL || strcmp(kty, sig_algs[ai].kty) != 0)
+		return false;
+	if (sig_algs[ai].crv != NULL && (crv == NULL || strcmp(crv, sig_algs[ai].crv) != 0))
+		return false;
+	if (json_object_get(jwk, "alg") != NULL &&
+	    (kalg == NULL || strcmp(kalg, sig_algs[ai].alg) != 0))
+		return false;
+	if (json_object_get(jwk, "use") != NULL && (use == NULL || strcmp(use, "sig") != 0))
+		return false;
+	if (ops != NULL) {
+		size_t i;
+		json_t *v;
+		bool ok = false;
+
+		if (!json_is_array(ops))
+			return false;
+		json_array_foreach(ops, i, v) {
+			if (json_is_string(v) && strcmp(json_string_value(v), "verify") == 0)
+				ok = true;
+		}
+		if (!ok)
+			return false;
+	}
+	if (sig_algs[ai].crv == NULL) {
+		const char *n = json_string_value(json_object_get(jwk, "n"));
+
+		/* base64url length of the modulus: 4 chars per 3 bytes. */
+		if (n == NULL || strlen(n) < (RSA_MIN_MODULUS_BYTES * 4 + 2) / 3)
+			return false;
+	}
+	return true;
+}
+
+/* Verify with one JWK: a public copy pinned to the header's alg, so libjose can neither
+ * infer another algorithm nor use private members that a careless JWKS carried. */
+static bool
+sig_ok(jose_cfg_t *cfg, const json_t *jws, const json_t *jwk, int ai)
+{
+	json_t *k = json_deep_copy(jwk);
+	bool ok = false;
+
+	if (k == NULL)
+		return false;
+	if (!jose_jwk_pub(cfg, k))
+		goto out;
+	json_object_del(k, "key_ops");
+	json_object_del(k, "use");
+	if (json_object_set_new(k, "alg", json_string(sig_algs[ai].alg)) != 0)
+		goto out;
+	ok = jose_jws_ver(cfg, jws, NULL, k, false);
+out:
+	json_decref(k);
+	return ok;
+}
+
+static int
+get_time(const json_t *c, const char *name, bool required, uint64_t *out, char **reason)
+{
+	const json_t *v = json_object_get(c, name);
+
+	if (v == NULL) {
+		if (required)
+			return fail(reason, TT_ERR_DATA_INVALID, "claim %s missing", name);
+		return 1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return fail(reason, TT_ERR_DATA_INVALID, "claim %s is not a NumericDate", name);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static bool
+nonce_eq(const json_t *v, const void *want, size_t wl)
+{
+	size_t l;
+
+	if (!json_is_string(v))
+		return false;
+	l = json_string_length(v);
+	return l == wl && CRYPTO_memcmp(json_string_value(v), want, wl) == 0;
+}
+
+static int
+check_claims(const json_t *c, const struct tt_ear_verify_opts *o, char **reason)
+{
+	uint64_t exp = 0, iat = 0, nbf = 0, now = o->now, lw = o->leeway;
+	const char *prof;
+	const json_t *subs, *sm, *v;
+	const char *name;
+	size_t i;
+	int r;
+
+	if ((r = get_time(c, "exp", true, &exp, reason)) != 0 ||
+	    (r = get_time(c, "iat", true, &iat, reason)) != 0)
+		return r;
+	if ((r = get_time(c, "nbf", false, &nbf, reason)) < 0)
+		return r;
+	if (exp < iat)
+		return fail(reason, TT_ERR_DATA_INVALID, "exp %llu before iat %llu",
+			(unsigned long long)exp, (unsigned long long)iat);
+	if (now > exp && now - exp > lw)
+		return fail(reason, TT_ERR_NOT_PERMITTED, "token expired at %llu (now %llu)",
+			(unsigned long long)exp, (unsigned long long)now);
+	if (iat > now && iat - now > lw)
+		return fail(reason, TT_ERR_NOT_PERMITTED, "token issued in the future (iat %llu, now %llu)",
+			(unsigned long long)iat, (unsigned long long)now);
+	if (r == 0 && nbf > now && nbf - now > lw)
+		return fail(reason, TT_ERR_NOT_PERMITTED, "token not valid before %llu (now %llu)",
+			(unsigned long long)nbf, (unsigned long long)now);
+
+	if (!o->any_profile) {
+		prof = json_string_value(json_object_get(c, "eat_profile"));
+		if (prof == NULL || strcmp(prof, TT_EAR_PROFILE) != 0)
+			return fail(reason, TT_ERR_DATA_INVALID, "eat_profile is not %s",
+				TT_EAR_PROFILE);
+		subs = json_object_get(c, "submods");
+		if (!json_is_object(subs) || json_object_size(subs) == 0)
+			return fail(reason, TT_ERR_DATA_INVALID, "submods missing or empty");
+		json_object_foreach((json_t *)subs, name, sm) {
+			enum tt_ear_status st;
+
+			if (!json_is_object(sm) || tt_ear_status_parse(json_string_value(
+			    json_object_get(sm, "ear.status")), &st) != 0)
+				return fail(reason, TT_ERR_DATA_INVALID,
+					"submod %.64s has no valid ear.status", name);
+		}
+	}
+
+	if (o->nonce != NULL) {
+		bool ok = false;
+
+		v = json_object_get(c, "eat_nonce");
+		if (json_is_array(v)) {
+			const json_t *e;
+
+			/* No early exit: the time taken does not say which entry matched. */
+			json_array_foreach((json_t *)v, i, e) {
+				if (nonce_eq(e, o->nonce, o->nonce_len))
+					ok = true;
+			}
+		} else {
+			ok = nonce_eq(v, o->nonce, o->nonce_len);
+		}
+		if (!ok)
+			return fail(reason, TT_ERR_NOT_PERMITTED, v == NULL ?
+				"eat_nonce missing" : "eat_nonce does not match the expected nonce");
+	}
+	return 0;
+}
+
+int
+tt_ear_verify(const char *token, const char *jwks_text,
+	const struct tt_ear_verify_opts *opts, json_t **claims_out, char **reason_out)
+{
+	jose_cfg_t *cfg = NULL;   /* NULL: libjose defaults */
+	struct parts pt;
+	json_t *hdr = NULL, *claims = NULL, *jwks = NULL, *jws = NULL, *k;
+	const json_t *keys;
+	const char *alg, *kid;
+	char *seg[3] = { NULL, NULL, NULL };
+	size_t i;
+	int ai, r, tried = 0;
+	bool ok = false;
+
+	if (token == NULL || jwks_text == NULL || opts == NULL)
+		return fail(reason_out, TT_ERR_INVALID_ARGUMENT, "missing argument");
+	if ((r = split_token(token, &pt)) != 0)
+		return fail(reason_out, r, "token is not a compact JWS (three base64url parts)");
+	if (pt.len[2] == 0)
+		return fail(reason_out, TT_ERR_NOT_PERMITTED, "unsigned token refused");
+	if (tt_ear_b64_json(pt.p[0], pt.len[0], PART_MAX, &hdr) != 0) {
+		r = fail(reason_out, TT_ERR_PARSE, "token header is not base64url JSON");
+		goto out;
+	}
+	alg = json_string_value(json_object_get(hdr, "alg"));
+	if ((ai = alg_index(alg)) < 0) {
+		r = fail(reason_out, TT_ERR_NOT_PERMITTED, "algorithm %.32s not allowed",
+			alg ? alg : "(missing)");
+		goto out;
+	}
+	/* We understand no critical extension, so any "crit" makes the token unusable. */
+	if (json_object_get(hdr, "crit") != NULL) {
+		r = fail(reason_out, TT_ERR_NOT_SUPPORTED, "critical header extension refused");
+		goto out;
+	}
+	if (tt_ear_b64_json(pt.p[1], pt.len[1], PART_MAX, &claims) != 0) {
+		r = fail(reason_out, TT_ERR_PARSE, "token payload is not base64url JSON");
+		goto out;
+	}
+	kid = json_string_value(json_object_get(hdr, "kid"));
+	if (json_object_get(hdr, "kid") != NULL && kid == NULL) {
+		r = fail(reason_out, TT_ERR_PARSE, "kid is not a string");
+		goto out;
+	}
+
+	jwks = json_loadb(jwks_text, strnlen(jwks_text, JWKS_MAX + 1), JSON_REJECT_DUPLICATES,
+		NULL);
+	if (strnlen(jwks_text, JWKS_MAX + 1) > JWKS_MAX || !json_is_object(jwks)) {
+		r = fail(reason_out, TT_ERR_DATA_INVALID, "JWKS is not a JSON object");
+		goto out;
+	}
+	keys = json_object_get(jwks, "keys");
+	if (keys == NULL && json_object_get(jwks, "kty") != NULL) {
+		json_t *one = json_pack("{s:[O]}", "keys", jwks);   /* a single JWK */
+
+		json_decref(jwks);
+		jwks = one;
+		keys = json_object_get(jwks, "keys");
+	}
+	if (!json_is_array(keys)) {
+		r = fail(reason_out, TT_ERR_DATA_INVALID, "JWKS has no keys array");
+		goto out;
+	}
+
+	r = TT_ERR_NO_MEMORY;
+	for (i = 0; i < 3; i++) {
+		if ((seg[i] = strndup(pt.p[i], pt.len[i])) == NULL)
+			goto out;
+	}
+	jws = json_pack("{s:s,s:s,s:s}", "protected", seg[0], "payload", seg[1],
+		"signature", seg[2]);
+	if (jws == NULL)
+		goto out;
+
+	json_array_foreach((json_t *)keys, i, k) {
+		const char *kk;
+
+		if (!json_is_object(k))
+			continue;
+		kk = json_string_value(json_object_get(k, "kid"));
+		if (kid != NULL && (kk == NULL || strcmp(kk, kid) != 0))
+			continue;
+		if (!key_fits(k, ai))
+			continue;
+		tried++;
+		if (sig_ok(cfg, jws, k, ai)) {
+			ok = true;
+			break;
+		}
+	}
+	if (!ok) {
+		if (tried == 0)
+			r = fail(reason_out, TT_ERR_INVALID_SIGNATURE,
+				"no key in the JWKS for kid %.80s and alg %s",
+				kid ? kid : "(none)", sig_algs[ai].alg);
+		else
+			r = fail(reason_out, TT_ERR_INVALID_SIGNATURE, "signature does not verify");
+		goto out;
+	}
+	if ((r = check_claims(claims, opts, reason_out)) != 0)
+		goto out;
+	if (claims_out != NULL) {
+		*claims_out = claims;
+		claims = NULL;
+	}
+	r = 0;
+out:
+	for (i = 0; i < 3; i++)
+		free(seg[i]);
+	json_decref(jws);
+	json_decref(jwks);
+	json_decref(claims);
+	json_decref(hdr);
+	return r;
+}
