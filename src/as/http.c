@@ -435,13 +435,14 @@ tt_as_http_start(struct tt_as_ctx *c, struct tt_as_http **out)
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return TT_ERR_NO_MEMORY;
+	/* The logger goes first: MHD logs option errors with whatever logger is set. */
 	h->d = MHD_start_daemon(flags, c->cfg->port, NULL, NULL, on_request, c,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->cfg->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->cfg->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->cfg->request_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		tt_err_log("as: cannot listen on %s:%u", c->cfg->listen_host, c->cfg->port);
