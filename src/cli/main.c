@@ -57,6 +57,19 @@ static const struct cli_cmd cmds[] = {
 	  "PKCS#10 certificate request signed by the key",
 	  "  --subject DN  e.g. \"/CN=node1/O=Example\" (escape '/' in values as \\/)\n"
 	  "  --out FILE    write the PEM request to FILE instead of stdout\n" },
+	{ "token", cmd_token,
+	  "verify --jwks FILE [--nonce N|--nonce-hex HEX] [--now UNIX] [--leeway S] TOKEN|--in FILE"
+	  " | show TOKEN|--in FILE",
+	  "verify an attestation token offline against a JWKS, or show it unverified",
+	  "  verify        check signature, algorithm, exp/iat, EAR profile (and nonce);\n"
+	  "                exit 0 only if the token is valid; prints the claims\n"
+	  "  show          decode header and claims WITHOUT verifying anything\n"
+	  "  --jwks FILE   JWKS ({\"keys\":[...]}) or one JWK, e.g. turtle-as's jwks.json\n"
+	  "  --nonce N     expected eat_nonce text (the challenge nonce as issued)\n"
+	  "  --nonce-hex HEX  expected nonce bytes; compared as their base64url text\n"
+	  "  --now UNIX    judge expiry at this time instead of the clock\n"
+	  "  --leeway S    tolerated clock skew in seconds (default 0)\n"
+	  "  --in FILE     read the token from FILE ('-' for stdin)\n" },
 };
 
 static void
