@@ -51,6 +51,7 @@ struct cfg {
 	const char *turtled;
 	const char *swtpm;
 	bool allow_root;
+	bool no_turtled;             /* baseline only (no tpm provider to measure) */
 	unsigned seconds;
 	unsigned warm_ms;
 	unsigned rounds;
@@ -659,7 +660,7 @@ static int run_thread_count(const struct cfg *cfg, unsigned n, const struct benc
 	bench_result_init(&res[M_TURTLED], n, cfg->daemon_pid);
 	bench_result_init(&res[M_ESYS], n, 0);
 	for (round = 0; round < cfg->rounds && rc == 0; round++)
-		for (m = 0; m < NMODES && rc == 0; m++) {
+		for (m = cfg->no_turtled ? 1 : 0; m < NMODES && rc == 0; m++) {
 			double c0 = bench_proc_cpu_s(swtpm_pid), c1;
 
 			rc = bench_run_more(&ops[m], cfg->warm_ms, slice_ms, &res[m]);
@@ -669,7 +670,7 @@ static int run_thread_count(const struct cfg *cfg, unsigned n, const struct benc
 		}
 	for (m = 0; m < NMODES; m++) {
 		bench_result_finish(&res[m]);
-		if (rc == 0)
+		if (rc == 0 && !(m == M_TURTLED && cfg->no_turtled))
 			print_row(mode_names[m], &res[m], swtpm_cpu[m]);
 	}
 	return rc;
@@ -679,11 +680,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: bench_tpm [--seconds N] [--rounds N] [--warmup-ms N] [--threads 1,2]\n"
-	    "                 [--turtled PATH] [--swtpm PATH] [--allow-root]\n"
+	    "                 [--turtled PATH] [--swtpm PATH] [--allow-root] [--no-turtled]\n"
 	    "  Starts swtpm (temporary state, free loopback ports) and a turtled with a\n"
 	    "  [provider.tpm] section on it, then measures ECDSA P-256 signing through\n"
 	    "  turtled and with Esys_Sign in this process. Each mode runs --seconds in all\n"
-	    "  per thread count, in --rounds slices alternating between the modes.\n");
+	    "  per thread count, in --rounds slices alternating between the modes.\n"
+	    "  --no-turtled measures the Esys baseline only (a tree without the tpm provider).\n");
 }
 
 static void parse_threads(struct cfg *c, const char *arg)
@@ -742,6 +744,8 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--allow-root") == 0) {
 			c->allow_root = true;
+		} else if (strcmp(a, "--no-turtled") == 0) {
+			c->no_turtled = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(0);
@@ -771,6 +775,11 @@ int main(int argc, char **argv)
 	if (swtpm_start(&t, cfg.swtpm, geteuid() == 0 && !cfg.allow_root) != 0)
 		goto out;
 
+	snprintf(key, sizeof(key), "bench-tpm-p256-%ld", (long)getpid());
+	da.socket = NULL;
+	da.key = key;
+	if (cfg.no_turtled)
+		goto baseline;
 	snprintf(conf, sizeof(conf), "[provider.tpm]\ntcti = %s\n", t.tcti);
 	{
 		struct bench_daemon_opts o = {
@@ -784,12 +793,11 @@ int main(int argc, char **argv)
 	cfg.daemon_pid = bench_peer_pid(d.sock);
 	if (cfg.daemon_pid < 0 || bench_proc_cpu_s(cfg.daemon_pid) < 0)
 		cfg.daemon_pid = 0;
-	snprintf(key, sizeof(key), "bench-tpm-p256-%ld", (long)getpid());
 	da.socket = d.sock;
-	da.key = key;
 	if (daemon_key(d.sock, key) != 0)
 		goto out;
 
+baseline:
 	/* after turtled, so that whatever it does to the TPM at start-up is done */
 	if (esys_make_key(&ek, t.tcti) != 0)
 		goto out;
@@ -802,9 +810,12 @@ int main(int argc, char **argv)
 	printf("# bench_tpm: ECDSA P-256 sign of a 32-byte hash on swtpm (%s);\n"
 	    "# %u s per mode in %u alternating slices, each after %u ms of warm-up\n",
 	    t.tcti, cfg.seconds, cfg.rounds, cfg.warm_ms);
-	printf("# turtled: tpm provider (id 3), started by the bench %s; one client per thread\n",
-	    geteuid() == 0 ? (cfg.allow_root ? "as root (--allow-root)" : "as user nobody") :
-	    "as the invoking user");
+	if (cfg.no_turtled)
+		printf("# turtled: not measured (--no-turtled)\n");
+	else
+		printf("# turtled: tpm provider (id 3), started by the bench %s; one client per "
+		    "thread\n", geteuid() == 0 ? (cfg.allow_root ? "as root (--allow-root)" :
+		    "as user nobody") : "as the invoking user");
 	printf("# esys: Esys_Sign in this process, one ESYS context (own TCTI) per thread, one\n"
 	    "# loaded key; each path's signature verified with OpenSSL\n");
 	printf("# cpu us/op: this process, turtled, and swtpm (swtpm: estimated, its CPU over\n"
@@ -833,8 +844,11 @@ int main(int argc, char **argv)
 		const struct bench_result *a = &res[i][M_TURTLED], *b = &res[i][M_ESYS];
 		double r = b->ops_per_s > 0 ? a->ops_per_s / b->ops_per_s : 0;
 
-		printf("%7u  %13.2f  %s\n", cfg.threads[i], r,
-		    r >= 0.9 ? "meets target" : "MISSES target");
+		if (cfg.no_turtled)
+			printf("%7u  %13s\n", cfg.threads[i], "-");
+		else
+			printf("%7u  %13.2f  %s\n", cfg.threads[i], r,
+			    r >= 0.9 ? "meets target" : "MISSES target");
 	}
 	rc = 0;
 out:
