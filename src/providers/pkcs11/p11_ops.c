@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -387,7 +388,7 @@ out:
 
 /* Encrypt on the token with the public object, or decrypt with the private one. */
 static int
-crypt_token(struct p11_ctx *c, const struct tt_key *k, tt_alg_t alg, int enc,
+crypt_token(struct p11_ctx *c, const struct tt_key *k, tt_alg_t alg, int enc, int raw,
     const uint8_t *in, size_t in_len, const uint8_t *salt, size_t salt_len, struct tt_buf *out)
 {
 	struct p11_sess s;
@@ -400,6 +401,11 @@ crypt_token(struct p11_ctx *c, const struct tt_key *k, tt_alg_t alg, int enc,
 	int r;
 
 	asym_mech(alg, salt, salt_len, &m, &oaep);
+	if (raw) {
+		m.mechanism = CKM_RSA_X_509;
+		m.pParameter = NULL;
+		m.ulParameterLen = 0;
+	}
 	if ((r = tt_p11_get(c, &s)) != 0)
 		return r;
 	if ((r = tt_p11_find(c, &s, k->kid, enc ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY, &h)) != 0)
@@ -408,9 +414,8 @@ crypt_token(struct p11_ctx *c, const struct tt_key *k, tt_alg_t alg, int enc,
 	if (rv != CKR_OK) {
 		r = tt_p11_fail(enc ? "C_EncryptInit" : "C_DecryptInit", rv);
 		if (m.mechanism == CKM_RSA_PKCS_OAEP && (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID)) {
-			/* e.g. SoftHSM2 2.6 does OAEP with SHA-1 and no label only */
-			tt_warn("pkcs11: the module refuses these OAEP parameters (hash or label): %s",
-			    tt_p11_rv_name(rv));
+			/* e.g. SoftHSM2 2.6 does OAEP with SHA-1 only */
+			tt_debug("pkcs11: the module refuses these OAEP parameters: %s", tt_p11_rv_name(rv));
 			r = TT_ERR_NOT_SUPPORTED;
 		}
 		goto out;
@@ -435,6 +440,113 @@ out:
 	return r;
 }
 
+/* ---- OAEP over raw RSA ---- */
+
+/* All-ones when a == b, else 0, without a branch. */
+static unsigned
+ct_eq(unsigned a, unsigned b)
+{
+	unsigned x = a ^ b;
+
+	return (unsigned)(((uint64_t)x - 1) >> 32) & 1u ? ~0u : 0u;
+}
+
+static int
+mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *out, size_t out_len)
+{
+	uint8_t blk[EVP_MAX_MD_SIZE], cnt[4];
+	unsigned int hl = 0;
+	EVP_MD_CTX *mc = EVP_MD_CTX_new();
+	int r = TT_ERR_GENERIC;
+
+	if (mc == NULL)
+		return TT_ERR_NO_MEMORY;
+	for (uint32_t i = 0, done = 0; done < out_len; i++) {
+		cnt[0] = (uint8_t)(i >> 24);
+		cnt[1] = (uint8_t)(i >> 16);
+		cnt[2] = (uint8_t)(i >> 8);
+		cnt[3] = (uint8_t)i;
+		if (EVP_DigestInit_ex(mc, md, NULL) != 1 || EVP_DigestUpdate(mc, seed, seed_len) != 1 ||
+		    EVP_DigestUpdate(mc, cnt, 4) != 1 || EVP_DigestFinal_ex(mc, blk, &hl) != 1)
+			goto out;
+		for (unsigned j = 0; j < hl && done < out_len; j++)
+			out[done++] ^= blk[j];
+	}
+	r = 0;
+out:
+	tt_wipe(blk, sizeof(blk));
+	EVP_MD_CTX_free(mc);
+	return r;
+}
+
+/*
+ * RSAES-OAEP decryption (RFC 8017 section 7.1.2) of the raw RSA result the token gives
+ * for CKM_RSA_X_509. The checks are combined without branches and the one decision is
+ * taken at the end, so a padding oracle learns nothing from timing about which check
+ * failed.
+ */
+static int
+oaep_raw_decrypt(struct p11_ctx *c, const struct tt_key *k, tt_alg_t alg,
+    const uint8_t *in, size_t in_len, const uint8_t *label, size_t label_len, struct tt_buf *out)
+{
+	const struct hash_map *hm = hash_of(TT_ALG_GET_HASH(alg));
+	const EVP_MD *md = hm != NULL ? EVP_get_digestbyname(hm->ossl) : NULL;
+	uint8_t em[P11_MAX_SIG], lh[EVP_MAX_MD_SIZE];
+	struct tt_buf raw;
+	size_t kb = k->attrs.bits / 8, hl, dl;
+	uint8_t *seed, *db;
+	unsigned good, found = 0, bad = 0, idx = 0;
+	unsigned int lhl = 0;
+	int r;
+
+	if (md == NULL)
+		return TT_ERR_NOT_SUPPORTED;
+	hl = (size_t)EVP_MD_get_size(md);
+	if (kb > sizeof(em) || kb < 2 * hl + 2 || in_len != kb)
+		return TT_ERR_INVALID_PADDING;
+	tt_buf_init(&raw, P11_MAX_SIG);
+	tt_buf_set_secret(&raw);
+	if ((r = crypt_token(c, k, alg, 0, 1, in, in_len, NULL, 0, &raw)) != 0) {
+		if (r == TT_ERR_INVALID_PADDING)
+			r = TT_ERR_NOT_SUPPORTED;   /* the module would not do raw RSA */
+		goto out;
+	}
+	r = TT_ERR_INVALID_PADDING;
+	if (raw.len > kb)
+		goto out;
+	/* left-pad to the modulus length: a raw result may drop leading zeros */
+	memset(em, 0, kb - raw.len);
+	memcpy(em + kb - raw.len, raw.d, raw.len);
+	if (EVP_Digest(label_len > 0 ? label : (const uint8_t *)"", label_len, lh, &lhl, md, NULL) != 1) {
+		r = TT_ERR_GENERIC;
+		goto out;
+	}
+	seed = em + 1;
+	db = em + 1 + hl;
+	dl = kb - hl - 1;
+	if ((r = mgf1_xor(md, db, dl, seed, hl)) != 0 || (r = mgf1_xor(md, seed, hl, db, dl)) != 0)
+		goto out;
+	good = ct_eq(em[0], 0);
+	good &= CRYPTO_memcmp(db, lh, hl) == 0 ? ~0u : 0u;
+	for (size_t i = hl; i < dl; i++) {
+		unsigned one = ct_eq(db[i], 1), zero = ct_eq(db[i], 0);
+
+		idx |= ~found & one & (unsigned)i;
+		bad |= ~found & ~one & ~zero;
+		found |= one;
+	}
+	good &= found & ~bad;
+	if (!good) {
+		r = TT_ERR_INVALID_PADDING;
+		goto out;
+	}
+	r = tt_buf_put(out, db + idx + 1, dl - idx - 1);
+out:
+	tt_wipe(em, sizeof(em));
+	tt_buf_free(&raw);
+	return r;
+}
+
 int
 tt_p11_asym_encrypt(void *ctx, const struct tt_key *k, tt_alg_t alg,
     const uint8_t *in, size_t in_len, const uint8_t *salt, size_t salt_len, struct tt_buf *out)
@@ -445,7 +557,7 @@ tt_p11_asym_encrypt(void *ctx, const struct tt_key *k, tt_alg_t alg,
 	if ((r = asym_check(k, alg, 1, salt_len)) != 0)
 		return r;
 	return c->sw_public ? encrypt_sw(c, k, alg, in, in_len, salt, salt_len, out) :
-	    crypt_token(c, k, alg, 1, in, in_len, salt, salt_len, out);
+	    crypt_token(c, k, alg, 1, 0, in, in_len, salt, salt_len, out);
 }
 
 int
@@ -456,7 +568,21 @@ tt_p11_asym_decrypt(void *ctx, const struct tt_key *k, tt_alg_t alg,
 
 	if ((r = asym_check(k, alg, 0, salt_len)) != 0)
 		return r;
-	return crypt_token(ctx, k, alg, 0, in, in_len, salt, salt_len, out);
+	if (!TT_ALG_IS_RSA_OAEP(alg))
+		return crypt_token(ctx, k, alg, 0, 0, in, in_len, salt, salt_len, out);
+	/* Modules differ in the OAEP parameters they take (SoftHSM2 2.6: SHA-1 only, and it
+	 * ignores the label). A label goes through the raw path first, so it is honoured;
+	 * without one the module's OAEP is tried first. */
+	if (salt_len == 0) {
+		r = crypt_token(ctx, k, alg, 0, 0, in, in_len, NULL, 0, out);
+		if (r != TT_ERR_NOT_SUPPORTED)
+			return r;
+		return oaep_raw_decrypt(ctx, k, alg, in, in_len, NULL, 0, out);
+	}
+	r = oaep_raw_decrypt(ctx, k, alg, in, in_len, salt, salt_len, out);
+	if (r != TT_ERR_NOT_SUPPORTED)
+		return r;
+	return crypt_token(ctx, k, alg, 0, 0, in, in_len, salt, salt_len, out);
 }
 
 /* ---- random and hashing ---- */
