@@ -30,6 +30,22 @@ tt_as_verifier_find(const char *tee)
 	return NULL;
 }
 
+/* report_data equals the binding, or the binding zero-padded to 64 bytes (the report-data
+ * size TEEs use, and how Trustee's attesters fill it). */
+static bool
+binding_eq(const uint8_t *rd, size_t rdlen, const uint8_t *b, size_t blen)
+{
+	uint8_t z = 0;
+
+	if (rdlen == blen)
+		return CRYPTO_memcmp(rd, b, blen) == 0;
+	if (rdlen != 64 || blen > 64)
+		return false;
+	for (size_t i = blen; i < rdlen; i++)
+		z |= rd[i];
+	return (CRYPTO_memcmp(rd, b, blen) | z) == 0;
+}
+
 /*
  * Sample evidence: {"report_data": base64(binding), "claims": {name: string, ...},
  * "svn": any}. report_data must equal the binding (the native nonce, or the KBS runtime
@@ -54,7 +70,7 @@ sample_verify(const struct tt_as_verify_in *in, json_t **claims, const char **re
 		goto out;
 	if (tt_as_b64_dec(rd, &bin, &binlen) != 0)
 		goto out;
-	if (binlen != in->binding_len || CRYPTO_memcmp(bin, in->binding, binlen) != 0) {
+	if (!binding_eq(bin, binlen, in->binding, in->binding_len)) {
 		*reason = "report_data does not match the challenge";
 		r = TT_ERR_NOT_AUTHENTICATED;
 		goto out;

@@ -1,0 +1,201 @@
+"""turtle-as `tpm` verifier against a real (software) TPM: swtpm driven by tpm2-tools
+makes the EK, an AK and a quote over PCRs with the challenge nonce; turtle-as checks the
+quote with the registered AK and appraises the PCRs against reference values."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from as_harness import (as_bin, as_factory, asd, b64url, b64url_dec,  # noqa: E402,F401
+                        problem, verify_jwt)
+from backends import swtpm  # noqa: E402,F401
+
+PCRS = [0, 16]
+
+
+@pytest.fixture
+def tpm(swtpm):
+    if shutil.which("tpm2_quote") is None:
+        pytest.skip("tpm2-tools is not installed")
+    t = TpmTool(swtpm.tcti)
+    yield t
+    t.cleanup()
+
+
+class TpmTool:
+    def __init__(self, tcti):
+        self.dir = tempfile.mkdtemp(prefix="as-tpm-")
+        self.env = dict(os.environ, TPM2TOOLS_TCTI=tcti)
+
+    def run(self, *args):
+        p = subprocess.run(list(args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        assert p.returncode == 0, (args, p.stderr.decode(errors="replace"))
+        return p.stdout.decode(errors="replace")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def make_ak(self, name="ak"):
+        if not os.path.exists(self.path("ek.ctx")):
+            self.run("tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub")
+        self.run("tpm2_createak", "-C", "ek.ctx", "-c", name + ".ctx", "-G", "ecc",
+                 "-g", "sha256", "-s", "ecdsa", "-u", name + ".pem", "-f", "pem",
+                 "-n", name + ".name")
+        self.run("tpm2_flushcontext", "-t")
+        with open(self.path(name + ".pem")) as f:
+            return f.read()
+
+    def extend(self, pcr, data):
+        import hashlib
+        self.run("tpm2_pcrextend", "%d:sha256=%s" % (pcr, hashlib.sha256(data).hexdigest()))
+
+    def pcrs(self):
+        out = self.run("tpm2_pcrread", "sha256:" + ",".join(str(p) for p in PCRS))
+        vals = {}
+        for m in re.finditer(r"^\s*(\d+)\s*:\s*0x([0-9A-Fa-f]+)", out, re.M):
+            vals[m.group(1)] = m.group(2).lower()
+        return vals
+
+    def quote(self, nonce, name="ak"):
+        self.run("tpm2_quote", "-c", name + ".ctx", "-l", "sha256:" + ",".join(str(p) for p in PCRS),
+                 "-q", nonce.hex(), "-m", "quote.msg", "-s", "quote.sig", "-g", "sha256")
+        self.run("tpm2_flushcontext", "-t")
+        with open(self.path("quote.msg"), "rb") as f:
+            msg = f.read()
+        with open(self.path("quote.sig"), "rb") as f:
+            sig = f.read()
+        return {"quote": {"attest": b64url(msg), "signature": b64url(sig)},
+                "pcrs": {"sha256": self.pcrs()}}
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def attest(d, tpm, node="node-1", tamper=None, ak="ak"):
+    ch = d.challenge("tpm", node)
+    ev = tpm.quote(b64url_dec(ch["nonce"]), ak)
+    if tamper:
+        tamper(ev)
+    return d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "tpm", "evidence": ev})
+
+
+def register(d, tpm, node="node-1", group="tpm-nodes"):
+    ak = tpm.make_ak()
+    r = d.admin("POST", "/v1/nodes", {"id": node, "group": group, "ak_public": ak})
+    assert r.status == 201, r
+    tpm.extend(16, b"turtle test component")
+    vals = tpm.pcrs()
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": "pcr.sha256.%s" % k, "value": v, "scope": "group:" + group}
+        for k, v in vals.items()]})
+    assert r.status == 201, r
+    return vals
+
+
+def test_tpm_quote_affirming(asd, tpm):
+    register(asd, tpm)
+    r = attest(asd, tpm)
+    assert r.status == 200, r
+    _, c = verify_jwt(r.json()["token"], asd.jwks())
+    sm = c["submods"]["tpm"]
+    assert sm["ear.status"] == "affirming", sm
+    assert set(sm["turtle.claims"]["measurements"]) == {"pcr.sha256.0", "pcr.sha256.16"}
+    assert c["turtle.node-id"] == "node-1"
+
+
+def test_tpm_changed_pcr_contraindicated(asd, tpm):
+    register(asd, tpm)
+    tpm.extend(16, b"something unexpected")
+    r = attest(asd, tpm)
+    assert r.status == 200, r
+    _, c = verify_jwt(r.json()["token"], asd.jwks())
+    sm = c["submods"]["tpm"]
+    assert sm["ear.status"] == "contraindicated"
+    assert any("pcr.sha256.16" in x for x in sm["turtle.reasons"])
+
+
+def test_tpm_replayed_nonce(asd, tpm):
+    register(asd, tpm)
+    ch = asd.challenge("tpm", "node-1")
+    ev = tpm.quote(b64url_dec(ch["nonce"]))
+    body = {"nonce": ch["nonce"], "tee": "tpm", "evidence": ev}
+    assert asd.request("POST", "/v1/attest", body).status == 200
+    problem(asd.request("POST", "/v1/attest", body), 401)
+
+
+def test_tpm_quote_for_other_nonce(asd, tpm):
+    register(asd, tpm)
+    ch1 = asd.challenge("tpm", "node-1")
+    ch2 = asd.challenge("tpm", "node-1")
+    ev = tpm.quote(b64url_dec(ch2["nonce"]))
+    p = problem(asd.request("POST", "/v1/attest", {"nonce": ch1["nonce"], "tee": "tpm",
+                "evidence": ev}), 401)
+    assert "nonce" in p["detail"]
+
+
+def test_tpm_tampered_quote(asd, tpm):
+    register(asd, tpm)
+
+    def flip(ev):
+        b = bytearray(b64url_dec(ev["quote"]["attest"]))
+        b[-1] ^= 1
+        ev["quote"]["attest"] = b64url(bytes(b))
+    p = problem(attest(asd, tpm, tamper=flip), 401)
+    assert "signature" in p["detail"]
+
+
+def test_tpm_claimed_pcr_differs_from_quote(asd, tpm):
+    register(asd, tpm)
+
+    def lie(ev):
+        ev["pcrs"]["sha256"]["16"] = "00" * 32
+    p = problem(attest(asd, tpm, tamper=lie), 400)
+    assert "pcr-digest-mismatch" in p["detail"]
+
+
+def test_tpm_unregistered_ak(asd, tpm):
+    register(asd, tpm)
+    tpm.make_ak("ak2")
+    p = problem(attest(asd, tpm, ak="ak2"), 401)
+    assert "signature" in p["detail"]
+
+
+def test_tpm_unregistered_node(asd, tpm):
+    tpm.make_ak()
+    p = problem(attest(asd, tpm, node="nobody-here"), 401)
+    assert "not registered" in p["detail"]
+
+
+EVLOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "evidence",
+                     "data", "binary_bios_measurements")
+
+
+def test_tpm_event_log_not_matching_quote(asd, tpm):
+    """A real UEFI log from another machine: it parses, but its replayed PCR 0 is not the
+    quoted one, so the evidence is refused."""
+    if not os.path.exists(EVLOG):
+        pytest.skip("event log test data missing")
+    register(asd, tpm)
+    with open(EVLOG, "rb") as f:
+        log = f.read()
+
+    def add_log(ev):
+        ev["eventlog"] = b64url(log)
+    p = problem(attest(asd, tpm, tamper=add_log), 400)
+    assert "event log" in p["detail"]
+
+
+def test_tpm_malformed_event_log(asd, tpm):
+    register(asd, tpm)
+
+    def bad_log(ev):
+        ev["eventlog"] = b64url(b"\x00" * 100)
+    p = problem(attest(asd, tpm, tamper=bad_log), 400)
+    assert "event log" in p["detail"]
