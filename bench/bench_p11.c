@@ -153,9 +153,15 @@ struct p11mod {
 	void *dl;
 	CK_FUNCTION_LIST_PTR f;
 	bool initialized;
-	CK_SESSION_HANDLE keeper;   /* logged in; owns the session key for the module's life */
+	CK_SESSION_HANDLE keeper;   /* logged in for the module's life */
 	CK_OBJECT_HANDLE key;
+	CK_BYTE id[64];             /* the key's CKA_ID, for --find-each */
+	CK_ULONG id_len;
 };
+
+/* --find-each: look the key up by class and CKA_ID before every signature, as a
+ * service that keeps no object handles must (turtled's provider does). */
+static bool find_each;
 
 struct p11_state {
 	struct p11mod *m;
@@ -200,10 +206,32 @@ static void p11_unload(struct p11mod *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* The token's one EC private key: the one turtled imported (or an earlier path made). */
+static int find_token_key(struct p11mod *m, CK_OBJECT_HANDLE *h)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_EC;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+	};
+	CK_ULONG n = 0;
+
+	if (m->f->C_FindObjectsInit(m->keeper, t, 3) != CKR_OK)
+		return -1;
+	if (m->f->C_FindObjects(m->keeper, h, 1, &n) != CKR_OK)
+		n = 0;
+	(void)m->f->C_FindObjectsFinal(m->keeper);
+	return n == 1 ? 0 : -1;
+}
+
 /*
- * Load `path`, find the token, log in and create the private key as a session object:
- * session objects live in this module instance only, so the token's files are never
- * written by this (root) process and stay usable by turtled running as nobody.
+ * Load `path`, find the token, log in, and use the EC private key token object that is
+ * already there (turtled's, so that all paths sign with the same object on the same
+ * token files), creating it from `k` when there is none (--no-turtled). Only the
+ * no-turtled case writes token files from this process.
  */
 static int p11_load(struct p11mod *m, const char *what, const char *path,
     const struct keymat *k)
@@ -213,13 +241,15 @@ static int p11_load(struct p11mod *m, const char *what, const char *path,
 	CK_C_GetFunctionList gfl;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_KEY_TYPE kt = CKK_EC;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE ida = { CKA_ID, NULL, 0 };
 	CK_BYTE value[32];
 	CK_ATTRIBUTE tmpl[] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
 		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
 		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_ID, (void *)"bench", 5 },
 		{ CKA_SENSITIVE, &yes, sizeof(yes) },
 		{ CKA_SIGN, &yes, sizeof(yes) },
 		{ CKA_EC_PARAMS, (void *)p256_oid, sizeof(p256_oid) },
@@ -255,13 +285,23 @@ static int p11_load(struct p11mod *m, const char *what, const char *path,
 	if ((rv = m->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
 	    &m->keeper)) != CKR_OK ||
 	    (rv = m->f->C_Login(m->keeper, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN,
-	    strlen(USER_PIN))) != CKR_OK ||
-	    (rv = m->f->C_CreateObject(m->keeper, tmpl, sizeof(tmpl) / sizeof(tmpl[0]),
-	    &m->key)) != CKR_OK) {
-		fprintf(stderr, "bench_p11: %s: session/login/import: 0x%lx\n", what,
-		    (unsigned long)rv);
+	    strlen(USER_PIN))) != CKR_OK) {
+		fprintf(stderr, "bench_p11: %s: session/login: 0x%lx\n", what, (unsigned long)rv);
 		goto out;
 	}
+	if (find_token_key(m, &m->key) != 0 &&
+	    (rv = m->f->C_CreateObject(m->keeper, tmpl, sizeof(tmpl) / sizeof(tmpl[0]),
+	    &m->key)) != CKR_OK) {
+		fprintf(stderr, "bench_p11: %s: import: 0x%lx\n", what, (unsigned long)rv);
+		goto out;
+	}
+	ida.pValue = m->id;
+	ida.ulValueLen = sizeof(m->id);
+	if ((rv = m->f->C_GetAttributeValue(m->keeper, m->key, &ida, 1)) != CKR_OK) {
+		fprintf(stderr, "bench_p11: %s: CKA_ID: 0x%lx\n", what, (unsigned long)rv);
+		goto out;
+	}
+	m->id_len = ida.ulValueLen;
 	rc = 0;
 out:
 	OPENSSL_cleanse(value, sizeof(value));
@@ -281,9 +321,26 @@ static int p11_sign(struct p11mod *m, CK_SESSION_HANDLE s, const uint8_t hash[HA
     uint8_t sig[64], CK_ULONG *siglen)
 {
 	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+	CK_OBJECT_HANDLE key = m->key;
 
 	*siglen = 64;
-	if (m->f->C_SignInit(s, &mech, m->key) != CKR_OK)
+	if (find_each) {
+		CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+		CK_ATTRIBUTE t[] = {
+			{ CKA_CLASS, &cls, sizeof(cls) },
+			{ CKA_ID, m->id, m->id_len },
+		};
+		CK_ULONG n = 0;
+		CK_RV rv;
+
+		if (m->f->C_FindObjectsInit(s, t, 2) != CKR_OK)
+			return -1;
+		rv = m->f->C_FindObjects(s, &key, 1, &n);
+		(void)m->f->C_FindObjectsFinal(s);
+		if (rv != CKR_OK || n != 1)
+			return -1;
+	}
+	if (m->f->C_SignInit(s, &mech, key) != CKR_OK)
 		return -1;
 	if (m->f->C_Sign(s, (CK_BYTE_PTR)hash, HASH_LEN, sig, siglen) != CKR_OK)
 		return -1;
@@ -411,7 +468,7 @@ static void daemon_fini(void *state)
 }
 
 /* Import the key (generate when the provider refuses import), sign once, verify. */
-static int daemon_key(const char *socket, const char *name, const struct keymat *k,
+static int daemon_key(const char *socket, const char *name, struct keymat *k,
     bool *imported)
 {
 	const struct tt_key_attrs attrs = {
@@ -450,6 +507,8 @@ static int daemon_key(const char *socket, const char *name, const struct keymat 
 		fprintf(stderr, "bench_p11: turtled: exported public key is not the imported one\n");
 		goto out;
 	}
+	/* the direct paths sign with turtled's token object, whichever way it was made */
+	memcpy(k->pub, pub, sizeof(k->pub));
 	if (RAND_bytes(hash, sizeof(hash)) != 1)
 		goto out;
 	if ((r = tt_sign_hash(c, name, TT_ALG_ECDSA(TT_ALG_SHA_256), hash, sizeof(hash), &sig,
@@ -730,12 +789,14 @@ static void usage(FILE *f)
 	fprintf(f,
 	    "usage: bench_p11 [--seconds N] [--rounds N] [--warmup-ms N] [--threads 1,2,8]\n"
 	    "                 [--turtled PATH] [--softhsm PATH] [--p11kit-client PATH]\n"
-	    "                 [--allow-root] [--no-turtled]\n"
+	    "                 [--allow-root] [--no-turtled] [--find-each]\n"
 	    "  Sets up a SoftHSM2 token in a temporary directory, a p11-kit server and a\n"
 	    "  turtled with a [provider.pkcs11] section on that token, then measures ECDSA\n"
 	    "  P-256 signing through each. Each mode runs --seconds in all per thread count,\n"
 	    "  in --rounds slices alternating between the modes. --no-turtled measures the\n"
-	    "  two baselines only (for a tree without the pkcs11 provider).\n");
+	    "  two baselines only (for a tree without the pkcs11 provider). --find-each makes\n"
+	    "  the two baselines find the key (C_FindObjects by CKA_ID) before each signature,\n"
+	    "  as turtled's provider does, instead of once.\n");
 }
 
 static void parse_threads(struct cfg *c, const char *arg)
@@ -800,6 +861,8 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 			c->allow_root = true;
 		} else if (strcmp(a, "--no-turtled") == 0) {
 			c->no_turtled = true;
+		} else if (strcmp(a, "--find-each") == 0) {
+			find_each = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(0);
@@ -878,14 +941,15 @@ baselines:
 		printf("# turtled: pkcs11 provider (id 2), started by the bench %s; one client per "
 		    "thread\n", geteuid() == 0 ? (cfg.allow_root ? "as root (--allow-root)" :
 		    "as user nobody") : "as the invoking user");
-	printf("# in-process: %s dlopen'ed, one session per thread, C_SignInit(CKM_ECDSA)+C_Sign\n",
-	    cfg.softhsm);
+	printf("# in-process: %s dlopen'ed, one session per thread, %sC_SignInit(CKM_ECDSA)+C_Sign\n",
+	    cfg.softhsm, find_each ? "C_FindObjects* + " : "");
 	printf("# p11-kit: the same calls through %s to `p11-kit server` (one module instance,\n"
 	    "# so one connection shared by the threads)\n", cfg.p11kit_client);
-	printf("# key: one OpenSSL-made P-256 key, %s; each path's signature verified with OpenSSL\n",
-	    imported ? "imported into all three paths" : cfg.no_turtled ?
-	    "imported into both paths" :
-	    "imported into the direct paths (turtled generated its own: import refused)");
+	printf("# key: one P-256 token object used by all paths, %s;\n"
+	    "# each path's signature verified with OpenSSL\n",
+	    cfg.no_turtled ? "imported by the bench" : imported ?
+	    "imported through turtled from an OpenSSL-made key" :
+	    "generated by turtled (its import was refused)");
 	printf("# cpu us/op: this process (client) and the serving process (turtled, or the\n"
 	    "# p11-kit server's per-connection child)\n");
 	printf("%7s  %-12s %10s %9s %9s %8s %8s %7s\n", "threads", "mode", "ops/s", "p50 us",
