@@ -43,7 +43,7 @@ rc_is_fault(TSS2_RC rc)
 	if (layer == TSS2_TCTI_RC_LAYER)
 		return 1;
 	if (layer == TSS2_TPM_RC_LAYER)
-		return rc == TPM2_RC_INITIALIZE || rc == TPM2_RC_FAILURE;
+		return rc == TPM2_RC_INITIALIZE;
 	if (layer == TSS2_ESAPI_RC_LAYER || layer == TSS2_SYS_RC_LAYER)
 		return base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
 		    base == TSS2_BASE_RC_MALFORMED_RESPONSE ||
@@ -97,6 +97,9 @@ rc_to_err(TSS2_RC rc)
 			}
 		}
 		switch (rc) {
+		case TPM2_RC_FAILURE:
+			/* failure mode needs a TPM reset; reconnecting would not help */
+			return TT_ERR_HARDWARE;
 		case TPM2_RC_OBJECT_MEMORY:
 		case TPM2_RC_SESSION_MEMORY:
 		case TPM2_RC_MEMORY:

@@ -312,9 +312,16 @@ tt_tpm_asym_decrypt(void *ctx, const struct tt_key *k, tt_alg_t alg,
 	TPM_RUN(rc, Esys_RSA_Decrypt(c->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 	    &ct, &scheme, &label, &pt));
 	if (rc != TSS2_RC_SUCCESS) {
-		/* a padding check failing in the TPM comes back as a bad value */
-		r = (rc & (TPM2_RC_FMT1 | 0x3f)) == TPM2_RC_VALUE ? TT_ERR_INVALID_PADDING :
-		    tt_tpm_fail(c, "RSA_Decrypt", rc);
+		/* A padding check failing in the TPM comes back as a bad value; libtpms (swtpm)
+		 * answers TPM_RC_FAILURE for it without entering failure mode. A TPM that
+		 * really failed shows it on the next command. */
+		if ((rc & TPM2_RC_FMT1) ? (rc & (TPM2_RC_FMT1 | 0x3f)) == TPM2_RC_VALUE :
+		    rc == TPM2_RC_FAILURE) {
+			tt_debug("tpm: RSA_Decrypt: 0x%x: treated as a padding error", (unsigned)rc);
+			r = TT_ERR_INVALID_PADDING;
+		} else {
+			r = tt_tpm_fail(c, "RSA_Decrypt", rc);
+		}
 		goto out;
 	}
 	r = tt_buf_put(out, pt->buffer, pt->size);
