@@ -49,6 +49,8 @@ REQUIRED_OPCODES = {
 PROVIDER_IDS = {"soft": parsec.PROVIDER_MBED, "pkcs11": parsec.PROVIDER_PKCS11,
                 "tpm": parsec.PROVIDER_TPM}
 PROVIDERS = ("soft", "pkcs11", "tpm")
+# A hang bound only: a TPM (swtpm) may take several seconds to generate an RSA key.
+CLIENT_TIMEOUT = 120.0
 
 
 def not_compiled(log):
@@ -113,7 +115,7 @@ class ProviderEnv:
             app = "conf-%s-%d" % (self.name, self._apps)
         return parsec.Client(self.daemon.sock, self.pb, auth=parsec.auth_direct(app),
                              provider=self.id if provider is None else provider,
-                             persistent=persistent)
+                             persistent=persistent, timeout=CLIENT_TIMEOUT)
 
     def cleanup(self):
         errors = []

@@ -547,6 +547,7 @@ PSA_OPCODES = [OP.PSA_GENERATE_KEY, OP.PSA_DESTROY_KEY, OP.PSA_SIGN_HASH, OP.PSA
                OP.PSA_AEAD_DECRYPT, OP.PSA_RAW_KEY_AGREEMENT, OP.PSA_CIPHER_ENCRYPT,
                OP.PSA_CIPHER_DECRYPT, OP.PSA_MAC_COMPUTE, OP.PSA_MAC_VERIFY,
                OP.PSA_SIGN_MESSAGE, OP.PSA_VERIFY_MESSAGE, OP.CAN_DO_CRYPTO]
+VENDOR_BASE = 0x00010000   # TT_OPCODE_VENDOR_BASE (src/wire/opcodes.h)
 CORE_OPCODES = [OP.PING, OP.LIST_PROVIDERS, OP.LIST_OPCODES, OP.LIST_AUTHENTICATORS,
                 OP.LIST_KEYS, OP.LIST_CLIENTS, OP.DELETE_CLIENT]
 
@@ -556,9 +557,9 @@ def test_list_opcodes(prov, opcodes):
     assert not missing, "%s does not list required opcodes %s" % (
         prov.name, sorted(hex(o) for o in missing))
     assert not (opcodes & set(CORE_OPCODES)), "a crypto provider lists core opcodes"
-    # PSA opcodes, PARSEC's attestation opcodes (0x1D-0x1F) and vendor opcodes (>= 2^30)
+    # PSA opcodes, PARSEC's attestation opcodes (0x1D-0x1F) and Turtle vendor opcodes
     unknown = {o for o in opcodes - set(PSA_OPCODES) if o not in (0x1D, 0x1E, 0x1F)
-               and o < 0x40000000}
+               and o < VENDOR_BASE}
     assert not unknown, "unknown opcodes listed: %s" % sorted(hex(o) for o in unknown)
 
 

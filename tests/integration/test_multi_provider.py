@@ -18,7 +18,7 @@ import backends
 import harness
 import ossl
 import parsec
-from conformance import PROVIDER_IDS
+from conformance import CLIENT_TIMEOUT, PROVIDER_IDS
 from harness import Daemon, make_root
 
 ST = parsec.ST
@@ -101,7 +101,7 @@ class MultiEnv:
     def client(self, provider, app="multi"):
         pid = provider if isinstance(provider, int) else PROVIDER_IDS[provider]
         return parsec.Client(self.daemon.sock, self.pb, auth=parsec.auth_direct(app),
-                             provider=pid)
+                             provider=pid, timeout=CLIENT_TIMEOUT)
 
     def restart(self, tpm=True):
         self.daemon.stop()
@@ -161,7 +161,8 @@ def run_cli(cli_bin, daemon, *args, check=True, app="multi"):
     e = dict(os.environ)
     for k in ("TURTLE_SOCKET", "PARSEC_SERVICE_ENDPOINT", "TURTLE_PROVIDER"):
         e.pop(k, None)
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, timeout=60)
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                       timeout=CLIENT_TIMEOUT)
     if check:
         assert p.returncode == 0, "turtle %s -> %d: %s" % (
             " ".join(args), p.returncode, p.stderr.decode(errors="replace"))
