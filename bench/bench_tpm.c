@@ -327,6 +327,7 @@ static void esys_close(struct esys_conn *c)
 
 struct esys_key {
 	struct esys_conn main;      /* owns the loaded key */
+	TPMS_CONTEXT *saved;        /* the key between creation and loading */
 	ESYS_TR key;
 	TPM2_HANDLE tpm_handle;
 	uint8_t pub[65];
@@ -366,8 +367,15 @@ out:
 
 /*
  * Primary (ECC P-256 restricted decryption key, the usual storage template) in the
- * owner hierarchy, an ECDSA P-256 signing key created under it and loaded; the primary
- * is flushed at once so that the bench holds one of the TPM's few object slots.
+ * owner hierarchy, an ECDSA P-256 signing key created under it, loaded, saved with
+ * ContextSave and flushed together with the primary.
+ *
+ * The TPM has three object slots (libtpms) and no resource manager is in between:
+ * turtled keeps its SRK and its key loaded, and creating a key needs the parent plus a
+ * free slot. So this runs before turtled starts (turtled flushes leftover transient
+ * objects when it opens the TPM, and nothing of ours is loaded then), and afterwards
+ * esys_load_key brings the key back with ContextLoad into the one free slot, without
+ * its parent.
  */
 static int esys_make_key(struct esys_key *k, const char *tcti)
 {
@@ -431,8 +439,6 @@ static int esys_make_key(struct esys_key *k, const char *tcti)
 		fprintf(stderr, "bench_tpm: Esys_Load: 0x%x\n", r);
 		goto out;
 	}
-	if ((r = Esys_TR_GetTpmHandle(k->main.ctx, k->key, &k->tpm_handle)) != TSS2_RC_SUCCESS)
-		goto out;
 	pt = &pub->publicArea.unique.ecc;
 	if (pt->x.size > 32 || pt->y.size > 32)
 		goto out;
@@ -440,6 +446,13 @@ static int esys_make_key(struct esys_key *k, const char *tcti)
 	k->pub[0] = 0x04;
 	memcpy(k->pub + 1 + 32 - pt->x.size, pt->x.buffer, pt->x.size);
 	memcpy(k->pub + 33 + 32 - pt->y.size, pt->y.buffer, pt->y.size);
+	if ((r = Esys_ContextSave(k->main.ctx, k->key, &k->saved)) != TSS2_RC_SUCCESS) {
+		fprintf(stderr, "bench_tpm: Esys_ContextSave: 0x%x\n", r);
+		goto out;
+	}
+	if ((r = Esys_FlushContext(k->main.ctx, k->key)) != TSS2_RC_SUCCESS)
+		goto out;
+	k->key = ESYS_TR_NONE;
 	rc = 0;
 out:
 	if (primary != ESYS_TR_NONE)
@@ -449,8 +462,24 @@ out:
 	return rc;
 }
 
+static int esys_load_key(struct esys_key *k)
+{
+	TSS2_RC r;
+
+	if ((r = Esys_ContextLoad(k->main.ctx, k->saved, &k->key)) != TSS2_RC_SUCCESS) {
+		fprintf(stderr, "bench_tpm: Esys_ContextLoad: 0x%x\n", r);
+		k->key = ESYS_TR_NONE;
+		return -1;
+	}
+	if ((r = Esys_TR_GetTpmHandle(k->main.ctx, k->key, &k->tpm_handle)) != TSS2_RC_SUCCESS)
+		return -1;
+	return 0;
+}
+
 static void esys_drop_key(struct esys_key *k)
 {
+	Esys_Free(k->saved);
+	k->saved = NULL;
 	if (k->main.ctx != NULL && k->key != ESYS_TR_NONE)
 		(void)Esys_FlushContext(k->main.ctx, k->key);
 	k->key = ESYS_TR_NONE;
@@ -774,6 +803,9 @@ int main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (swtpm_start(&t, cfg.swtpm, geteuid() == 0 && !cfg.allow_root) != 0)
 		goto out;
+	/* before turtled: see esys_make_key */
+	if (esys_make_key(&ek, t.tcti) != 0)
+		goto out;
 
 	snprintf(key, sizeof(key), "bench-tpm-p256-%ld", (long)getpid());
 	da.socket = NULL;
@@ -798,8 +830,8 @@ int main(int argc, char **argv)
 		goto out;
 
 baseline:
-	/* after turtled, so that whatever it does to the TPM at start-up is done */
-	if (esys_make_key(&ek, t.tcti) != 0)
+	/* after turtled, so that what it does to the TPM at start-up is done */
+	if (esys_load_key(&ek) != 0)
 		goto out;
 	if (RAND_bytes(hash, sizeof(hash)) != 1 || esys_sign(ek.main.ctx, ek.key, hash, sig) != 0 ||
 	    verify_sig(ek.pub, hash, sig, sizeof(sig)) != 0) {
