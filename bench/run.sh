@@ -1,9 +1,11 @@
 #!/bin/sh
-# Build a release tree (build-bench) if needed and run the three benchmarks, printing
+# Build a release tree (build-bench) if needed and run the benchmarks, printing
 # their tables. Each figure is printed next to a baseline measured in the same run.
 #
-#   bench/run.sh                 # all three, defaults (about a minute and a half in all)
+#   bench/run.sh                 # ping, mem, sign, then p11 and tpm where built (about 3 min)
 #   bench/run.sh sign --seconds 1 --threads 2,8
+#   bench/run.sh p11                # pkcs11 provider vs SoftHSM2 in-process / p11-kit remoting
+#   bench/run.sh tpm                # tpm provider vs raw Esys_Sign on one swtpm
 #   BENCH_BUILD=build-foo bench/run.sh ping
 #
 # Any arguments after the bench name are passed to that bench.
@@ -17,6 +19,12 @@ if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" "$here" -Dbuildtype=release
 fi
 ninja -C "$build" -j2 src/service/turtled bench/bench_sign bench/bench_ping bench/bench_mem >/dev/null
+# hardware-provider benches: built only where p11-kit / tss2 were found (bench/meson.build)
+for hw in bench_p11 bench_tpm; do
+	if ninja -C "$build" -t targets all 2>/dev/null | grep -q "^bench/$hw:"; then
+		ninja -C "$build" -j2 "bench/$hw" >/dev/null
+	fi
+done
 
 export TURTLED="${TURTLED:-$build/src/service/turtled}"
 
@@ -36,4 +44,7 @@ else
 	run ping
 	run mem
 	run sign
+	# SoftHSM2 + p11-kit server, and swtpm: each bench sets up and stops its own
+	if [ -x "$build/bench/bench_p11" ]; then run p11; fi
+	if [ -x "$build/bench/bench_tpm" ]; then run tpm; fi
 fi
