@@ -36,6 +36,8 @@ static const struct tt_opcode_info opcodes[] = {
 	{ TT_OP_ATTEST_KEY, "AttestKey", false, false, true },
 	{ TT_OP_PREPARE_KEY_ATTESTATION, "PrepareKeyAttestation", false, false, true },
 	{ TT_OP_CAN_DO_CRYPTO, "CanDoCrypto", false, false, false },
+	/* Turtle vendor opcodes */
+	{ TT_OP_TT_CERTIFY_KEY, "TtCertifyKey", false, false, true },
 };
 
 const struct tt_opcode_info *

@@ -43,6 +43,9 @@ static const struct op_row op_table[] = {
 	{ TT_OP_PSA_HASH_COMPARE, tt_op_hash_compare },
 	{ TT_OP_PSA_GENERATE_RANDOM, tt_op_generate_random },
 	{ TT_OP_PSA_RAW_KEY_AGREEMENT, tt_op_raw_key_agreement },
+	{ TT_OP_PREPARE_KEY_ATTESTATION, tt_op_prepare_key_attestation },
+	{ TT_OP_ATTEST_KEY, tt_op_attest_key },
+	{ TT_OP_TT_CERTIFY_KEY, tt_op_tt_certify_key },
 };
 
 int

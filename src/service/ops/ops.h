@@ -113,5 +113,9 @@ int tt_op_hash_compare(const struct tt_op_ctx *, const uint8_t *, size_t, struct
 int tt_op_generate_random(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 /* agree.c */
 int tt_op_raw_key_agreement(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
+/* attest.c */
+int tt_op_prepare_key_attestation(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
+int tt_op_attest_key(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
+int tt_op_tt_certify_key(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 
 #endif
