@@ -9,9 +9,12 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "http.h"
 #include "turtle/error.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/num.h"
@@ -278,19 +281,171 @@ opt_string(const json_t *o, const char *k, size_t max)
 	return v == NULL || (json_is_string(v) && json_string_length(v) <= max);
 }
 
+/* A node as shown to admins: without the activation digest. */
+static json_t *
+node_view(const json_t *node)
+{
+	json_t *v = json_deep_copy(node);
+
+	if (v != NULL)
+		json_object_del(v, "activation_digest");
+	return v;
+}
+
+/*
+ * With "ak_tpm2b" and "ek_public" the AK must be activated before it is trusted: the node
+ * record gets ak_state "pending" and the SHA-256 of a fresh secret, and the response
+ * carries the credential (TPM2_MakeCredential to the EK for the AK's name) that only the
+ * TPM holding both keys can open. POST /v1/activate with the secret makes it "active".
+ */
+static int
+node_credential(json_t *node, struct tt_as_resp *rs, json_t **activation)
+{
+	const char *akb = json_string_value(json_object_get(node, "ak_tpm2b"));
+	const char *ek = json_string_value(json_object_get(node, "ek_public"));
+	struct tt_buf idobj, encsec;
+	uint8_t *ak = NULL, name[80], secret[32], dig[32];
+	size_t aklen = 0, nlen = 0;
+	char *b1 = NULL, *b2 = NULL, hex[65];
+	unsigned dl = 0;
+	int r = TT_ERR_INVALID_ARGUMENT;
+
+	tt_buf_init(&idobj, 4096);
+	tt_buf_init(&encsec, 4096);
+	if (ek == NULL) {
+		rs->detail = "\"ak_tpm2b\" needs \"ek_public\" (PEM) to make the credential";
+		goto out;
+	}
+	if (tt_as_b64_dec(akb, &ak, &aklen) != 0) {
+		rs->detail = "\"ak_tpm2b\" must be a base64 TPM2B_PUBLIC";
+		goto out;
+	}
+	if ((r = tt_as_ak_name(ak, aklen, name, &nlen)) != 0) {
+		rs->detail = r == TT_ERR_NOT_PERMITTED ?
+		    "the AK is not a restricted, fixed, TPM-generated signing key" :
+		    "\"ak_tpm2b\" is not a SHA-256-named TPM2B_PUBLIC";
+		r = TT_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (RAND_bytes(secret, sizeof(secret)) != 1) {
+		r = TT_ERR_INSUFFICIENT_ENTROPY;
+		goto out;
+	}
+	if ((r = tt_as_make_credential(ek, name, nlen, secret, sizeof(secret), &idobj,
+	    &encsec)) != 0) {
+		rs->detail = r == TT_ERR_NOT_SUPPORTED ? "only RSA EKs are supported" :
+		    "\"ek_public\" is not a usable PEM public key";
+		goto out;
+	}
+	if (EVP_Digest(secret, sizeof(secret), dig, &dl, EVP_sha256(), NULL) != 1) {
+		r = TT_ERR_GENERIC;
+		goto out;
+	}
+	for (unsigned i = 0; i < dl; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	if ((r = tt_as_b64url_enc(idobj.d, idobj.len, &b1)) != 0 ||
+	    (r = tt_as_b64url_enc(encsec.d, encsec.len, &b2)) != 0)
+		goto out;
+	if (json_object_set_new(node, "ak_state", json_string("pending")) != 0 ||
+	    json_object_set_new(node, "activation_digest", json_string(hex)) != 0 ||
+	    (*activation = json_pack("{s:s,s:s}", "credential_blob", b1, "encrypted_secret",
+	    b2)) == NULL) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	r = 0;
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	free(ak);
+	free(b1);
+	free(b2);
+	tt_buf_free(&idobj);
+	tt_buf_free(&encsec);
+	return r;
+}
+
+int
+tt_as_h_activate(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	json_t *body = NULL, *node = NULL;
+	const char *id, *sec, *want;
+	uint8_t *secret = NULL, dig[32];
+	size_t slen = 0;
+	unsigned dl = 0;
+	char hex[65];
+	int r;
+
+	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
+		return r;
+	id = json_string_value(json_object_get(body, "node_id"));
+	sec = json_string_value(json_object_get(body, "secret"));
+	r = TT_ERR_INVALID_ARGUMENT;
+	if (!id_ok(id) || sec == NULL || tt_as_b64_dec(sec, &secret, &slen) != 0) {
+		rs->detail = "\"node_id\" and \"secret\" (base64) are required";
+		goto out;
+	}
+	if ((r = c->ops->node_get(c->st, id, &node)) != 0) {
+		if (r == TT_ERR_DOES_NOT_EXIST) {
+			rs->detail = "no such node";
+			r = TT_ERR_NOT_AUTHENTICATED;
+		}
+		goto out;
+	}
+	want = json_string_value(json_object_get(node, "activation_digest"));
+	if (want == NULL || strlen(want) != 64) {
+		rs->detail = "this node has no pending AK activation";
+		r = TT_ERR_BAD_STATE;
+		goto out;
+	}
+	if (EVP_Digest(secret, slen, dig, &dl, EVP_sha256(), NULL) != 1) {
+		r = TT_ERR_GENERIC;
+		goto out;
+	}
+	for (unsigned i = 0; i < dl; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	if (CRYPTO_memcmp(hex, want, 64) != 0) {
+		rs->detail = "wrong activation secret: the AK is not resident with the EK";
+		r = TT_ERR_NOT_AUTHENTICATED;
+		goto out;
+	}
+	json_object_del(node, "activation_digest");
+	if (json_object_set_new(node, "ak_state", json_string("active")) != 0 ||
+	    json_object_set_new(node, "activated_at", json_integer(tt_as_now())) != 0) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	if ((r = c->ops->node_put(c->st, node)) != 0)
+		goto out;
+	rs->json = json_pack("{s:s,s:s}", "node_id", id, "ak_state", "active");
+out:
+	if (secret != NULL)
+		tt_free_secret(secret, slen);
+	json_decref(node);
+	json_decref(body);
+	return r;
+}
+
 int
 tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
 	const char *id = rq->tail;
-	json_t *body = NULL, *node = NULL;
+	json_t *body = NULL, *node = NULL, *activation = NULL;
 	int r;
 
 	if (id[0] == '\0') {
 		if (is_get(rq)) {
-			json_t *arr = NULL;
+			json_t *arr = NULL, *v, *view = json_array();
+			size_t i;
 
-			if ((r = c->ops->node_list(c->st, &arr)) == 0)
-				rs->json = json_pack("{s:o}", "nodes", arr);
+			if (view == NULL)
+				return TT_ERR_NO_MEMORY;
+			if ((r = c->ops->node_list(c->st, &arr)) == 0) {
+				json_array_foreach(arr, i, v)
+					json_array_append_new(view, node_view(v));
+				rs->json = json_pack("{s:O}", "nodes", view);
+			}
+			json_decref(arr);
+			json_decref(view);
 			return r;
 		}
 		if (!is_post(rq))
@@ -304,24 +459,30 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 			goto out;
 		}
 		if (!opt_string(body, "ek_public", 65536) || !opt_string(body, "ek_cert", 65536) ||
-		    !opt_string(body, "ak_public", 65536)) {
-			rs->detail = "\"ek_public\", \"ek_cert\", \"ak_public\" must be strings (PEM or base64)";
+		    !opt_string(body, "ak_public", 65536) || !opt_string(body, "ak_tpm2b", 65536)) {
+			rs->detail = "\"ek_public\", \"ek_cert\", \"ak_public\", \"ak_tpm2b\" must be strings";
 			goto out;
 		}
-		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
+		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
 		    "group", json_object_get(body, "group"),
 		    "ek_public", json_object_get(body, "ek_public"),
 		    "ek_cert", json_object_get(body, "ek_cert"),
 		    "ak_public", json_object_get(body, "ak_public"),
+		    "ak_tpm2b", json_object_get(body, "ak_tpm2b"),
 		    "registered_at", (json_int_t)tt_as_now());
 		if (node == NULL) {
 			r = TT_ERR_NO_MEMORY;
 			goto out;
 		}
+		if (json_object_get(node, "ak_tpm2b") != NULL &&
+		    (r = node_credential(node, rs, &activation)) != 0)
+			goto out;
 		if ((r = c->ops->node_put(c->st, node)) != 0)
 			goto out;
 		rs->status = 201;
-		rs->json = json_incref(node);
+		rs->json = node_view(node);
+		if (rs->json != NULL && activation != NULL)
+			json_object_set(rs->json, "activation", activation);
 		goto out;
 	}
 	if (!id_ok(id)) {
@@ -329,9 +490,12 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 		return TT_ERR_INVALID_ARGUMENT;
 	}
 	if (is_get(rq)) {
-		r = c->ops->node_get(c->st, id, &rs->json);
+		r = c->ops->node_get(c->st, id, &node);
 		if (r == TT_ERR_DOES_NOT_EXIST)
 			rs->detail = "no such node";
+		else if (r == 0)
+			rs->json = node_view(node);
+		json_decref(node);
 		return r;
 	}
 	if (is_delete(rq)) {
@@ -344,6 +508,7 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 	}
 	return method_not_supported(rs);
 out:
+	json_decref(activation);
 	json_decref(node);
 	json_decref(body);
 	return r;

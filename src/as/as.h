@@ -209,6 +209,20 @@ int tt_as_issuer_jwks(struct tt_as_issuer *is, json_t **out);
 int tt_as_jwe_encrypt(const json_t *jwk, const uint8_t *data, size_t len, json_t **out);
 
 /* ---------------------------------------------------------------------------------- */
+/* AK credential activation (credential.c)                                              */
+
+struct tt_buf;
+/* Name (nameAlg || H(TPMT_PUBLIC)) of an AK given as a marshalled TPM2B_PUBLIC; the key
+ * must be a restricted signing key (fixedTPM, fixedParent, sensitiveDataOrigin, sign, not
+ * decrypt) with name alg SHA-256. `name` holds at least 66 bytes. TT_ERR_NOT_PERMITTED
+ * for other attributes, TT_ERR_INVALID_ARGUMENT for malformed bytes. */
+int tt_as_ak_name(const uint8_t *pub, size_t len, uint8_t *name, size_t *name_len);
+/* TPM2_MakeCredential for an RSA EK (PEM): appends the marshalled TPM2B_ID_OBJECT and
+ * TPM2B_ENCRYPTED_SECRET to the two writers. */
+int tt_as_make_credential(const char *ek_pem, const uint8_t *name, size_t name_len,
+	const uint8_t *secret, size_t slen, struct tt_buf *id_object, struct tt_buf *enc_secret);
+
+/* ---------------------------------------------------------------------------------- */
 /* Helpers                                                                              */
 
 /* base64url without padding; *out malloc'd and NUL-terminated. */

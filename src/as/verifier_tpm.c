@@ -155,18 +155,36 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	struct tt_evlog_claims *el = NULL;
 	struct tt_ima_claims *ima = NULL;
 	struct tt_pcrs *quoted = NULL;
-	uint8_t *attest = NULL, *sig = NULL, *log = NULL, padded[64];
-	size_t attest_len = 0, sig_len = 0, log_len = 0;
+	uint8_t *attest = NULL, *sig = NULL, *log = NULL, *akbin = NULL, padded[64];
+	size_t attest_len = 0, sig_len = 0, log_len = 0, akbin_len = 0;
 	json_t *meas = NULL, *out = NULL;
 	char key[300];
 	int r = TT_ERR_INVALID_ARGUMENT;
 
 	tt_evidence_limits_default(&lim);
-	if (in->node == NULL || ak == NULL) {
+	if (json_is_string(json_object_get(in->node, "ak_tpm2b"))) {
+		/* An AK registered with its EK counts only once activated. */
+		const char *st = json_string_value(json_object_get(in->node, "ak_state"));
+
+		if (st == NULL || strcmp(st, "active") != 0 ||
+		    tt_as_b64_dec(json_string_value(json_object_get(in->node, "ak_tpm2b")),
+		    &akbin, &akbin_len) != 0) {
+			*reason = "the node's AK has not been activated (MakeCredential/ActivateCredential)";
+			return TT_ERR_NOT_AUTHENTICATED;
+		}
+		qi.ak = akbin;
+		qi.ak_len = akbin_len;
+		qi.ak_format = TT_AK_TPM2B_PUBLIC;
+	} else if (in->node != NULL && ak != NULL) {
+		qi.ak = (const uint8_t *)ak;
+		qi.ak_len = strlen(ak);
+		qi.ak_format = TT_AK_PEM;
+	} else {
 		*reason = "no registered node with an attestation key (AK) for this challenge";
 		return TT_ERR_NOT_AUTHENTICATED;
 	}
 	*reason = "malformed tpm evidence: quote.attest and quote.signature are required";
+	r = TT_ERR_INVALID_ARGUMENT;
 	if (!json_is_object(q) || b64_member(q, "attest", &attest, &attest_len) != 0 ||
 	    b64_member(q, "signature", &sig, &sig_len) != 0)
 		goto out;
@@ -180,9 +198,6 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	qi.attest_len = attest_len;
 	qi.sig = sig;
 	qi.sig_len = sig_len;
-	qi.ak = (const uint8_t *)ak;
-	qi.ak_len = strlen(ak);
-	qi.ak_format = TT_AK_PEM;
 	qi.nonce = in->binding;
 	qi.nonce_len = in->binding_len;
 	qi.pcrs = quoted;
@@ -298,6 +313,7 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	*reason = NULL;
 	r = 0;
 out:
+	free(akbin);
 	free(attest);
 	free(sig);
 	free(log);

@@ -199,3 +199,80 @@ def test_tpm_malformed_event_log(asd, tpm):
         ev["eventlog"] = b64url(b"\x00" * 100)
     p = problem(attest(asd, tpm, tamper=bad_log), 400)
     assert "event log" in p["detail"]
+
+
+def _tools_blob(tpm, activation):
+    """tpm2-tools credential file: magic, version, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET."""
+    import struct
+    blob = (struct.pack(">II", 0xBADCC0DE, 1) + b64url_dec(activation["credential_blob"]) +
+            b64url_dec(activation["encrypted_secret"]))
+    with open(tpm.path("cred.blob"), "wb") as f:
+        f.write(blob)
+
+
+def _activate(tpm):
+    tpm.run("tpm2_startauthsession", "--policy-session", "-S", "session.ctx")
+    tpm.run("tpm2_policysecret", "-S", "session.ctx", "-c", "e")
+    tpm.run("tpm2_activatecredential", "-c", "ak.ctx", "-C", "ek.ctx", "-i", "cred.blob",
+            "-o", "secret.out", "-P", "session:session.ctx")
+    tpm.run("tpm2_flushcontext", "session.ctx")
+    tpm.run("tpm2_flushcontext", "-t")
+    with open(tpm.path("secret.out"), "rb") as f:
+        return f.read()
+
+
+def _register_with_ek(d, tpm, node="node-ek", group="tpm-nodes"):
+    tpm.make_ak()
+    tpm.run("tpm2_readpublic", "-c", "ek.ctx", "-f", "pem", "-o", "ek.pem")
+    tpm.run("tpm2_readpublic", "-c", "ak.ctx", "-o", "ak.tpm2b")
+    tpm.run("tpm2_flushcontext", "-t")
+    with open(tpm.path("ek.pem")) as f:
+        ek = f.read()
+    with open(tpm.path("ak.tpm2b"), "rb") as f:
+        ak = f.read()
+    r = d.admin("POST", "/v1/nodes", {"id": node, "group": group, "ek_public": ek,
+                                      "ak_tpm2b": b64url(ak)})
+    assert r.status == 201, r
+    body = r.json()
+    assert body["ak_state"] == "pending"
+    assert "activation_digest" not in body
+    return body["activation"]
+
+
+def test_tpm_ak_activation(asd, tpm):
+    act = _register_with_ek(asd, tpm)
+    tpm.extend(16, b"x")
+    asd.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": "pcr.sha256.%s" % k, "value": v} for k, v in tpm.pcrs().items()]})
+    # before activation the AK is not trusted
+    p = problem(attest(asd, tpm, node="node-ek"), 401)
+    assert "activated" in p["detail"]
+    _tools_blob(tpm, act)
+    secret = _activate(tpm)
+    assert len(secret) == 32
+    p = problem(asd.request("POST", "/v1/activate", {"node_id": "node-ek",
+                "secret": b64url(bytes(32))}), 401)
+    r = asd.request("POST", "/v1/activate", {"node_id": "node-ek", "secret": b64url(secret)})
+    assert r.status == 200, r
+    assert asd.admin("GET", "/v1/nodes/node-ek").json()["ak_state"] == "active"
+    problem(asd.request("POST", "/v1/activate", {"node_id": "node-ek",
+            "secret": b64url(secret)}), 409)
+    r = attest(asd, tpm, node="node-ek")
+    assert r.status == 200, r
+    _, c = verify_jwt(r.json()["token"], asd.jwks())
+    assert c["submods"]["tpm"]["ear.status"] == "affirming"
+
+
+def test_tpm_ak_not_restricted_refused(asd, tpm):
+    tpm.make_ak()
+    tpm.run("tpm2_readpublic", "-c", "ek.ctx", "-f", "pem", "-o", "ek.pem")
+    tpm.run("tpm2_readpublic", "-c", "ek.ctx", "-o", "ek.tpm2b")
+    tpm.run("tpm2_flushcontext", "-t")
+    with open(tpm.path("ek.pem")) as f:
+        ek = f.read()
+    with open(tpm.path("ek.tpm2b"), "rb") as f:
+        ekpub = f.read()
+    # the EK is a restricted *decryption* key: not an AK
+    p = problem(asd.admin("POST", "/v1/nodes", {"id": "n", "group": "g", "ek_public": ek,
+                                                "ak_tpm2b": b64url(ekpub)}), 400)
+    assert "signing key" in p["detail"]
