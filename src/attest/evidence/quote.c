@@ -288,14 +288,53 @@ out:
 	return st;
 }
 
-int tt_quote_verify(const struct tt_quote_input *in, struct tt_quote_result *res)
+enum tt_quote_status tt_ev_quote_check_attest(const struct tt_quote_input *in, uint16_t hash,
+	struct tt_quote_result *res)
 {
-	TPMT_SIGNATURE sig;
 	TPMS_ATTEST att;
-	EVP_PKEY *pk = NULL;
 	size_t off = 0;
 	uint8_t dig[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
+	enum tt_quote_status st;
+	const EVP_MD *md = tt_ev_md(hash);
+
+	if (md == NULL)
+		return TT_QUOTE_UNSUPPORTED_ALG;
+	memset(&att, 0, sizeof(att));
+	if (Tss2_MU_TPMS_ATTEST_Unmarshal(in->attest, in->attest_len, &off, &att) !=
+		    TSS2_RC_SUCCESS || off != in->attest_len)
+		return TT_QUOTE_MALFORMED;
+	if (att.magic != TPM2_GENERATED_VALUE)
+		return TT_QUOTE_BAD_MAGIC;
+	if (att.type != TPM2_ST_ATTEST_QUOTE)
+		return TT_QUOTE_BAD_TYPE;
+	res->clock = att.clockInfo.clock;
+	res->reset_count = att.clockInfo.resetCount;
+	res->restart_count = att.clockInfo.restartCount;
+	res->safe = att.clockInfo.safe;
+	res->firmware_version = att.firmwareVersion;
+	if (att.attested.quote.pcrDigest.size > TT_EV_MAX_DIGEST)
+		return TT_QUOTE_MALFORMED;
+	res->pcr_digest_len = att.attested.quote.pcrDigest.size;
+	memcpy(res->pcr_digest, att.attested.quote.pcrDigest.buffer, res->pcr_digest_len);
+
+	if (att.extraData.size != in->nonce_len ||
+	    (in->nonce_len != 0 &&
+		    CRYPTO_memcmp(att.extraData.buffer, in->nonce, in->nonce_len) != 0))
+		return TT_QUOTE_NONCE_MISMATCH;
+	if ((st = pcr_digest(&att.attested.quote.pcrSelect, in->pcrs, md, res, dig, &dl)) !=
+	    TT_QUOTE_OK)
+		return st;
+	if (dl != res->pcr_digest_len || CRYPTO_memcmp(dig, res->pcr_digest, dl) != 0)
+		return TT_QUOTE_PCR_DIGEST_MISMATCH;
+	return TT_QUOTE_OK;
+}
+
+int tt_quote_verify(const struct tt_quote_input *in, struct tt_quote_result *res)
+{
+	TPMT_SIGNATURE sig;
+	EVP_PKEY *pk = NULL;
+	size_t off = 0;
 	enum tt_quote_status st;
 
 	if (res == NULL)
@@ -327,47 +366,7 @@ int tt_quote_verify(const struct tt_quote_input *in, struct tt_quote_result *res
 		goto out;
 
 	/* From here on the bytes are the TPM's own. */
-	memset(&att, 0, sizeof(att));
-	off = 0;
-	if (Tss2_MU_TPMS_ATTEST_Unmarshal(in->attest, in->attest_len, &off, &att) !=
-		    TSS2_RC_SUCCESS || off != in->attest_len) {
-		st = TT_QUOTE_MALFORMED;
-		goto out;
-	}
-	if (att.magic != TPM2_GENERATED_VALUE) {
-		st = TT_QUOTE_BAD_MAGIC;
-		goto out;
-	}
-	if (att.type != TPM2_ST_ATTEST_QUOTE) {
-		st = TT_QUOTE_BAD_TYPE;
-		goto out;
-	}
-	res->clock = att.clockInfo.clock;
-	res->reset_count = att.clockInfo.resetCount;
-	res->restart_count = att.clockInfo.restartCount;
-	res->safe = att.clockInfo.safe;
-	res->firmware_version = att.firmwareVersion;
-	res->pcr_digest_len = att.attested.quote.pcrDigest.size;
-	if (res->pcr_digest_len > TT_EV_MAX_DIGEST) {
-		st = TT_QUOTE_MALFORMED;
-		goto out;
-	}
-	memcpy(res->pcr_digest, att.attested.quote.pcrDigest.buffer, res->pcr_digest_len);
-
-	if (att.extraData.size != in->nonce_len ||
-	    (in->nonce_len != 0 &&
-		    CRYPTO_memcmp(att.extraData.buffer, in->nonce, in->nonce_len) != 0)) {
-		st = TT_QUOTE_NONCE_MISMATCH;
-		goto out;
-	}
-	if ((st = pcr_digest(&att.attested.quote.pcrSelect, in->pcrs,
-		     tt_ev_md(hash_alg_of(&sig)), res, dig, &dl)) != TT_QUOTE_OK)
-		goto out;
-	if (dl != res->pcr_digest_len || CRYPTO_memcmp(dig, res->pcr_digest, dl) != 0) {
-		st = TT_QUOTE_PCR_DIGEST_MISMATCH;
-		goto out;
-	}
-	st = TT_QUOTE_OK;
+	st = tt_ev_quote_check_attest(in, hash_alg_of(&sig), res);
 out:
 	EVP_PKEY_free(pk);
 	res->status = st;

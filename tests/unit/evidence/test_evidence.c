@@ -16,6 +16,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
@@ -706,6 +707,85 @@ static void test_quote_ecdsa(void **state)
 	EVP_PKEY_free(b.key);
 }
 
+/* RSA-PSS quote, AK as an RSA TPM2B_PUBLIC (exponent 0 = 65537). */
+static void test_quote_rsapss(void **state)
+{
+	TPM2B_PUBLIC pub;
+	TPMS_ATTEST att;
+	TPMT_SIGNATURE ts;
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	BIGNUM *n = NULL;
+	uint8_t ak[512], attest[256], sig[512], nonce[20], v[32];
+	size_t ak_len = 0, attest_len = 0, sig_len = 0, slen = 256;
+	unsigned int dl;
+	struct tt_pcrs pcrs;
+	struct tt_quote_input in;
+	struct tt_quote_result res;
+
+	(void)state;
+	assert_non_null(key);
+	memset(&pub, 0, sizeof(pub));
+	memset(&att, 0, sizeof(att));
+	memset(&ts, 0, sizeof(ts));
+	memset(&pcrs, 0, sizeof(pcrs));
+	assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+	pub.publicArea.type = TPM2_ALG_RSA;
+	pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+	pub.publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	pub.publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSAPSS;
+	pub.publicArea.parameters.rsaDetail.scheme.details.rsapss.hashAlg = TPM2_ALG_SHA256;
+	pub.publicArea.parameters.rsaDetail.keyBits = 2048;
+	pub.publicArea.unique.rsa.size = 256;
+	assert_int_equal(BN_bn2binpad(n, pub.publicArea.unique.rsa.buffer, 256), 256);
+	BN_free(n);
+	assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, ak, sizeof(ak), &ak_len), 0);
+
+	memset(v, 0x42, sizeof(v));
+	assert_int_equal(tt_pcrs_set(&pcrs, TT_EV_ALG_SHA256, 10, v, 32), 0);
+	memset(nonce, 0x17, sizeof(nonce));
+	att.magic = TPM2_GENERATED_VALUE;
+	att.type = TPM2_ST_ATTEST_QUOTE;
+	att.extraData.size = sizeof(nonce);
+	memcpy(att.extraData.buffer, nonce, sizeof(nonce));
+	att.attested.quote.pcrSelect.count = 1;
+	att.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA256;
+	att.attested.quote.pcrSelect.pcrSelections[0].sizeofSelect = 3;
+	att.attested.quote.pcrSelect.pcrSelections[0].pcrSelect[1] = 0x04;   /* PCR 10 */
+	att.attested.quote.pcrDigest.size = 32;
+	assert_int_equal(EVP_Digest(v, 32, att.attested.quote.pcrDigest.buffer, &dl,
+				 EVP_sha256(), NULL), 1);
+	assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&att, attest, sizeof(attest), &attest_len), 0);
+
+	assert_int_equal(EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32), 1);
+	assert_int_equal(EVP_DigestSign(ctx, ts.signature.rsapss.sig.buffer, &slen, attest,
+				 attest_len), 1);
+	EVP_MD_CTX_free(ctx);
+	ts.sigAlg = TPM2_ALG_RSAPSS;
+	ts.signature.rsapss.hash = TPM2_ALG_SHA256;
+	ts.signature.rsapss.sig.size = (UINT16)slen;
+	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&ts, sig, sizeof(sig), &sig_len), 0);
+
+	in = (struct tt_quote_input){
+		.attest = attest, .attest_len = attest_len, .sig = sig, .sig_len = sig_len,
+		.ak = ak, .ak_len = ak_len, .ak_format = TT_AK_TPM2B_PUBLIC,
+		.nonce = nonce, .nonce_len = sizeof(nonce), .pcrs = &pcrs,
+	};
+	assert_int_equal(tt_quote_verify(&in, &res), 0);
+	assert_int_equal(res.selection.sel[0].mask, 1u << 10);
+	/* The same signature checked as PKCS#1 v1.5 fails. */
+	sig[1] = 0x14;
+	assert_int_equal(tt_quote_verify(&in, &res), TT_ERR_INVALID_SIGNATURE);
+	sig[1] = 0x16;
+	pcrs.bank[0].pcr[10][0] ^= 1;
+	assert_int_equal(tt_quote_verify(&in, &res), TT_ERR_DATA_INVALID);
+	assert_int_equal(res.status, TT_QUOTE_PCR_DIGEST_MISMATCH);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -720,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_quote_trustee),
 		cmocka_unit_test(test_check_pcrs),
 		cmocka_unit_test(test_quote_ecdsa),
+		cmocka_unit_test(test_quote_rsapss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
