@@ -1,0 +1,257 @@
+/* Unit tests of turtle-as internals: store, default policy, helpers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "as.h"
+#include "http.h"
+#include "turtle/error.h"
+
+static const struct tt_as_store_ops *ops = &tt_as_store_sqlite;
+
+struct fx {
+	char dir[64];
+	struct tt_as_store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/tt-as-unit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(ops->open(f->dir, &f->st), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	ops->close(f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void
+test_nonce_single_use(void **state)
+{
+	struct fx *f = *state;
+	struct tt_as_nonce n = { 0 };
+
+	assert_int_equal(ops->nonce_put(f->st, "n1", "sample", "node", 1000), 0);
+	assert_int_equal(ops->nonce_put(f->st, "n1", "sample", NULL, 1000), TT_ERR_ALREADY_EXISTS);
+	assert_int_equal(ops->nonce_take(f->st, "n1", 999, &n), 0);
+	assert_string_equal(n.tee, "sample");
+	assert_string_equal(n.node_id, "node");
+	tt_as_nonce_clear(&n);
+	assert_int_equal(ops->nonce_take(f->st, "n1", 999, &n), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(ops->nonce_take(f->st, "other", 999, &n), TT_ERR_DOES_NOT_EXIST);
+}
+
+static void
+test_nonce_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct tt_as_nonce n = { 0 };
+
+	assert_int_equal(ops->nonce_put(f->st, "n2", "tpm", NULL, 1000), 0);
+	assert_int_equal(ops->nonce_take(f->st, "n2", 1001, &n), TT_ERR_TIMEOUT);
+	assert_null(n.tee);
+	/* an expired nonce is gone for good */
+	assert_int_equal(ops->nonce_take(f->st, "n2", 500, &n), TT_ERR_DOES_NOT_EXIST);
+}
+
+static void
+test_refvals(void **state)
+{
+	struct fx *f = *state;
+	json_t *in = json_loads("[{\"name\":\"a\",\"value\":\"1\"},"
+	    "{\"name\":\"a\",\"value\":\"2\",\"expires_at\":100},"
+	    "{\"name\":\"b\",\"value\":\"3\",\"scope\":\"group:web\"},"
+	    "{\"name\":\"c\",\"value\":\"4\"}]", 0, NULL);
+	json_t *ids = NULL, *v = NULL;
+
+	assert_non_null(in);
+	assert_int_equal(ops->refval_import(f->st, in, 10, &ids), 0);
+	assert_int_equal(json_array_size(ids), 4);
+	assert_int_equal(ops->refval_revoke(f->st, json_integer_value(json_array_get(ids, 3)), 20), 0);
+	assert_int_equal(ops->refval_revoke(f->st, json_integer_value(json_array_get(ids, 3)), 20),
+	    TT_ERR_DOES_NOT_EXIST);
+
+	assert_int_equal(ops->refval_valid(f->st, "default", 50, &v), 0);
+	assert_int_equal(json_array_size(json_object_get(v, "a")), 2);
+	assert_null(json_object_get(v, "b"));      /* other group */
+	assert_null(json_object_get(v, "c"));      /* revoked */
+	json_decref(v);
+
+	assert_int_equal(ops->refval_valid(f->st, "web", 200, &v), 0);
+	assert_int_equal(json_array_size(json_object_get(v, "a")), 1);  /* one expired */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "b"), 0)), "3");
+	json_decref(v);
+	json_decref(ids);
+	json_decref(in);
+}
+
+static void
+test_sessions(void **state)
+{
+	struct fx *f = *state;
+	struct tt_as_session s = { .id = "sid", .tee = "sample", .nonce = "nn",
+		.expires_at = tt_as_now() + 100 };
+	struct tt_as_session g = { 0 };
+	json_t *jwk = json_pack("{s:s}", "kty", "RSA");
+
+	assert_int_equal(ops->session_put(f->st, &s), 0);
+	assert_int_equal(ops->session_get(f->st, "sid", tt_as_now(), &g), 0);
+	assert_false(g.attested);
+	assert_string_equal(g.nonce, "nn");
+	tt_as_session_clear(&g);
+	assert_int_equal(ops->session_attest(f->st, "sid", "wrong", true, jwk), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(ops->session_attest(f->st, "sid", "nn", true, jwk), 0);
+	assert_int_equal(ops->session_attest(f->st, "sid", "nn", true, jwk), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(ops->session_get(f->st, "sid", tt_as_now(), &g), 0);
+	assert_true(g.attested);
+	assert_null(g.nonce);
+	assert_true(json_equal(g.tee_pubkey, jwk));
+	tt_as_session_clear(&g);
+	assert_int_equal(ops->session_get(f->st, "sid", tt_as_now() + 1000, &g), TT_ERR_TIMEOUT);
+	json_decref(jwk);
+}
+
+static enum tt_ear_tier
+appraise(const char *tee, const char *claims, const char *refs, const char *policy)
+{
+	json_t *c = json_loads(claims, 0, NULL), *r = json_loads(refs, 0, NULL);
+	json_t *p = policy != NULL ? json_loads(policy, 0, NULL) : NULL, *sm = NULL;
+	struct tt_as_policy_ctx ctx = { .tee = tee, .group = "default", .policy = p };
+	enum tt_ear_tier t = TT_TIER_NONE;
+
+	assert_int_equal(tt_as_policy_default.appraise(c, r, &ctx, &sm, &t), 0);
+	assert_string_equal(json_string_value(json_object_get(sm, "ear.status")), tt_as_tier_name(t));
+	json_decref(sm);
+	json_decref(c);
+	json_decref(r);
+	json_decref(p);
+	return t;
+}
+
+static void
+test_default_policy(void **state)
+{
+	const char *refs = "{\"pcr.sha256.0\":[\"aa\",\"bb\"],\"boot.app.0\":[\"k\"]}";
+
+	(void)state;
+	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"bb\","
+	    "\"boot.app.0\":\"k\"}}", refs, NULL), TT_TIER_AFFIRMING);
+	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"cc\","
+	    "\"boot.app.0\":\"k\"}}", refs, NULL), TT_TIER_CONTRAINDICATED);
+	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"aa\","
+	    "\"pcr.sha256.9\":\"zz\"}}", refs, NULL), TT_TIER_WARNING);
+	assert_int_equal(appraise("tpm", "{\"measurements\":{}}", refs, NULL), TT_TIER_NONE);
+	/* contraindicated beats warning */
+	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"cc\","
+	    "\"x\":\"1\"}}", refs, NULL), TT_TIER_CONTRAINDICATED);
+	/* sample: never affirming unless the policy says so */
+	assert_int_equal(appraise("sample", "{\"measurements\":{\"pcr.sha256.0\":\"aa\"}}",
+	    refs, NULL), TT_TIER_WARNING);
+	assert_int_equal(appraise("sample", "{\"measurements\":{\"pcr.sha256.0\":\"aa\"}}",
+	    refs, "{\"sample_affirming\":false}"), TT_TIER_WARNING);
+	assert_int_equal(appraise("sample", "{\"measurements\":{\"pcr.sha256.0\":\"aa\"}}",
+	    refs, "{\"sample_affirming\":true}"), TT_TIER_AFFIRMING);
+	assert_non_null(tt_as_policy_find(NULL));
+	assert_null(tt_as_policy_find("rego"));
+}
+
+static void
+test_resource_path(void **state)
+{
+	char *p = NULL;
+
+	(void)state;
+	assert_int_equal(tt_as_resource_path("repo/key/tag", &p), 0);
+	assert_string_equal(p, "repo/key/tag");
+	free(p);
+	assert_int_equal(tt_as_resource_path("/key/tag", &p), 0);
+	assert_string_equal(p, "default/key/tag");
+	free(p);
+	assert_int_equal(tt_as_resource_path("a/../b", &p), TT_ERR_INVALID_ARGUMENT);
+	assert_int_equal(tt_as_resource_path("a/b", &p), TT_ERR_INVALID_ARGUMENT);
+	assert_int_equal(tt_as_resource_path("a/b/c/d", &p), TT_ERR_INVALID_ARGUMENT);
+	assert_int_equal(tt_as_resource_path("a/b/", &p), TT_ERR_INVALID_ARGUMENT);
+	assert_int_equal(tt_as_resource_path("a/b c/d", &p), TT_ERR_INVALID_ARGUMENT);
+}
+
+static void
+test_b64(void **state)
+{
+	uint8_t *o = NULL;
+	size_t n = 0;
+	char *s = NULL;
+
+	(void)state;
+	assert_int_equal(tt_as_b64_dec("+/8=", &o, &n), 0);   /* standard, padded */
+	assert_int_equal(n, 2);
+	assert_int_equal(o[0], 0xfb);
+	assert_int_equal(o[1], 0xff);
+	free(o);
+	assert_int_equal(tt_as_b64_dec("-_8", &o, &n), 0);    /* url, unpadded */
+	assert_int_equal(n, 2);
+	free(o);
+	assert_int_equal(tt_as_b64_dec("**", &o, &n), TT_ERR_INVALID_ARGUMENT);
+	assert_int_equal(tt_as_b64url_enc((const uint8_t *)"\xfb\xff", 2, &s), 0);
+	assert_string_equal(s, "-_8");
+	free(s);
+}
+
+static void
+test_ak_name(void **state)
+{
+	/* TPM2B_PUBLIC header of an ECC AK: type ECC, nameAlg SHA-256, attributes
+	 * fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign. */
+	uint8_t pub[] = { 0x00, 0x08, 0x00, 0x23, 0x00, 0x0b, 0x00, 0x05, 0x00, 0x72, 0, 0 };
+	uint8_t name[80];
+	size_t nl = 0;
+
+	(void)state;
+	assert_int_equal(tt_as_ak_name(pub, 10, name, &nl), 0);
+	assert_int_equal(nl, 34);
+	assert_int_equal(name[0], 0x00);
+	assert_int_equal(name[1], 0x0b);
+	pub[7] = 0x07;  /* + decrypt */
+	assert_int_equal(tt_as_ak_name(pub, 10, name, &nl), TT_ERR_NOT_PERMITTED);
+	pub[7] = 0x05;
+	pub[1] = 0x09;  /* size does not match */
+	assert_int_equal(tt_as_ak_name(pub, 10, name, &nl), TT_ERR_INVALID_ARGUMENT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_nonce_single_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test(test_default_policy),
+		cmocka_unit_test(test_resource_path),
+		cmocka_unit_test(test_b64),
+		cmocka_unit_test(test_ak_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
