@@ -223,15 +223,10 @@ tt_tpm_key_handle(struct tpm_ctx *c, const struct tt_key *k, ESYS_TR *h)
 		r = TT_ERR_NOT_SUPPORTED;
 		goto out;
 	}
-	for (;;) {
-		TPM_RUN(rc, Esys_Load(c->esys, c->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-		    &priv, &pub, &nh));
-		/* The TPM has few object slots (three in the reference implementation) and no
-		 * resource manager may be swapping for us: make room from our own cache. */
-		if (rc == TPM2_RC_OBJECT_MEMORY && tt_tpm_evict_one(c) == 0)
-			continue;
-		break;
-	}
+	/* The TPM has few object slots (three in the reference implementation) and no
+	 * resource manager may be swapping for us: make room from our own cache. */
+	TPM_RUN_SLOT(c, rc, Esys_Load(c->esys, c->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	    &priv, &pub, &nh));
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tt_tpm_fail(c, "Load", rc);
 		goto out;
@@ -261,13 +256,8 @@ tt_tpm_create_primary(struct tpm_ctx *c, ESYS_TR hierarchy, const TPM2B_PUBLIC *
 	TPML_PCR_SELECTION pcrs = { 0 };
 	TSS2_RC rc;
 
-	for (;;) {
-		TPM_RUN(rc, Esys_CreatePrimary(c->esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-		    ESYS_TR_NONE, &sens, tmpl, &outside, &pcrs, h, pub, NULL, NULL, NULL));
-		if (rc == TPM2_RC_OBJECT_MEMORY && tt_tpm_evict_one(c) == 0)
-			continue;
-		break;
-	}
+	TPM_RUN_SLOT(c, rc, Esys_CreatePrimary(c->esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	    ESYS_TR_NONE, &sens, tmpl, &outside, &pcrs, h, pub, NULL, NULL, NULL));
 	if (rc != TSS2_RC_SUCCESS)
 		return tt_tpm_fail(c, "CreatePrimary", rc);
 	return 0;

@@ -117,4 +117,15 @@ int tt_tpm_certify_key(void *ctx, const struct tt_key *key, const uint8_t *nonce
 		} while (tt_tpm_rc_retry(rc) && ++tpm_run_n_ < 8); \
 	} while (0)
 
+/* TPM_RUN for commands that need a free object slot (Load, CreatePrimary, and Create,
+ * which builds the new object in a slot): on OBJECT_MEMORY the least recently used
+ * cached key is flushed and the command repeated. */
+#define TPM_RUN_SLOT(c, rc, call) do { \
+		for (;;) { \
+			TPM_RUN(rc, call); \
+			if ((rc) != TPM2_RC_OBJECT_MEMORY || tt_tpm_evict_one(c) != 0) \
+				break; \
+		} \
+	} while (0)
+
 #endif

@@ -352,7 +352,7 @@ tt_tpm_generate_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[T
 		return r;
 	if ((r = tt_tpm_enter(c)) != 0)
 		return r;
-	TPM_RUN(rc, Esys_Create(c->esys, c->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	TPM_RUN_SLOT(c, rc, Esys_Create(c->esys, c->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 	    &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL));
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tt_tpm_fail(c, "Create", rc);
@@ -543,7 +543,7 @@ tt_tpm_import_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[TT_
 	if ((r = tt_tpm_enter(c)) != 0)
 		goto out;
 	entered = 1;
-	TPM_RUN(rc, Esys_Import(c->esys, c->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	TPM_RUN_SLOT(c, rc, Esys_Import(c->esys, c->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 	    &nokey, &pub, &dup, &noseed, &nosym, &priv));
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tt_tpm_fail(c, "Import", rc);
