@@ -325,3 +325,31 @@ def test_data_files_private(asd):
     for name in os.listdir(asd.data):
         m = os.stat(os.path.join(asd.data, name)).st_mode
         assert stat.S_IMODE(m) & 0o077 == 0, name
+
+
+def test_token_verifies_with_turtle_cli(asd, tmp_path):
+    """The offline verifier of libturtle (`turtle token verify`) accepts turtle-as tokens
+    against the JWKS, with the challenge nonce, and refuses another nonce."""
+    import json
+    import subprocess
+    import pytest
+    from harness import TURTLE_CLI
+    if TURTLE_CLI is None or not os.access(TURTLE_CLI, os.X_OK):
+        pytest.skip("turtle CLI is not built")
+    ch, r = attest(asd, {"pcr.sha256.0": "aa"})
+    tok = r.json()["token"]
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(asd.jwks()))
+    p = subprocess.run([TURTLE_CLI, "token", "verify", "--jwks", str(jwks), "--nonce",
+                        ch["nonce"], "--json", tok], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    if b"expected 'verify' or 'show'" in p.stderr or b"unknown command" in p.stderr:
+        pytest.skip("this turtle CLI has no 'token verify'")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["valid"] is True
+    assert out["claims"]["submods"]["sample"]["ear.status"] == "warning"
+    other = asd.challenge()["nonce"]
+    p = subprocess.run([TURTLE_CLI, "token", "verify", "--jwks", str(jwks), "--nonce", other,
+                        tok], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    assert p.returncode != 0
