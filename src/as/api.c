@@ -271,6 +271,28 @@ tt_as_h_jwks(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp 
 	return tt_as_issuer_jwks(c->issuer, &rs->json);
 }
 
+/* Admin: GET /v1/keys lists the signing keys' metadata; POST /v1/keys/rotate makes a new
+ * active key. Rotation is serialised by the HTTP layer only as far as ear's key directory
+ * is (atomic renames); two concurrent rotations leave one of the two new keys active. */
+int
+tt_as_h_keys(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
+{
+	json_t *arr = NULL;
+	int r;
+
+	if (strcmp(rq->tail, "/rotate") == 0) {
+		if (!is_post(rq))
+			return method_not_supported(rs);
+		if ((r = tt_as_issuer_rotate(c->issuer, c->st, c->ops)) != 0)
+			return r;
+	} else if (rq->tail[0] != '\0' || !is_get(rq)) {
+		return rq->tail[0] != '\0' ? TT_ERR_DOES_NOT_EXIST : method_not_supported(rs);
+	}
+	if ((r = c->ops->key_list(c->st, &arr)) == 0)
+		rs->json = json_pack("{s:o}", "keys", arr);
+	return r;
+}
+
 /* ---- nodes ---- */
 
 static bool

@@ -201,6 +201,10 @@ int tt_as_issuer_open(const char *data_dir, struct tt_as_store *st,
 void tt_as_issuer_close(struct tt_as_issuer *is);
 /* Sign a claims set as a compact JWS (typ JWT). *token is malloc'd. */
 int tt_as_issuer_sign(struct tt_as_issuer *is, const json_t *claims, char **token);
+/* Make a new active signing key; the old one stays in the JWKS (retired) until every
+ * token it signed has expired. The new key's metadata is recorded in the store. */
+int tt_as_issuer_rotate(struct tt_as_issuer *is, struct tt_as_store *st,
+	const struct tt_as_store_ops *ops);
 /* The public JWKS: {"keys": [...]} of every active key. */
 int tt_as_issuer_jwks(struct tt_as_issuer *is, json_t **out);
 /* Encrypt `data` to a TEE public JWK as a flattened JSON JWE (KBS Response). The alg

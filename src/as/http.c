@@ -55,6 +55,7 @@ static const struct route routes[] = {
 	{ "POST", "/v1/attest", false, PUBLIC, tt_as_h_attest },
 	{ "GET", "/.well-known/jwks.json", false, PUBLIC, tt_as_h_jwks },
 	{ "POST", "/v1/activate", false, PUBLIC, tt_as_h_activate },
+	{ NULL, "/v1/keys", true, ADMIN, tt_as_h_keys },
 	{ NULL, "/v1/nodes", false, ADMIN, tt_as_h_nodes },
 	{ NULL, "/v1/nodes/", true, ADMIN, tt_as_h_nodes },
 	{ NULL, "/v1/reference-values", false, ADMIN, tt_as_h_refvals },

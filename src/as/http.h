@@ -76,6 +76,7 @@ int tt_as_h_challenge(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as
 int tt_as_h_attest(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_jwks(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_activate(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_keys(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_nodes(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_refvals(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_policies(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);

@@ -119,6 +119,17 @@ out:
 }
 
 int
+tt_as_issuer_rotate(struct tt_as_issuer *is, struct tt_as_store *st,
+	const struct tt_as_store_ops *ops)
+{
+	int r;
+
+	if ((r = tt_ear_keys_rotate(is->keys, (uint64_t)tt_as_now())) != 0)
+		return r;
+	return ops->key_add(st, tt_ear_keys_kid(is->keys), "ES256", tt_as_now());
+}
+
+int
 tt_as_issuer_sign(struct tt_as_issuer *is, const json_t *claims, char **token)
 {
 	return tt_ear_sign_claims(is->keys, claims, token);

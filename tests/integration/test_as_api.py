@@ -353,3 +353,20 @@ def test_token_verifies_with_turtle_cli(asd, tmp_path):
     p = subprocess.run([TURTLE_CLI, "token", "verify", "--jwks", str(jwks), "--nonce", other,
                         tok], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     assert p.returncode != 0
+
+
+def test_key_rotation(asd):
+    _, r = attest(asd, {"x": "1"})
+    old_tok = r.json()["token"]
+    keys = asd.admin("GET", "/v1/keys").json()["keys"]
+    assert len(keys) == 1
+    r = asd.admin("POST", "/v1/keys/rotate")
+    assert r.status == 200, r
+    assert len(r.json()["keys"]) == 2
+    problem(asd.request("POST", "/v1/keys/rotate"), 401)
+    jwks = asd.jwks()
+    assert len(jwks["keys"]) == 2           # the retired key still verifies old tokens
+    verify_jwt(old_tok, jwks)
+    _, r = attest(asd, {"x": "1"})
+    h, _ = verify_jwt(r.json()["token"], jwks)
+    assert h["kid"] != verify_jwt(old_tok, jwks)[0]["kid"]
