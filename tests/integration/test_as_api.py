@@ -370,3 +370,42 @@ def test_key_rotation(asd):
     _, r = attest(asd, {"x": "1"})
     h, _ = verify_jwt(r.json()["token"], jwks)
     assert h["kid"] != verify_jwt(old_tok, jwks)[0]["kid"]
+
+
+def test_concurrent_replay_one_winner(asd):
+    """Eight clients race one nonce: the store's single transaction lets exactly one win."""
+    import threading
+    ch = asd.challenge()
+    body = {"nonce": ch["nonce"], "tee": "sample",
+            "evidence": sample_evidence(b64url_dec(ch["nonce"]))}
+    statuses = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def go():
+        start.wait()
+        s = asd.request("POST", "/v1/attest", body).status
+        with lock:
+            statuses.append(s)
+    ts = [threading.Thread(target=go) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert sorted(statuses) == [200] + [401] * 7, statuses
+
+
+def test_committed_writes_survive_sigkill(asd):
+    r = asd.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": "k", "value": "v"}]})
+    assert r.status == 201
+    asd.admin("POST", "/v1/resources/r/t/x", raw=b"kept")
+    ch = asd.challenge()
+    asd.kill()
+    asd.start()
+    vals = asd.admin("GET", "/v1/reference-values").json()["reference_values"]
+    assert [(v["name"], v["value"]) for v in vals] == [("k", "v")]
+    assert asd.admin("GET", "/v1/resources/r/t/x").body == b"kept"
+    r = asd.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "sample",
+                    "evidence": sample_evidence(b64url_dec(ch["nonce"]))})
+    assert r.status == 200, r
