@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -159,11 +160,14 @@ static int bind_lo(unsigned port, int *fd_out)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0)
 		return -1;
+	/* The swtpm: TCTI connects once per command, so earlier runs leave thousands of
+	 * loopback ports in TIME_WAIT; swtpm listens with SO_REUSEADDR, so may the probe. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
 		close(fd);
@@ -179,7 +183,7 @@ static int free_port_pair(unsigned *out)
 {
 	int tries;
 
-	for (tries = 0; tries < 50; tries++) {
+	for (tries = 0; tries < 200; tries++) {
 		int fd1 = -1, fd2 = -1, p = bind_lo(0, &fd1);
 
 		if (p <= 0)
@@ -489,18 +493,35 @@ static void esys_drop_key(struct esys_key *k)
 struct esys_state {
 	struct esys_conn c;
 	ESYS_TR key;
+	struct esys_key *shared;    /* --esys-shared: sign on the main context under a lock */
 	uint8_t hash[HASH_LEN];
 };
 
+/*
+ * --esys-shared: every thread signs on the one main context, serialised by a mutex, as a
+ * process must on /dev/tpm0 (one open at a time) and as turtled's provider does (one
+ * ESYS context). Without it, each thread has its own context, which only works because
+ * the swtpm: TCTI connects per command and there is no resource manager in between.
+ */
+static bool esys_shared;
+static pthread_mutex_t esys_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int esys_thread_init(void *arg, unsigned idx, void **state)
 {
-	const struct esys_key *k = arg;
+	struct esys_key *k = arg;
 	struct esys_state *s = calloc(1, sizeof(*s));
 
 	(void)idx;
 	if (s == NULL)
 		return -1;
-	if (RAND_bytes(s->hash, sizeof(s->hash)) != 1 || esys_open(k->tcti, &s->c) != 0)
+	if (RAND_bytes(s->hash, sizeof(s->hash)) != 1)
+		goto fail;
+	if (esys_shared) {
+		s->shared = k;
+		*state = s;
+		return 0;
+	}
+	if (esys_open(k->tcti, &s->c) != 0)
 		goto fail;
 	/* the same loaded object, seen from this thread's context */
 	if (Esys_TR_FromTPMPublic(s->c.ctx, k->tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -517,8 +538,14 @@ fail:
 static int esys_op(void *state)
 {
 	struct esys_state *s = state;
+	int r;
 
-	return esys_sign(s->c.ctx, s->key, s->hash, NULL);
+	if (s->shared == NULL)
+		return esys_sign(s->c.ctx, s->key, s->hash, NULL);
+	pthread_mutex_lock(&esys_lock);
+	r = esys_sign(s->shared->main.ctx, s->shared->key, s->hash, NULL);
+	pthread_mutex_unlock(&esys_lock);
+	return r;
 }
 
 static void esys_thread_fini(void *state)
@@ -526,7 +553,8 @@ static void esys_thread_fini(void *state)
 	struct esys_state *s = state;
 
 	/* Esys_TR_Close forgets the handle in this context only; the object stays loaded */
-	(void)Esys_TR_Close(s->c.ctx, &s->key);
+	if (s->shared == NULL)
+		(void)Esys_TR_Close(s->c.ctx, &s->key);
 	esys_close(&s->c);
 	free(s);
 }
@@ -710,11 +738,14 @@ static void usage(FILE *f)
 	fprintf(f,
 	    "usage: bench_tpm [--seconds N] [--rounds N] [--warmup-ms N] [--threads 1,2]\n"
 	    "                 [--turtled PATH] [--swtpm PATH] [--allow-root] [--no-turtled]\n"
+	    "                 [--esys-shared]\n"
 	    "  Starts swtpm (temporary state, free loopback ports) and a turtled with a\n"
 	    "  [provider.tpm] section on it, then measures ECDSA P-256 signing through\n"
 	    "  turtled and with Esys_Sign in this process. Each mode runs --seconds in all\n"
 	    "  per thread count, in --rounds slices alternating between the modes.\n"
-	    "  --no-turtled measures the Esys baseline only (a tree without the tpm provider).\n");
+	    "  --no-turtled measures the Esys baseline only (a tree without the tpm provider).\n"
+	    "  --esys-shared: the Esys threads share one context under a lock (as on /dev/tpm0)\n"
+	    "  instead of one context and swtpm connection each.\n");
 }
 
 static void parse_threads(struct cfg *c, const char *arg)
@@ -775,6 +806,8 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 			c->allow_root = true;
 		} else if (strcmp(a, "--no-turtled") == 0) {
 			c->no_turtled = true;
+		} else if (strcmp(a, "--esys-shared") == 0) {
+			esys_shared = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(0);
@@ -848,8 +881,10 @@ baseline:
 		printf("# turtled: tpm provider (id 3), started by the bench %s; one client per "
 		    "thread\n", geteuid() == 0 ? (cfg.allow_root ? "as root (--allow-root)" :
 		    "as user nobody") : "as the invoking user");
-	printf("# esys: Esys_Sign in this process, one ESYS context (own TCTI) per thread, one\n"
-	    "# loaded key; each path's signature verified with OpenSSL\n");
+	printf("# esys: Esys_Sign in this process, %s, one\n"
+	    "# loaded key; each path's signature verified with OpenSSL\n",
+	    esys_shared ? "one ESYS context shared by the threads under a lock" :
+	    "one ESYS context (own TCTI) per thread");
 	printf("# cpu us/op: this process, turtled, and swtpm (swtpm: estimated, its CPU over\n"
 	    "# each slice scaled to the measured window)\n");
 	printf("%7s  %-10s %9s %9s %9s %8s %8s %8s %7s\n", "threads", "mode", "ops/s", "p50 us",
