@@ -48,7 +48,11 @@
 #define NMODES 3
 
 #define DEFAULT_SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#ifdef BENCH_P11KIT_CLIENT
+#define DEFAULT_P11KIT_CLIENT BENCH_P11KIT_CLIENT   /* from p11-kit-1.pc's module path */
+#else
 #define DEFAULT_P11KIT_CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
+#endif
 #define TOKEN_LABEL "turtle-bench"
 #define USER_PIN "123456"
 #define SO_PIN "12345678"
