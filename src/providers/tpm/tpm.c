@@ -23,6 +23,8 @@
 
 #define TPM_DEFAULT_MAX_LOADED 3
 #define TPM_MAX_LOADED_LIMIT 64
+/* TPM2_TRANSIENT_FIRST shifts a signed int into the sign bit (UBSan objects). */
+#define TPM_TRANSIENT_FIRST ((TPM2_HANDLE)0x80000000u)
 
 /* ---- return codes ---- */
 
@@ -297,7 +299,7 @@ flush_leftovers(struct tpm_ctx *c)
 	TSS2_RC rc;
 
 	TPM_RUN(rc, Esys_GetCapability(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-	    TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap));
+	    TPM2_CAP_HANDLES, TPM_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap));
 	if (rc != TSS2_RC_SUCCESS)
 		return rc;
 	for (UINT32 i = 0; i < cap->data.handles.count; i++) {

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -92,6 +94,16 @@ swtpm_start(void)
 	if ((g_swtpm = fork()) < 0)
 		return -1;
 	if (g_swtpm == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* swtpm must not outlive a crashed test, nor hold the test's output pipe
+		 * open (meson would wait for it) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
 		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server,
 		    "--ctrl", ctrl, "--flags", "not-need-init,startup-clear", (char *)NULL);
 		_exit(127);
