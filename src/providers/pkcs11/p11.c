@@ -499,6 +499,7 @@ p11_fini(void *ctx)
 	free(c->free_s);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->hmu);
 	free(c);
 }
 
@@ -515,6 +516,7 @@ p11_init(const struct tt_provider_cfg *cfg, void **ctxp)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return TT_ERR_NO_MEMORY;
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->hmu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	c->sw_public = 1;
 	c->stale = 1;

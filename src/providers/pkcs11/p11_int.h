@@ -27,6 +27,16 @@
 #define P11_REF_LEN (1 + TT_KEY_ID_LEN + 2 + 4)
 #define P11_MAX_POOL 64
 #define P11_MAX_ATTR 4096            /* largest attribute value we read (RSA-4096 modulus: 512) */
+#define P11_HCACHE 256               /* object-handle cache slots (direct-mapped) */
+
+/* A remembered C_FindObjects answer: object handles stay valid for the application until
+ * the object is destroyed or the module is re-initialised (generation change). */
+struct p11_hslot {
+	uint8_t kid[TT_KEY_ID_LEN];
+	CK_OBJECT_CLASS cls;
+	CK_OBJECT_HANDLE h;
+	uint64_t gen;                /* pool generation the handle belongs to; 0 = empty */
+};
 
 struct p11_ctx {
 	void *dl;
@@ -50,6 +60,11 @@ struct p11_ctx {
 	unsigned outstanding;        /* borrowed sessions */
 	uint64_t gen;                /* bumped at every rebuild */
 	int stale;
+
+	/* Finding a key costs about as much as a signature in SoftHSM2, so handles are
+	 * cached per (kid, class); see tt_p11_find. */
+	pthread_mutex_t hmu;
+	struct p11_hslot hcache[P11_HCACHE];
 };
 
 /* A borrowed session. `fault` is set by p11_chk when a call reported a lost token or
@@ -82,7 +97,10 @@ int tt_p11_import_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid
     const struct tt_key_attrs *a, const uint8_t *data, size_t len, struct tt_buf *ref);
 int tt_p11_destroy_key(void *ctx, const uint8_t kid[TT_KEY_ID_LEN], const uint8_t *ref, size_t ref_len);
 int tt_p11_export_public_key(void *ctx, const struct tt_key *k, struct tt_buf *out);
-/* The object of class `cls` with CKA_ID = kid; TT_ERR_DOES_NOT_EXIST if none. */
+/* Forget cached handles of kid (destroy). */
+void tt_p11_hcache_drop(struct p11_ctx *c, const uint8_t kid[TT_KEY_ID_LEN]);
+/* The object of class `cls` with CKA_ID = kid; TT_ERR_DOES_NOT_EXIST if none. Answers
+ * from the handle cache when it holds the kid for the session's pool generation. */
 int tt_p11_find(struct p11_ctx *c, struct p11_sess *s, const uint8_t kid[TT_KEY_ID_LEN],
     CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *h);
 /* The key's public half as an OpenSSL key (read from the token's public object). */

@@ -154,6 +154,28 @@ put_ref(const uint8_t kid[TT_KEY_ID_LEN], const struct tt_key_attrs *a, uint32_t
 	return 0;
 }
 
+static struct p11_hslot *
+hslot(struct p11_ctx *c, const uint8_t kid[TT_KEY_ID_LEN], CK_OBJECT_CLASS cls)
+{
+	/* kids are random: their first bytes are a fine index */
+	return &c->hcache[(kid[0] ^ (kid[1] << 1) ^ (unsigned)cls) % P11_HCACHE];
+}
+
+void
+tt_p11_hcache_drop(struct p11_ctx *c, const uint8_t kid[TT_KEY_ID_LEN])
+{
+	static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY };
+
+	pthread_mutex_lock(&c->hmu);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		struct p11_hslot *e = hslot(c, kid, classes[i]);
+
+		if (memcmp(e->kid, kid, TT_KEY_ID_LEN) == 0)
+			e->gen = 0;
+	}
+	pthread_mutex_unlock(&c->hmu);
+}
+
 int
 tt_p11_find(struct p11_ctx *c, struct p11_sess *s, const uint8_t kid[TT_KEY_ID_LEN],
     CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *h)
@@ -162,8 +184,20 @@ tt_p11_find(struct p11_ctx *c, struct p11_sess *s, const uint8_t kid[TT_KEY_ID_L
 		{ CKA_CLASS, &cls, sizeof(cls) },
 		{ CKA_ID, (void *)kid, TT_KEY_ID_LEN },
 	};
+	struct p11_hslot *e = hslot(c, kid, cls);
 	CK_ULONG n = 0;
 	CK_RV rv;
+	int hit;
+
+	/* kid is a public identifier, not a secret: plain memcmp */
+	pthread_mutex_lock(&c->hmu);
+	hit = e->gen != 0 && e->gen == s->gen && e->cls == cls &&
+	    memcmp(e->kid, kid, TT_KEY_ID_LEN) == 0;
+	if (hit)
+		*h = e->h;
+	pthread_mutex_unlock(&c->hmu);
+	if (hit)
+		return 0;
 
 	if ((rv = tt_p11_chk(s, c->f->C_FindObjectsInit(s->h, t, 2))) != CKR_OK)
 		return tt_p11_fail("C_FindObjectsInit", rv);
@@ -171,7 +205,15 @@ tt_p11_find(struct p11_ctx *c, struct p11_sess *s, const uint8_t kid[TT_KEY_ID_L
 	(void)tt_p11_chk(s, c->f->C_FindObjectsFinal(s->h));
 	if (rv != CKR_OK)
 		return tt_p11_fail("C_FindObjects", rv);
-	return n == 1 ? 0 : TT_ERR_DOES_NOT_EXIST;
+	if (n != 1)
+		return TT_ERR_DOES_NOT_EXIST;
+	pthread_mutex_lock(&c->hmu);
+	memcpy(e->kid, kid, TT_KEY_ID_LEN);
+	e->cls = cls;
+	e->h = *h;
+	e->gen = s->gen;
+	pthread_mutex_unlock(&c->hmu);
+	return 0;
 }
 
 /* Read one attribute into a new allocation. */
@@ -587,6 +629,7 @@ tt_p11_destroy_key(void *ctx, const uint8_t kid[TT_KEY_ID_LEN], const uint8_t *r
 
 	(void)ref;
 	(void)ref_len;
+	tt_p11_hcache_drop(c, kid);
 	if ((r = tt_p11_get(c, &s)) != 0)
 		return r;
 	r = destroy_all(c, &s, kid);
