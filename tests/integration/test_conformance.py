@@ -651,6 +651,57 @@ def _probe_keys(pb, algs):
         st, pub = c.export_public_key(n)   # agreement with itself is a valid peer key
         return st or c.raw_key_agreement(n, pub, alg)[0]
 
+    def _prepare(c, n):
+        pka = pb.prepare_key_attestation
+        op = pka.Operation(parameters=pka.PrepareKeyAttestationParams(
+            activate_credential=pka.PrepareKeyAttestationParams.ActivateCredential(
+                attested_key_name=n)))
+        return c.call(0x1F, op, pka.Result)
+
+    def prepare_att(c, n, alg):
+        return _prepare(c, n)[0]
+
+    def attest_key(c, n, alg):
+        # MakeCredential offline with tpm2-tools, then ActivateCredential in the TPM
+        import os
+        import shutil
+        import subprocess
+        import tempfile
+        if shutil.which("tpm2_makecredential") is None:
+            return "tpm2_makecredential missing"
+        st, res = _prepare(c, n)
+        if st != 0:
+            return st
+        ac = res.output.activate_credential
+        secret = os.urandom(16)
+        with tempfile.TemporaryDirectory() as td:
+            with open(os.path.join(td, "ek.pub"), "wb") as f:
+                f.write(ac.attesting_key_pub)
+            with open(os.path.join(td, "s.bin"), "wb") as f:
+                f.write(secret)
+            subprocess.run(["tpm2_makecredential", "-T", "none", "-u", os.path.join(td, "ek.pub"),
+                            "-s", os.path.join(td, "s.bin"), "-n", ac.name.hex(), "-o",
+                            os.path.join(td, "c.out")], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(os.path.join(td, "c.out"), "rb") as f:
+                blob = f.read()
+        n1 = int.from_bytes(blob[8:10], "big")
+        idobj = blob[10:10 + n1]
+        n2 = int.from_bytes(blob[10 + n1:12 + n1], "big")
+        encsec = blob[12 + n1:12 + n1 + n2]
+        ak = pb.attest_key
+        op = ak.Operation(attested_key_name=n, parameters=ak.AttestationMechanismParams(
+            activate_credential=ak.AttestationMechanismParams.ActivateCredential(
+                credential_blob=idobj, secret=encsec)))
+        st, r = c.call(0x1E, op, ak.Result)
+        if st == 0 and r.output.activate_credential.credential != secret:
+            return "wrong credential"
+        return st
+
+    def certify(c, n, alg):
+        t = pb.tt_certify_key
+        return c.call(0x10001, t.Operation(key_name=n, nonce=b"nonce"), t.Result)[0]
+
     return {
         OP.PSA_GENERATE_KEY: (sig, lambda c, n, alg: 0),
         OP.PSA_DESTROY_KEY: (sig, lambda c, n, alg: c.destroy_key(n)),
@@ -670,6 +721,9 @@ def _probe_keys(pb, algs):
         OP.PSA_MAC_COMPUTE: (mac, lambda c, n, alg: c.mac_compute(n, alg, MSG)[0]),
         OP.PSA_MAC_VERIFY: (mac, mac_ver),
         OP.PSA_RAW_KEY_AGREEMENT: (agree, agree_fn),
+        0x1F: (sig, prepare_att),          # PrepareKeyAttestation
+        0x1E: (sig, attest_key),           # AttestKey (ActivateCredential)
+        0x10001: (sig, certify),           # TtCertifyKey (Turtle vendor)
     }
 
 
