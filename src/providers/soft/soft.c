@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "providers/soft/soft_int.h"
+#include "providers/tpm/tpm_seal.h"
 #include "turtle/error.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -59,12 +60,23 @@ write_full(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Create the key file atomically: a crash leaves either no file or a complete one. */
+/* Largest master key file we read: a sealed blob is a few hundred bytes. */
+#define SOFT_MK_FILE_MAX 4096
+
+/* How the master key is kept on disk: plain (tcti == NULL) or sealed to a TPM. */
+struct soft_seal {
+	const char *tcti;            /* master_key_seal_tcti */
+	const char *owner_auth;      /* owner_auth (as for [provider.tpm]) */
+	const char *owner_auth_file; /* owner_auth_file */
+	int migrate;                 /* master_key_seal_migrate: seal an existing plain file */
+};
+
+/* Write `len` bytes to `path` atomically (mode 0600): a crash leaves either the old
+ * file (or none) or a complete new one. */
 static int
-create_master_key(const char *path)
+write_file_atomic(const char *path, const uint8_t *data, size_t len)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	uint8_t key[SOFT_MASTER_KEY_LEN];
 	const char *slash;
 	int fd = -1, dfd = -1, r = TT_ERR_IO;
 	int created = 0;
@@ -76,17 +88,13 @@ create_master_key(const char *path)
 		snprintf(dir, sizeof(dir), ".");
 	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path) >= (int)sizeof(dir))
 		return TT_ERR_CONFIG;
-	if (RAND_priv_bytes(key, sizeof(key)) != 1) {
-		r = TT_ERR_INSUFFICIENT_ENTROPY;
-		goto out;
-	}
 	(void)unlink(tmp);  /* a leftover of an earlier crash of this very pid */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		tt_err_log("soft: cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	created = 1;
-	if (write_full(fd, key, sizeof(key)) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+	if (write_full(fd, data, len) != 0 || fsync(fd) != 0 || close(fd) != 0) {
 		fd = -1;
 		tt_err_log("soft: cannot write %s: %s", tmp, strerror(errno));
 		goto out;
@@ -101,10 +109,8 @@ create_master_key(const char *path)
 		tt_err_log("soft: cannot sync directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	tt_info("soft: created master key file %s", path);
 	r = 0;
 out:
-	tt_wipe(key, sizeof(key));
 	if (fd >= 0)
 		close(fd);
 	if (dfd >= 0)
@@ -114,14 +120,140 @@ out:
 	return r;
 }
 
+#ifdef TT_HAVE_TPM
+/* The TPM connection for sealing; the owner auth lands in `auth` (wiped by the caller). */
 static int
-load_master_key(const char *path, uint8_t *mk)
+seal_tpm(const struct soft_seal *seal, uint8_t auth[64], struct tt_seal_tpm *t)
+{
+	size_t n = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->tcti = seal->tcti;
+	if (seal->owner_auth_file != NULL) {
+		uint8_t buf[64 + 2];
+		ssize_t k;
+		int fd;
+
+		if ((fd = open(seal->owner_auth_file, O_RDONLY | O_CLOEXEC)) < 0) {
+			tt_err_log("soft: cannot open %s: %s", seal->owner_auth_file, strerror(errno));
+			return TT_ERR_CONFIG;
+		}
+		k = read(fd, buf, sizeof(buf));
+		close(fd);
+		n = k > 0 ? (size_t)k : 0;
+		/* the first line, as [provider.tpm] reads it */
+		for (size_t i = 0; i < n; i++)
+			if (buf[i] == '\n' || buf[i] == '\r') {
+				n = i;
+				break;
+			}
+		if (k < 0 || n > 64) {
+			tt_wipe(buf, sizeof(buf));
+			tt_err_log("soft: %s: owner authorisation unreadable or longer than 64 bytes",
+			    seal->owner_auth_file);
+			return TT_ERR_CONFIG;
+		}
+		memcpy(auth, buf, n);
+		tt_wipe(buf, sizeof(buf));
+	} else if (seal->owner_auth != NULL) {
+		if ((n = strlen(seal->owner_auth)) > 64) {
+			tt_err_log("soft: owner_auth longer than 64 bytes");
+			return TT_ERR_CONFIG;
+		}
+		memcpy(auth, seal->owner_auth, n);
+	}
+	t->owner_auth = auth;
+	t->owner_auth_len = n;
+	return 0;
+}
+
+/* Seal `mk` and write the sealed blob to `path`. */
+static int
+write_sealed(const char *path, const struct soft_seal *seal, const uint8_t *mk)
+{
+	struct tt_seal_tpm t;
+	struct tt_buf blob;
+	uint8_t auth[64];
+	int r;
+
+	tt_buf_init(&blob, TT_SEAL_MAX_BLOB);
+	if ((r = seal_tpm(seal, auth, &t)) != 0)
+		goto out;
+	if ((r = tt_tpm_seal(&t, mk, SOFT_MASTER_KEY_LEN, &blob)) != 0) {
+		tt_err_log("soft: cannot seal the master key to the TPM at \"%s\": %s", seal->tcti,
+		    tt_strerror(r));
+		goto out;
+	}
+	r = write_file_atomic(path, tt_buf_ptr(&blob), tt_buf_avail(&blob));
+out:
+	tt_wipe(auth, sizeof(auth));
+	tt_buf_free(&blob);
+	return r;
+}
+
+static int
+unseal_master_key(const char *path, const struct soft_seal *seal, const uint8_t *blob,
+    size_t len, uint8_t *mk)
+{
+	struct tt_seal_tpm t;
+	uint8_t auth[64];
+	int r;
+
+	if ((r = seal_tpm(seal, auth, &t)) != 0)
+		goto out;
+	if ((r = tt_tpm_unseal(&t, blob, len, mk, SOFT_MASTER_KEY_LEN)) != 0) {
+		if (r == TT_ERR_NOT_PERMITTED)
+			tt_err_log("soft: master key file %s was sealed by a different TPM than the "
+			    "one at \"%s\" (or its owner hierarchy was cleared): it cannot be "
+			    "unsealed here, and keys wrapped under it are unusable on this machine",
+			    path, seal->tcti);
+		else
+			tt_err_log("soft: cannot unseal the master key in %s with the TPM at \"%s\": %s",
+			    path, seal->tcti, tt_strerror(r));
+	}
+out:
+	tt_wipe(auth, sizeof(auth));
+	return r;
+}
+#endif
+
+/* Create a new master key file: 32 random bytes, plain or sealed. */
+static int
+create_master_key(const char *path, const struct soft_seal *seal)
+{
+	uint8_t key[SOFT_MASTER_KEY_LEN];
+	int r;
+
+	if (RAND_priv_bytes(key, sizeof(key)) != 1) {
+		r = TT_ERR_INSUFFICIENT_ENTROPY;
+		goto out;
+	}
+	if (seal->tcti == NULL) {
+		r = write_file_atomic(path, key, sizeof(key));
+	} else {
+#ifdef TT_HAVE_TPM
+		r = write_sealed(path, seal, key);
+#else
+		r = TT_ERR_CONFIG;   /* soft_init refuses the option first */
+#endif
+	}
+	if (r == 0)
+		tt_info("soft: created %smaster key file %s", seal->tcti != NULL ? "sealed " : "", path);
+out:
+	tt_wipe(key, sizeof(key));
+	return r;
+}
+
+static int
+load_master_key(const char *path, const struct soft_seal *seal, uint8_t *mk)
 {
 	struct stat st;
-	int fd, r = TT_ERR_CONFIG;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int fd, sealed, r = TT_ERR_CONFIG;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 && errno == ENOENT) {
-		if ((r = create_master_key(path)) != 0)
+		if ((r = create_master_key(path, seal)) != 0)
 			return r;
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
@@ -138,19 +270,101 @@ load_master_key(const char *path, uint8_t *mk)
 		    "(chmod 600 it)", path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	if (st.st_size != SOFT_MASTER_KEY_LEN) {
-		tt_err_log("soft: refusing master key file %s: %lld bytes, expected %d",
-		    path, (long long)st.st_size, SOFT_MASTER_KEY_LEN);
+	if (st.st_size <= 0 || st.st_size > SOFT_MK_FILE_MAX) {
+		tt_err_log("soft: refusing master key file %s: %lld bytes", path, (long long)st.st_size);
 		goto out;
 	}
-	if (read_full(fd, mk, SOFT_MASTER_KEY_LEN) != 0) {
+	len = (size_t)st.st_size;
+	if ((data = malloc(len)) == NULL) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
+	if (read_full(fd, data, len) != 0) {
 		tt_err_log("soft: cannot read master key file %s", path);
 		goto out;
 	}
+	sealed = len >= TT_SEAL_MAGIC_LEN && memcmp(data, TT_SEAL_MAGIC, TT_SEAL_MAGIC_LEN) == 0;
+	if (sealed && seal->tcti == NULL) {
+		tt_err_log("soft: master key file %s is sealed to a TPM (%s) but master_key_seal_tcti "
+		    "is not set in [provider.soft]", path, TT_SEAL_MAGIC);
+		goto out;
+	}
+	if (sealed) {
+#ifdef TT_HAVE_TPM
+		r = unseal_master_key(path, seal, data, len, mk);
+#endif
+		goto out;
+	}
+	if (len != SOFT_MASTER_KEY_LEN) {
+		tt_err_log("soft: refusing master key file %s: %zu bytes, expected %d (plain) or a "
+		    "%s blob", path, len, SOFT_MASTER_KEY_LEN, TT_SEAL_MAGIC);
+		goto out;
+	}
+	if (seal->tcti != NULL && !seal->migrate) {
+		tt_err_log("soft: master key file %s holds a plain (unsealed) master key but "
+		    "master_key_seal_tcti is set; not converting it silently. To seal this key to "
+		    "the TPM, start once with master_key_seal_migrate = yes in [provider.soft] "
+		    "(then remove that line and destroy any backup of the plain file); to keep it "
+		    "plain, remove master_key_seal_tcti", path);
+		goto out;
+	}
+#ifdef TT_HAVE_TPM
+	if (seal->tcti != NULL) {
+		/* explicit migration: the same key, so every wrapped key stays valid */
+		if ((r = write_sealed(path, seal, data)) != 0)
+			goto out;
+		tt_warn("soft: sealed the plain master key in %s to the TPM at \"%s\"; remove "
+		    "master_key_seal_migrate and destroy any copy of the old plain file", path,
+		    seal->tcti);
+	}
+#endif
+	memcpy(mk, data, SOFT_MASTER_KEY_LEN);
 	r = 0;
 out:
+	if (data != NULL) {
+		tt_wipe(data, len);
+		free(data);
+	}
 	close(fd);
 	return r;
+}
+
+/* Read the master-key sealing options; an error if this build cannot honour them. */
+static int
+seal_options(const struct tt_provider_cfg *cfg, struct soft_seal *seal)
+{
+	const char *v;
+
+	memset(seal, 0, sizeof(*seal));
+	seal->tcti = tt_provider_cfg_get(cfg, "master_key_seal_tcti");
+	seal->owner_auth = tt_provider_cfg_get(cfg, "owner_auth");
+	seal->owner_auth_file = tt_provider_cfg_get(cfg, "owner_auth_file");
+	if ((v = tt_provider_cfg_get(cfg, "master_key_seal_migrate")) != NULL) {
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+			seal->migrate = 1;
+		} else if (strcmp(v, "no") != 0 && strcmp(v, "false") != 0 && strcmp(v, "0") != 0) {
+			tt_err_log("soft: master_key_seal_migrate: expected yes or no, got %s", v);
+			return TT_ERR_CONFIG;
+		}
+	}
+	if (seal->tcti != NULL && seal->tcti[0] == '\0') {
+		tt_err_log("soft: master_key_seal_tcti is empty");
+		return TT_ERR_CONFIG;
+	}
+	if (seal->tcti == NULL && (seal->migrate || seal->owner_auth != NULL ||
+	    seal->owner_auth_file != NULL)) {
+		tt_err_log("soft: master_key_seal_migrate / owner_auth / owner_auth_file need "
+		    "master_key_seal_tcti");
+		return TT_ERR_CONFIG;
+	}
+#ifndef TT_HAVE_TPM
+	if (seal->tcti != NULL) {
+		tt_err_log("soft: master_key_seal_tcti is set, but this turtled was built without "
+		    "TPM support (tpm2-tss not found at build time): the master key cannot be sealed");
+		return TT_ERR_CONFIG;
+	}
+#endif
+	return 0;
 }
 
 static void
@@ -176,6 +390,7 @@ static int
 soft_init(const struct tt_provider_cfg *cfg, void **ctxp)
 {
 	struct soft_ctx *c;
+	struct soft_seal seal;
 	char path[PATH_MAX];
 	const char *v;
 	uint32_t cache = SOFT_DEFAULT_CACHE;
@@ -214,7 +429,8 @@ soft_init(const struct tt_provider_cfg *cfg, void **ctxp)
 		r = TT_ERR_CONFIG;
 		goto out;
 	}
-	if ((r = load_master_key(path, c->mk)) != 0)
+	if ((r = seal_options(cfg, &seal)) != 0 ||
+	    (r = load_master_key(path, &seal, c->mk)) != 0)
 		goto out;
 	if (cache > 0 && (r = tt_soft_cache_new(cache, &c->cache)) != 0)
 		goto out;
