@@ -6,6 +6,7 @@
 #   bench/run.sh sign --seconds 1 --threads 2,8
 #   bench/run.sh p11                # pkcs11 provider vs SoftHSM2 in-process / p11-kit remoting
 #   bench/run.sh tpm                # tpm provider vs raw Esys_Sign on one swtpm
+#   bench/run.sh as                 # turtle-as TPM attestations/s vs the raw verification work
 #   BENCH_BUILD=build-foo bench/run.sh ping
 #
 # Any arguments after the bench name are passed to that bench.
@@ -20,11 +21,15 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" -j2 src/service/turtled bench/bench_sign bench/bench_ping bench/bench_mem >/dev/null
 # hardware-provider benches: built only where p11-kit / tss2 were found (bench/meson.build)
-for hw in bench_p11 bench_tpm; do
+for hw in bench_p11 bench_tpm bench_as; do
 	if ninja -C "$build" -t targets all 2>/dev/null | grep -q "^bench/$hw:"; then
 		ninja -C "$build" -j2 "bench/$hw" >/dev/null
 	fi
 done
+# bench_as starts the turtle-as of this tree ($TURTLE_AS overrides)
+if [ -f "$build/bench/bench_as" ] || ninja -C "$build" -t targets all 2>/dev/null | grep -q "^bench/bench_as:"; then
+	ninja -C "$build" -j2 src/as/turtle-as >/dev/null
+fi
 
 export TURTLED="${TURTLED:-$build/src/service/turtled}"
 
@@ -47,4 +52,6 @@ else
 	# SoftHSM2 + p11-kit server, and swtpm: each bench sets up and stops its own
 	if [ -x "$build/bench/bench_p11" ]; then run p11; fi
 	if [ -x "$build/bench/bench_tpm" ]; then run tpm; fi
+	# turtle-as: starts its own daemon on a free port with a temporary data dir
+	if [ -x "$build/bench/bench_as" ]; then run as; fi
 fi
