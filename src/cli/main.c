@@ -70,6 +70,27 @@ static const struct cli_cmd cmds[] = {
 	  "  --now UNIX    judge expiry at this time instead of the clock\n"
 	  "  --leeway S    tolerated clock skew in seconds (default 0)\n"
 	  "  --in FILE     read the token from FILE ('-' for stdin)\n" },
+	{ "attest", cmd_attest, "--as URL [--tee tpm] [--pcrs SEL] [--node ID] [--out FILE]",
+	  "attest this node to turtle-as with a TPM quote from turtled and print the token",
+	  "  --as URL      turtle-as base URL, e.g. http://127.0.0.1:8080\n"
+	  "  --tee tpm     evidence type (only tpm)\n"
+	  "  --pcrs SEL    PCR selection, e.g. sha256:0-10 or sha256:0,7+sha1:0\n"
+	  "                (default: turtled's quote_pcrs)\n"
+	  "  --node ID     node id registered at turtle-as (default: the host name)\n"
+	  "  --out FILE    write the token to FILE instead of stdout\n" },
+	{ "as", cmd_as,
+	  "node register | refvals import FILE | policy set FILE | resource put PATH FILE"
+	  " --as URL --admin-token-file F",
+	  "turtle-as administration: register this node (EK + activated AK), import reference"
+	  " values, set a policy, store a resource",
+	  "  node register      identity from turtled (admin), POST /v1/nodes, activate the AK\n"
+	  "    --node ID        node id (default: the host name)\n"
+	  "    --group G        node group (default: default)\n"
+	  "  refvals import F   POST F (JSON) to /v1/reference-values\n"
+	  "  policy set F       POST F (JSON) to /v1/policies\n"
+	  "  resource put P F   store F's bytes as resource P (REPO/TYPE/TAG)\n"
+	  "  --as URL           turtle-as base URL\n"
+	  "  --admin-token-file F  file holding turtle-as's admin bearer token\n" },
 };
 
 static void

@@ -45,6 +45,16 @@ struct tt_key {
 	size_t ref_len;
 };
 
+/* A PCR selection for the agent role: up to TT_PCR_BANKS_MAX banks, each a TPM hash
+ * algorithm id and a bit mask of PCRs 0..23. */
+#define TT_PCR_BANKS_MAX 4
+#define TT_PCR_COUNT 24
+struct tt_pcr_select {
+	size_t n;
+	uint16_t alg[TT_PCR_BANKS_MAX];
+	uint32_t mask[TT_PCR_BANKS_MAX];
+};
+
 /* One provider's configuration: its section of the config file as key=value pairs,
  * plus the service-wide data directory. */
 struct tt_provider_cfg {
@@ -162,6 +172,26 @@ struct tt_provider_ops {
 	 */
 	int (*certify_key)(void *ctx, const struct tt_key *key, const uint8_t *nonce,
 	    size_t nonce_len, struct tt_buf *attest, struct tt_buf *sig);
+
+	/*
+	 * Node agent role (vendor opcodes TtAttestQuote, TtAgentIdentity, TtAgentActivate;
+	 * docs/agent.md). The AK is the provider's attestation key (the one certify_key uses).
+	 * agent_quote: TPM2_PCR_Read of `sel`, then TPM2_Quote of `sel` with `nonce` as
+	 * qualifying data. Appends the TPMS_ATTEST, the TPMT_SIGNATURE, the AK's TPM2B_PUBLIC,
+	 * and to `pcrs` the digests, bank by bank in `sel` order, ascending index within a
+	 * bank, each the bank's digest size.
+	 * agent_identity: the EK's TPM2B_PUBLIC and DER SubjectPublicKeyInfo, the EK
+	 * certificate from NV (nothing appended when absent), the AK's TPM2B_PUBLIC and name.
+	 * agent_activate: TPM2_ActivateCredential(AK, EK) of a marshalled TPM2B_ID_OBJECT and
+	 * TPM2B_ENCRYPTED_SECRET; appends the recovered secret (a secret writer).
+	 */
+	int (*agent_quote)(void *ctx, const struct tt_pcr_select *sel, const uint8_t *nonce,
+	    size_t nonce_len, struct tt_buf *attest, struct tt_buf *sig, struct tt_buf *ak_pub,
+	    struct tt_buf *pcrs);
+	int (*agent_identity)(void *ctx, struct tt_buf *ek_pub, struct tt_buf *ek_der,
+	    struct tt_buf *ek_cert, struct tt_buf *ak_pub, struct tt_buf *ak_name);
+	int (*agent_activate)(void *ctx, const uint8_t *blob, size_t blob_len,
+	    const uint8_t *secret, size_t secret_len, struct tt_buf *out);
 };
 
 /* All compiled-in providers (registry.c); NULL-terminated. */

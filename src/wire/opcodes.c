@@ -38,6 +38,11 @@ static const struct tt_opcode_info opcodes[] = {
 	{ TT_OP_CAN_DO_CRYPTO, "CanDoCrypto", false, false, false },
 	/* Turtle vendor opcodes */
 	{ TT_OP_TT_CERTIFY_KEY, "TtCertifyKey", false, false, true },
+	/* agent role: a quote reveals only platform state bound to the caller's nonce, so
+	 * any authenticated client may ask; identity and activation are admin-only */
+	{ TT_OP_TT_ATTEST_QUOTE, "TtAttestQuote", false, false, true },
+	{ TT_OP_TT_AGENT_IDENTITY, "TtAgentIdentity", false, true, true },
+	{ TT_OP_TT_AGENT_ACTIVATE, "TtAgentActivate", false, true, true },
 };
 
 const struct tt_opcode_info *

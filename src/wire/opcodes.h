@@ -46,6 +46,9 @@ enum tt_opcode {
 
 #define TT_OPCODE_VENDOR_BASE 0x00010000u
 #define TT_OP_TT_CERTIFY_KEY  0x00010001u   /* Turtle: TPM2_Certify of a key */
+#define TT_OP_TT_ATTEST_QUOTE 0x00010002u   /* Turtle agent: TPM2_Quote + PCRs + logs */
+#define TT_OP_TT_AGENT_IDENTITY 0x00010003u /* Turtle agent: EK, EK cert, AK (admin) */
+#define TT_OP_TT_AGENT_ACTIVATE 0x00010004u /* Turtle agent: ActivateCredential for the AK (admin) */
 
 struct tt_opcode_info {
 	uint32_t opcode;

@@ -702,6 +702,18 @@ def _probe_keys(pb, algs):
         t = pb.tt_certify_key
         return c.call(0x10001, t.Operation(key_name=n, nonce=b"nonce"), t.Result)[0]
 
+    def agent_quote(c, n, alg):
+        t = pb.tt_attest_quote
+        return c.call(0x10002, t.Operation(nonce=b"nonce"), t.Result)[0]
+
+    def agent_admin_only(opcode, op, res):
+        # identity and activation are reserved to admins (test_agent.py runs them as one);
+        # the suite's clients are not admins, so the documented refusal is the outcome
+        def probe(c, n, alg):
+            st = c.call(opcode, op(), res)[0]
+            return 0 if st == ST.ADMIN_OPERATION else st
+        return probe
+
     return {
         OP.PSA_GENERATE_KEY: (sig, lambda c, n, alg: 0),
         OP.PSA_DESTROY_KEY: (sig, lambda c, n, alg: c.destroy_key(n)),
@@ -724,6 +736,11 @@ def _probe_keys(pb, algs):
         0x1F: (sig, prepare_att),          # PrepareKeyAttestation
         0x1E: (sig, attest_key),           # AttestKey (ActivateCredential)
         0x10001: (sig, certify),           # TtCertifyKey (Turtle vendor)
+        0x10002: (sig, agent_quote),       # TtAttestQuote (agent role)
+        0x10003: (sig, agent_admin_only(0x10003, pb.tt_attest_quote.IdentityOperation,
+                                        pb.tt_attest_quote.IdentityResult)),
+        0x10004: (sig, agent_admin_only(0x10004, pb.tt_attest_quote.ActivateOperation,
+                                        pb.tt_attest_quote.ActivateResult)),
     }
 
 

@@ -520,6 +520,9 @@ static const uint32_t tpm_opcodes[] = {
 	TT_OP_PREPARE_KEY_ATTESTATION,
 	TT_OP_ATTEST_KEY,
 	TT_OP_TT_CERTIFY_KEY,
+	TT_OP_TT_ATTEST_QUOTE,
+	TT_OP_TT_AGENT_IDENTITY,
+	TT_OP_TT_AGENT_ACTIVATE,
 };
 
 const struct tt_provider_ops tt_tpm_provider = {
@@ -550,4 +553,7 @@ const struct tt_provider_ops tt_tpm_provider = {
 	.prepare_activate_credential = tt_tpm_prepare_activate_credential,
 	.attest_activate_credential = tt_tpm_attest_activate_credential,
 	.certify_key = tt_tpm_certify_key,
+	.agent_quote = tt_tpm_agent_quote,
+	.agent_identity = tt_tpm_agent_identity,
+	.agent_activate = tt_tpm_agent_activate,
 };

@@ -108,6 +108,15 @@ int tt_tpm_attest_activate_credential(void *ctx, const struct tt_key *attested,
 int tt_tpm_certify_key(void *ctx, const struct tt_key *key, const uint8_t *nonce,
     size_t nonce_len, struct tt_buf *attest, struct tt_buf *sig);
 
+/* ---- tpm_quote.c: the node agent role (see provider.h) ---- */
+int tt_tpm_agent_quote(void *ctx, const struct tt_pcr_select *sel, const uint8_t *nonce,
+    size_t nonce_len, struct tt_buf *attest, struct tt_buf *sig, struct tt_buf *ak_pub,
+    struct tt_buf *pcrs);
+int tt_tpm_agent_identity(void *ctx, struct tt_buf *ek_pub, struct tt_buf *ek_der,
+    struct tt_buf *ek_cert, struct tt_buf *ak_pub, struct tt_buf *ak_name);
+int tt_tpm_agent_activate(void *ctx, const uint8_t *blob, size_t blob_len,
+    const uint8_t *secret, size_t secret_len, struct tt_buf *out);
+
 /* Run an ESYS call, repeating it a bounded number of times while the TPM says RETRY,
  * YIELDED or TESTING. `rc` receives the final return code. */
 #define TPM_RUN(rc, call) do { \

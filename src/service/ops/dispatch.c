@@ -46,6 +46,9 @@ static const struct op_row op_table[] = {
 	{ TT_OP_PREPARE_KEY_ATTESTATION, tt_op_prepare_key_attestation },
 	{ TT_OP_ATTEST_KEY, tt_op_attest_key },
 	{ TT_OP_TT_CERTIFY_KEY, tt_op_tt_certify_key },
+	{ TT_OP_TT_ATTEST_QUOTE, tt_op_tt_attest_quote },
+	{ TT_OP_TT_AGENT_IDENTITY, tt_op_tt_agent_identity },
+	{ TT_OP_TT_AGENT_ACTIVATE, tt_op_tt_agent_activate },
 };
 
 int

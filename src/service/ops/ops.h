@@ -117,5 +117,11 @@ int tt_op_raw_key_agreement(const struct tt_op_ctx *, const uint8_t *, size_t, s
 int tt_op_prepare_key_attestation(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 int tt_op_attest_key(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 int tt_op_tt_certify_key(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
+/* agent.c */
+/* PCR selection in tpm2-tools syntax ("sha256:0-10", "sha256:0,7+sha1:0-3") -> *sel. */
+int tt_agent_pcr_parse(const char *s, struct tt_pcr_select *sel);
+int tt_op_tt_attest_quote(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
+int tt_op_tt_agent_identity(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
+int tt_op_tt_agent_activate(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 
 #endif
