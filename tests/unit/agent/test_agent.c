@@ -35,7 +35,8 @@ fake_quote(void *ctx, const struct tt_pcr_select *sel, const uint8_t *nonce, siz
 
 	(void)ctx;
 	last_sel = *sel;
-	memcpy(last_nonce, nonce, nonce_len);
+	if (nonce_len > 0)
+		memcpy(last_nonce, nonce, nonce_len);
 	last_nonce_len = nonce_len;
 	if ((r = tt_buf_put(attest, "ATTEST", 6)) != 0 || (r = tt_buf_put(sig, "SIG", 3)) != 0 ||
 	    (r = tt_buf_put(ak_pub, "AKPUB", 5)) != 0)
