@@ -794,6 +794,8 @@ cmd_as(struct cli *cli, int argc, char **argv)
 		return as_post_file(cli, argc - 2, argv + 2, "/v1/policies");
 	if (strcmp(a, "resource") == 0 && strcmp(b, "put") == 0)
 		return as_resource_put(cli, argc - 2, argv + 2);
+	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		return cli_common_opt(cli, CLI_OPT_HELP, NULL);
 	return cli_usage(cli, "expected 'node register', 'refvals import', 'policy set' or "
 	    "'resource put'");
 }

@@ -246,3 +246,29 @@ def test_register_needs_admin(daemon_factory, swtpm, asd):  # noqa: F811
     assert p.returncode == 1
     assert asd.admin("GET", "/v1/nodes/n").status == 404
     d.stop()
+
+
+def test_as_admin_commands(daemon_factory, swtpm, asd, tmp_path):  # noqa: F811
+    """`turtle as policy set` and `turtle as resource put` are thin admin HTTP calls; a
+    wrong admin token is refused by turtle-as and the command fails."""
+    _need_tools()
+    d = _start(daemon_factory, swtpm)
+    url = "http://127.0.0.1:%d" % asd.port
+    tok = ["--as", url, "--admin-token-file", asd.token_file]
+    pol = tmp_path / "policy.json"
+    pol.write_text(json.dumps({"group": "agents", "id": "agents-v1"}))
+    p = _cli(d, "as", "policy", "set", str(pol), *tok)
+    assert p.returncode == 0, p.stderr
+    r = asd.admin("GET", "/v1/policies/agents")
+    assert r.status == 200 and "agents-v1" in json.dumps(r.json())
+    sec = tmp_path / "secret.bin"
+    sec.write_bytes(b"\x00\x01 a resource \xff")
+    p = _cli(d, "as", "resource", "put", "default/key/one", str(sec), *tok)
+    assert p.returncode == 0, p.stderr
+    r = asd.admin("GET", "/v1/resources/default/key/one")
+    assert r.status == 200 and r.body == b"\x00\x01 a resource \xff"
+    bad = tmp_path / "bad-token"
+    bad.write_text("not-the-admin-token-at-all\n")
+    p = _cli(d, "as", "policy", "set", str(pol), "--as", url, "--admin-token-file", str(bad))
+    assert p.returncode == 1 and b"401" in p.stderr
+    d.stop()
