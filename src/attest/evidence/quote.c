@@ -9,6 +9,7 @@
  * selected PCR values concatenated in TPML_PCR_SELECTION order, PCRs ascending within each
  * bitmap (bit i of byte j is PCR 8*j+i).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -25,6 +26,8 @@
 
 #include "internal.h"
 #include "turtle/error.h"
+
+#define SHA256_LEN 32
 
 const char *tt_quote_status_name(enum tt_quote_status s)
 {
@@ -133,7 +136,7 @@ out:
 	return st;
 }
 
-static enum tt_quote_status load_ak(const struct tt_quote_input *in, EVP_PKEY **out)
+static enum tt_quote_status parse_ak(const struct tt_quote_input *in, EVP_PKEY **out)
 {
 	*out = NULL;
 	if (in->ak_len > INT32_MAX)
@@ -162,6 +165,51 @@ static enum tt_quote_status load_ak(const struct tt_quote_input *in, EVP_PKEY **
 	}
 	}
 	return TT_QUOTE_BAD_KEY;
+}
+
+/*
+ * Parsed AKs, keyed by the SHA-256 of their encoding. A verifier sees the same few AKs over
+ * and over, and OpenSSL 3's decoders (PEM, SPKI) cost more than the quote's signature
+ * check; the same bytes always give the same key, so caching by content is exact.
+ * Direct-mapped, thread-safe; keys are shared with EVP_PKEY_up_ref.
+ */
+#define AK_CACHE 64
+
+struct ak_slot {
+	uint8_t id[SHA256_LEN + 1];   /* digest of the encoding || format */
+	EVP_PKEY *pk;
+};
+
+static struct ak_slot ak_cache[AK_CACHE];
+static pthread_mutex_t ak_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static enum tt_quote_status load_ak(const struct tt_quote_input *in, EVP_PKEY **out)
+{
+	uint8_t id[SHA256_LEN + 1];
+	struct ak_slot *e;
+	enum tt_quote_status st;
+
+	if (in->ak_len > INT32_MAX || !EVP_Digest(in->ak, in->ak_len, id, NULL, EVP_sha256(), NULL))
+		return TT_QUOTE_BAD_KEY;
+	id[SHA256_LEN] = (uint8_t)in->ak_format;
+	e = &ak_cache[id[0] % AK_CACHE];
+	pthread_mutex_lock(&ak_mu);
+	if (e->pk != NULL && memcmp(e->id, id, sizeof(id)) == 0 && EVP_PKEY_up_ref(e->pk)) {
+		*out = e->pk;
+		pthread_mutex_unlock(&ak_mu);
+		return TT_QUOTE_OK;
+	}
+	pthread_mutex_unlock(&ak_mu);
+	if ((st = parse_ak(in, out)) != TT_QUOTE_OK)
+		return st;
+	pthread_mutex_lock(&ak_mu);
+	if (EVP_PKEY_up_ref(*out)) {
+		EVP_PKEY_free(e->pk);
+		e->pk = *out;
+		memcpy(e->id, id, sizeof(id));
+	}
+	pthread_mutex_unlock(&ak_mu);
+	return TT_QUOTE_OK;
 }
 
 static uint16_t hash_alg_of(const TPMT_SIGNATURE *s)
