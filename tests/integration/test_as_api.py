@@ -409,3 +409,29 @@ def test_committed_writes_survive_sigkill(asd):
     r = asd.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "sample",
                     "evidence": sample_evidence(b64url_dec(ch["nonce"]))})
     assert r.status == 200, r
+
+
+def test_cli_attest_sample_tee(asd, tmp_path):
+    """`turtle attest --tee sample`: the software-only attester needs no turtled; its token
+    verifies offline against the JWKS and is never affirming under the default policy."""
+    import json
+    import subprocess
+
+    import pytest
+    cli = os.environ.get("TURTLE_CLI")
+    if not cli or not os.path.exists(cli):
+        pytest.skip("TURTLE_CLI not built")
+    base = "http://127.0.0.1:%d" % asd.port
+    p = subprocess.run([cli, "attest", "--as", base, "--tee", "sample", "--node", "n1",
+                        "--json"], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    out = json.loads(p.stdout)
+    assert out["status"] in ("none", "warning")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(asd.jwks()))
+    v = subprocess.run([cli, "token", "verify", "--jwks", str(jwks), out["token"]],
+                       capture_output=True, timeout=60)
+    assert v.returncode == 0, v.stderr.decode()
+    bad = subprocess.run([cli, "attest", "--as", base, "--tee", "sev"], capture_output=True,
+                         timeout=60)
+    assert bad.returncode == 2
