@@ -119,4 +119,8 @@ unsigned bench_opt_uint(const char *opt, const char *val, unsigned min, unsigned
 /* Default turtled path built next to this bench (set by meson), overridable. */
 const char *bench_default_turtled(void);
 
+/* 0 if sig (r||s, 64 bytes) is a valid ECDSA P-256 signature of hash by pub (0x04||X||Y). */
+int bench_verify_p256(const uint8_t pub[65], const uint8_t *hash, size_t hash_len,
+    const uint8_t *sig, size_t sig_len);
+
 #endif

@@ -61,57 +61,6 @@ struct cfg {
 	unsigned n_threads;
 };
 
-/* r||s to DER, verified against the uncompressed point with OpenSSL. */
-static int verify_sig(const uint8_t pub[65], const uint8_t hash[HASH_LEN], const uint8_t *sig,
-    size_t sig_len)
-{
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *kctx = NULL, *vctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	unsigned char *der = NULL;
-	int der_len, rc = -1;
-
-	if (sig_len != 64)
-		goto out;
-	bld = OSSL_PARAM_BLD_new();
-	if (bld == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 65))
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	kctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (params == NULL || kctx == NULL || EVP_PKEY_fromdata_init(kctx) <= 0 ||
-	    EVP_PKEY_fromdata(kctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		goto out;
-	es = ECDSA_SIG_new();
-	r = BN_bin2bn(sig, 32, NULL);
-	s = BN_bin2bn(sig + 32, 32, NULL);
-	if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1)
-		goto out;
-	r = s = NULL;   /* owned by es now */
-	der_len = i2d_ECDSA_SIG(es, &der);
-	if (der_len <= 0)
-		goto out;
-	vctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (vctx == NULL || EVP_PKEY_verify_init(vctx) <= 0)
-		goto out;
-	if (EVP_PKEY_verify(vctx, der, (size_t)der_len, hash, HASH_LEN) == 1)
-		rc = 0;
-out:
-	OPENSSL_free(der);
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	EVP_PKEY_CTX_free(vctx);
-	EVP_PKEY_CTX_free(kctx);
-	EVP_PKEY_free(pkey);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return rc;
-}
 
 /* ---- swtpm ---- */
 
@@ -662,7 +611,7 @@ static int daemon_key(const char *socket, const char *name)
 		fprintf(stderr, "bench_tpm: turtled: sign: %s\n", tt_strerror(r));
 		goto out;
 	}
-	if ((r = verify_sig(pub, hash, sig, sig_len)) != 0)
+	if ((r = bench_verify_p256(pub, hash, HASH_LEN, sig, sig_len)) != 0)
 		fprintf(stderr, "bench_tpm: turtled: signature does not verify with OpenSSL\n");
 out:
 	tt_free(sig);
@@ -867,7 +816,7 @@ baseline:
 	if (esys_load_key(&ek) != 0)
 		goto out;
 	if (RAND_bytes(hash, sizeof(hash)) != 1 || esys_sign(ek.main.ctx, ek.key, hash, sig) != 0 ||
-	    verify_sig(ek.pub, hash, sig, sizeof(sig)) != 0) {
+	    bench_verify_p256(ek.pub, hash, HASH_LEN, sig, sizeof(sig)) != 0) {
 		fprintf(stderr, "bench_tpm: esys: signing or its OpenSSL check failed\n");
 		goto out;
 	}
