@@ -3,20 +3,27 @@
  * turtle-as can accept an AK only once the node proved, with TPM2_ActivateCredential, that
  * the AK is resident in the same TPM as the registered EK.
  *
- *   seed            random, the size of the EK's name-alg digest (SHA-256: 32 bytes)
- *   encrypted seed  RSA-OAEP(SHA-256, label "IDENTITY\0") with the EK public key
- *   symKey          KDFa(SHA-256, seed, "STORAGE", AK name, "", 128)  (EK template: AES-128-CFB)
+ * The seed is shared with the EK by the EK's algorithm (Part 1, "Secret Sharing"):
+ *   RSA EK (template L-1): seed random, the size of the name-alg digest (SHA-256: 32 bytes);
+ *            encrypted seed = RSA-OAEP(SHA-256, label "IDENTITY\0") with the EK public key
+ *   ECC EK (template L-2, NIST P-256): an ephemeral P-256 key pair (d, Q);
+ *            Z = x of d * Q_EK;
+ *            seed = KDFe(SHA-256, Z, "IDENTITY\0", Q.x, Q_EK.x, 256);
+ *            encrypted seed = the TPMS_ECC_POINT Q (TPM2B x || TPM2B y, 32 bytes each)
+ * Both default EK templates use name alg SHA-256 and AES-128-CFB, so the rest is shared:
+ *   symKey          KDFa(SHA-256, seed, "STORAGE", AK name, "", 128)
  *   encIdentity     AES-128-CFB(symKey, IV 0, TPM2B_DIGEST(secret))
  *   HMACkey         KDFa(SHA-256, seed, "INTEGRITY", "", "", 256)
  *   outerHMAC       HMAC-SHA256(HMACkey, encIdentity || AK name)
  *   credentialBlob  TPM2B_ID_OBJECT(TPM2B_DIGEST(outerHMAC) || encIdentity)
  *   secret          TPM2B_ENCRYPTED_SECRET(encrypted seed)
  *
- * Only RSA EKs with the default (L-1) template are handled: an ECC EK would need ECDH seed
- * derivation, which is left for later (TT_ERR_NOT_SUPPORTED).
+ * ECC EKs on other curves (the high-range P-384 template uses SHA-384 and AES-256) and
+ * other key types give TT_ERR_NOT_SUPPORTED.
  */
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -114,40 +121,19 @@ put2b(struct tt_buf *b, const uint8_t *d, size_t n)
 	return tt_buf_put(b, d, n);
 }
 
-int
-tt_as_make_credential(const char *ek_pem, const uint8_t *name, size_t name_len,
-	const uint8_t *secret, size_t slen, struct tt_buf *id_object, struct tt_buf *enc_secret)
+/* RSA EK: a random seed, RSA-OAEP encrypted to the EK (label "IDENTITY" with its NUL). */
+static int
+seed_rsa(EVP_PKEY *ek, uint8_t seed[32], uint8_t *encseed, size_t *encseed_len)
 {
-	EVP_PKEY *ek = NULL;
 	EVP_PKEY_CTX *pc = NULL;
-	EVP_CIPHER_CTX *cc = NULL;
-	BIO *bio = NULL;
-	uint8_t seed[32], symkey[16], hmackey[32], iv[16] = { 0 }, plain[2 + 64], enc[2 + 64];
-	uint8_t hm[32], hin[2 + 64 + 66], encseed[1024];
-	size_t encseed_len = sizeof(encseed), hl = 0;
 	char *label = NULL;
-	int outl = 0, fl = 0, r = TT_ERR_GENERIC;
+	int r = TT_ERR_GENERIC;
 
-	if (slen > 64 || name_len > 66)
-		return TT_ERR_INVALID_ARGUMENT;
-	if ((bio = BIO_new_mem_buf(ek_pem, -1)) == NULL ||
-	    (ek = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
-		r = TT_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if (EVP_PKEY_get_base_id(ek) != EVP_PKEY_RSA) {
-		r = TT_ERR_NOT_SUPPORTED;
-		goto out;
-	}
-	if (RAND_bytes(seed, sizeof(seed)) != 1) {
-		r = TT_ERR_INSUFFICIENT_ENTROPY;
-		goto out;
-	}
+	if (RAND_bytes(seed, 32) != 1)
+		return TT_ERR_INSUFFICIENT_ENTROPY;
 	/* OpenSSL takes ownership of the label. */
-	if ((label = OPENSSL_malloc(9)) == NULL) {
-		r = TT_ERR_NO_MEMORY;
-		goto out;
-	}
+	if ((label = OPENSSL_malloc(9)) == NULL)
+		return TT_ERR_NO_MEMORY;
 	memcpy(label, "IDENTITY", 9);
 	if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, ek, NULL)) == NULL ||
 	    EVP_PKEY_encrypt_init(pc) != 1 ||
@@ -157,7 +143,155 @@ tt_as_make_credential(const char *ek_pem, const uint8_t *name, size_t name_len,
 	    EVP_PKEY_CTX_set0_rsa_oaep_label(pc, label, 9) != 1)
 		goto out;
 	label = NULL;
-	if (EVP_PKEY_encrypt(pc, encseed, &encseed_len, seed, sizeof(seed)) != 1)
+	if (EVP_PKEY_encrypt(pc, encseed, encseed_len, seed, 32) != 1)
+		goto out;
+	r = 0;
+out:
+	OPENSSL_free(label);
+	EVP_PKEY_CTX_free(pc);
+	return r;
+}
+
+/*
+ * KDFe of TPM 2.0 Part 1 (the SP 800-56A concatenation KDF) with SHA-256:
+ * H(counter || Z || label with its NUL || partyU || partyV), counter from 1, truncated.
+ */
+static int
+kdfe(const uint8_t *z, size_t zlen, const char *label, const uint8_t *u, size_t ulen,
+	const uint8_t *v, size_t vlen, uint32_t bits, uint8_t *out)
+{
+	size_t need = bits / 8, done = 0;
+	uint8_t cnt[4], d[32];
+	unsigned dl = 0;
+	uint32_t i = 1;
+	EVP_MD_CTX *mc;
+	int r = TT_ERR_GENERIC;
+
+	if ((mc = EVP_MD_CTX_new()) == NULL)
+		return TT_ERR_NO_MEMORY;
+	while (done < need) {
+		size_t n = need - done < sizeof(d) ? need - done : sizeof(d);
+
+		cnt[0] = (uint8_t)(i >> 24);
+		cnt[1] = (uint8_t)(i >> 16);
+		cnt[2] = (uint8_t)(i >> 8);
+		cnt[3] = (uint8_t)i;
+		if (EVP_DigestInit_ex(mc, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(mc, cnt, sizeof(cnt)) != 1 ||
+		    EVP_DigestUpdate(mc, z, zlen) != 1 ||
+		    EVP_DigestUpdate(mc, label, strlen(label) + 1) != 1 ||
+		    EVP_DigestUpdate(mc, u, ulen) != 1 ||
+		    EVP_DigestUpdate(mc, v, vlen) != 1 ||
+		    EVP_DigestFinal_ex(mc, d, &dl) != 1 || dl != sizeof(d))
+			goto out;
+		memcpy(out + done, d, n);
+		done += n;
+		i++;
+	}
+	r = 0;
+out:
+	OPENSSL_cleanse(d, sizeof(d));
+	EVP_MD_CTX_free(mc);
+	return r;
+}
+
+/* Affine coordinates of an EC public key, left-padded to 32 bytes (P-256). */
+static int
+ec_xy(const EVP_PKEY *k, uint8_t x[32], uint8_t y[32])
+{
+	BIGNUM *bx = NULL, *by = NULL;
+	int r = TT_ERR_GENERIC;
+
+	if (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1 ||
+	    EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1 ||
+	    BN_bn2binpad(bx, x, 32) != 32 || BN_bn2binpad(by, y, 32) != 32)
+		goto out;
+	r = 0;
+out:
+	BN_free(bx);
+	BN_free(by);
+	return r;
+}
+
+/*
+ * ECC EK (P-256): ECDH between a fresh ephemeral key and the EK; the seed is KDFe of the
+ * shared x coordinate, and the "encrypted seed" is the ephemeral public point, from which
+ * the TPM redoes the ECDH with the EK's private key. The ephemeral private key is freed
+ * (and wiped by OpenSSL) on return.
+ */
+static int
+seed_ecc(EVP_PKEY *ek, uint8_t seed[32], uint8_t *encseed, size_t *encseed_len)
+{
+	EVP_PKEY *eph = NULL;
+	EVP_PKEY_CTX *dc = NULL;
+	uint8_t z[32], ex[32], ey[32], kx[32], ky[32];
+	size_t zlen = sizeof(z);
+	char group[32];
+	int r = TT_ERR_GENERIC;
+
+	if (EVP_PKEY_get_utf8_string_param(ek, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+	    NULL) != 1 || (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
+		return TT_ERR_NOT_SUPPORTED;
+	/* TPMS_ECC_POINT: two TPM2B_ECC_PARAMETERs of 32 bytes, in a TPM2B of 68 bytes */
+	if (*encseed_len < 2 + 32 + 2 + 32)
+		return TT_ERR_LIMIT;
+	if ((r = ec_xy(ek, kx, ky)) != 0)
+		goto out;
+	r = TT_ERR_GENERIC;
+	if ((eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    (dc = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(dc) != 1 || EVP_PKEY_derive_set_peer(dc, ek) != 1 ||
+	    EVP_PKEY_derive(dc, z, &zlen) != 1 || zlen != sizeof(z))
+		goto out;
+	if ((r = ec_xy(eph, ex, ey)) != 0 ||
+	    (r = kdfe(z, zlen, "IDENTITY", ex, sizeof(ex), kx, sizeof(kx), 256, seed)) != 0)
+		goto out;
+	encseed[0] = 0;
+	encseed[1] = 32;
+	memcpy(encseed + 2, ex, 32);
+	encseed[34] = 0;
+	encseed[35] = 32;
+	memcpy(encseed + 36, ey, 32);
+	*encseed_len = 2 + 32 + 2 + 32;
+	r = 0;
+out:
+	OPENSSL_cleanse(z, sizeof(z));
+	EVP_PKEY_CTX_free(dc);
+	EVP_PKEY_free(eph);
+	return r;
+}
+
+int
+tt_as_make_credential(const char *ek_pem, const uint8_t *name, size_t name_len,
+	const uint8_t *secret, size_t slen, struct tt_buf *id_object, struct tt_buf *enc_secret)
+{
+	EVP_PKEY *ek = NULL;
+	EVP_CIPHER_CTX *cc = NULL;
+	BIO *bio = NULL;
+	uint8_t seed[32], symkey[16], hmackey[32], iv[16] = { 0 }, plain[2 + 64], enc[2 + 64];
+	uint8_t hm[32], hin[2 + 64 + 66], encseed[1024];
+	size_t encseed_len = sizeof(encseed), hl = 0;
+	int outl = 0, fl = 0, r = TT_ERR_GENERIC;
+
+	if (slen > 64 || name_len > 66)
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((bio = BIO_new_mem_buf(ek_pem, -1)) == NULL ||
+	    (ek = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+		r = TT_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	switch (EVP_PKEY_get_base_id(ek)) {
+	case EVP_PKEY_RSA:
+		r = seed_rsa(ek, seed, encseed, &encseed_len);
+		break;
+	case EVP_PKEY_EC:
+		r = seed_ecc(ek, seed, encseed, &encseed_len);
+		break;
+	default:
+		r = TT_ERR_NOT_SUPPORTED;
+		break;
+	}
+	if (r != 0)
 		goto out;
 	if ((r = kdfa(seed, sizeof(seed), "STORAGE", name, name_len, 128, symkey)) != 0 ||
 	    (r = kdfa(seed, sizeof(seed), "INTEGRITY", NULL, 0, 256, hmackey)) != 0)
@@ -188,9 +322,7 @@ out:
 	OPENSSL_cleanse(symkey, sizeof(symkey));
 	OPENSSL_cleanse(hmackey, sizeof(hmackey));
 	OPENSSL_cleanse(plain, sizeof(plain));
-	OPENSSL_free(label);
 	EVP_CIPHER_CTX_free(cc);
-	EVP_PKEY_CTX_free(pc);
 	EVP_PKEY_free(ek);
 	BIO_free(bio);
 	return r;
