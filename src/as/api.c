@@ -74,7 +74,7 @@ tt_as_h_challenge(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_
 	json_t *body = NULL;
 	const char *tee, *node_id;
 	char *nonce = NULL;
-	int64_t exp;
+	int64_t now, exp;
 	int r;
 
 	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
@@ -90,10 +90,12 @@ tt_as_h_challenge(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_
 		rs->detail = "\"node_id\" must be a string of [A-Za-z0-9._:-], 1..128";
 		goto out;
 	}
-	if ((r = tt_as_random_b64url(TT_AS_NONCE_BYTES, &nonce)) != 0)
-		goto out;
-	exp = tt_as_now() + (int64_t)c->cfg->nonce_ttl;
-	if ((r = c->ops->nonce_put(c->st, nonce, tee, node_id, exp)) != 0)
+	now = tt_as_now();
+	exp = now + (int64_t)c->cfg->nonce_ttl;
+	r = tt_as_nonce_issue(c->nonces, tt_as_verifier_find(tee)->tee, node_id, now, exp, &nonce);
+	if (r == TT_ERR_LIMIT)
+		rs->detail = "too many outstanding challenges (max_challenges); retry later";
+	if (r != 0)
 		goto out;
 	if ((rs->json = json_pack("{s:s,s:I}", "nonce", nonce, "expires_at", (json_int_t)exp)) == NULL)
 		r = TT_ERR_NO_MEMORY;
@@ -206,7 +208,7 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 		rs->detail = "\"nonce\" is not a challenge nonce";
 		goto out;
 	}
-	r = c->ops->nonce_take(c->st, nonce, tt_as_now(), &n);
+	r = tt_as_nonce_take(c->nonces, bin, binlen, tt_as_now(), &n);
 	if (r == TT_ERR_DOES_NOT_EXIST) {
 		rs->detail = "nonce unknown or already used (replay)";
 		r = TT_ERR_NOT_AUTHENTICATED;

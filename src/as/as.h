@@ -35,21 +35,43 @@ struct tt_as_config {
 	unsigned nonce_ttl;           /* seconds a challenge stays valid (default 300) */
 	unsigned token_ttl;           /* seconds an EAR token is valid (default 3600) */
 	unsigned session_ttl;         /* seconds a KBS session lives (default 300) */
+	unsigned max_challenges;      /* outstanding challenges held in memory (default 100000) */
 	bool foreground;
 };
 
 /* ---------------------------------------------------------------------------------- */
-/* Store                                                                                */
+/* Challenges (nonce.c): in memory on purpose, see there                               */
 
-struct tt_as_store;
+struct tt_as_nonces;
 
-/* A challenge as stored. Strings owned by the struct; free with tt_as_nonce_clear. */
+/* A taken challenge. Strings owned by the struct; free with tt_as_nonce_clear. */
 struct tt_as_nonce {
 	char *tee;
 	char *node_id;                /* NULL when the challenge named no node */
 	int64_t expires_at;
 };
 void tt_as_nonce_clear(struct tt_as_nonce *n);
+
+/* A table of at most `max` outstanding challenges. */
+int tt_as_nonces_new(size_t max, struct tt_as_nonces **out);
+void tt_as_nonces_free(struct tt_as_nonces *t);
+size_t tt_as_nonces_count(struct tt_as_nonces *t);
+/* Issue a fresh TT_AS_NONCE_BYTES nonce for `tee` (a static string: the verifier's name)
+ * and optionally a node; *nonce_out (base64url, malloc'd) is what the client echoes.
+ * TT_ERR_LIMIT when `max` unexpired challenges are outstanding. */
+int tt_as_nonce_issue(struct tt_as_nonces *t, const char *tee, const char *node_id,
+	int64_t now, int64_t expires_at, char **nonce_out);
+/* Take (remove) the challenge with these raw nonce bytes: single use, so two concurrent
+ * takes cannot both succeed. TT_ERR_DOES_NOT_EXIST when unknown or already taken;
+ * TT_ERR_TIMEOUT when expired (it is removed too, *out not written). */
+int tt_as_nonce_take(struct tt_as_nonces *t, const uint8_t *nonce, size_t len, int64_t now,
+	struct tt_as_nonce *out);
+
+/* ---------------------------------------------------------------------------------- */
+/* Store                                                                                */
+
+struct tt_as_store;
+
 
 /* One KBS session (cookie). */
 struct tt_as_session {
@@ -72,14 +94,6 @@ struct tt_as_store_ops {
 	const char *name;
 	int (*open)(const char *data_dir, struct tt_as_store **out);
 	void (*close)(struct tt_as_store *s);
-
-	/* Challenges. nonce_take deletes the row and returns it in the same transaction,
-	 * so two concurrent takes of one nonce cannot both succeed. An expired nonce is
-	 * deleted too and reported as TT_ERR_TIMEOUT (*out not written). */
-	int (*nonce_put)(struct tt_as_store *s, const char *nonce, const char *tee,
-		const char *node_id, int64_t expires_at);
-	int (*nonce_take)(struct tt_as_store *s, const char *nonce, int64_t now,
-		struct tt_as_nonce *out);
 
 	/* Nodes: JSON objects with at least "id" and "group". */
 	int (*node_put)(struct tt_as_store *s, const json_t *node);

@@ -21,6 +21,7 @@ struct tt_as_ctx {
 	const struct tt_as_store_ops *ops;
 	struct tt_as_store *st;
 	struct tt_as_issuer *issuer;
+	struct tt_as_nonces *nonces;  /* outstanding challenges */
 	uint8_t admin_digest[32];     /* SHA-256 of the admin token */
 	bool admin_enabled;
 };

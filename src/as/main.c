@@ -95,6 +95,7 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 			{ "nonce_ttl", offsetof(struct tt_as_config, nonce_ttl), 1, 86400 },
 			{ "token_ttl", offsetof(struct tt_as_config, token_ttl), 1, 31 * 86400 },
 			{ "session_ttl", offsetof(struct tt_as_config, session_ttl), 1, 86400 },
+			{ "max_challenges", offsetof(struct tt_as_config, max_challenges), 16, 16u << 20 },
 		};
 		size_t i;
 
@@ -195,6 +196,7 @@ main(int argc, char **argv)
 		.nonce_ttl = 300,
 		.token_ttl = 3600,
 		.session_ttl = 300,
+		.max_challenges = 100000,
 	};
 	struct cfg_parse cp = { .cfg = &cfg };
 	struct tt_as_ctx ctx = { 0 };
@@ -268,6 +270,8 @@ main(int argc, char **argv)
 
 	ctx.cfg = &cfg;
 	ctx.ops = &tt_as_store_sqlite;
+	if ((r = tt_as_nonces_new(cfg.max_challenges, &ctx.nonces)) != 0)
+		goto out;
 	if ((r = ctx.ops->open(cfg.data_dir, &ctx.st)) != 0)
 		goto out;
 	if ((r = tt_as_issuer_open(cfg.data_dir, ctx.st, ctx.ops, &ctx.issuer)) != 0)
@@ -292,6 +296,7 @@ out:
 	tt_as_issuer_close(ctx.issuer);
 	if (ctx.st != NULL)
 		ctx.ops->close(ctx.st);
+	tt_as_nonces_free(ctx.nonces);
 	OPENSSL_cleanse(ctx.admin_digest, sizeof(ctx.admin_digest));
 	free(cfg.listen_host);
 	free(cfg.data_dir);

@@ -3,10 +3,8 @@
  *
  * Durability: WAL with synchronous=FULL, so a committed transaction survives a crash or a
  * power cut. Each operation is one BEGIN IMMEDIATE ... COMMIT; the connection is shared by
- * the HTTP thread pool under one mutex, which also makes nonce_take atomic: the row is
- * read and deleted inside one transaction that no other request can interleave with.
- * A PostgreSQL back end implements the same table (DELETE ... RETURNING gives the same
- * atomic take there).
+ * the HTTP thread pool under one mutex. Challenges are not here: they live in memory
+ * (nonce.c says why).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,8 +28,8 @@ struct tt_as_store {
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, tee TEXT NOT NULL,"
-	" node_id TEXT, expires_at INTEGER NOT NULL);"
+	/* Challenges moved to memory (nonce.c); the table of older databases goes. */
+	"DROP TABLE IF EXISTS nonces;"
 	"CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, grp TEXT NOT NULL,"
 	" doc TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS refvals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -187,105 +185,6 @@ sq_open(const char *data_dir, struct tt_as_store **out)
 	s = NULL;
 out:
 	sq_close(s);
-	return r;
-}
-
-/* ---- nonces ---- */
-
-void
-tt_as_nonce_clear(struct tt_as_nonce *n)
-{
-	if (n == NULL)
-		return;
-	free(n->tee);
-	free(n->node_id);
-	memset(n, 0, sizeof(*n));
-}
-
-static int
-sq_nonce_put(struct tt_as_store *s, const char *nonce, const char *tee, const char *node_id,
-	int64_t expires_at)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if ((r = tx_begin(s)) != 0)
-		return r;
-	/* Expired challenges are swept here so the table stays small without a timer. */
-	if ((r = prep(s, "DELETE FROM nonces WHERE expires_at < ?", &st)) != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, expires_at - 86400);
-	r = step_done(s, st);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (r != 0)
-		goto out;
-	if ((r = prep(s, "INSERT INTO nonces (nonce, tee, node_id, expires_at) VALUES (?,?,?,?)",
-	    &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tee, -1, SQLITE_STATIC);
-	if (node_id != NULL)
-		sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, expires_at);
-	r = step_done(s, st);
-out:
-	sqlite3_finalize(st);
-	return tx_end(s, r);
-}
-
-static int
-sq_nonce_take(struct tt_as_store *s, const char *nonce, int64_t now, struct tt_as_nonce *out)
-{
-	sqlite3_stmt *st = NULL;
-	struct tt_as_nonce n = { 0 };
-	int r, rc;
-
-	if ((r = tx_begin(s)) != 0)
-		return r;
-	if ((r = prep(s, "SELECT tee, node_id, expires_at FROM nonces WHERE nonce = ?", &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		r = TT_ERR_DOES_NOT_EXIST;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = db_err(s, "nonce select");
-		goto out;
-	}
-	n.tee = col_strdup(st, 0);
-	n.node_id = col_strdup(st, 1);
-	n.expires_at = sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (n.tee == NULL) {
-		r = TT_ERR_NO_MEMORY;
-		goto out;
-	}
-	if ((r = prep(s, "DELETE FROM nonces WHERE nonce = ?", &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
-	if ((r = step_done(s, st)) != 0)
-		goto out;
-	/* The delete of an expired nonce is committed as well: it is dead either way. */
-	if (now > n.expires_at) {
-		sqlite3_finalize(st);
-		tt_as_nonce_clear(&n);
-		r = tx_end(s, 0);
-		return r != 0 ? r : TT_ERR_TIMEOUT;
-	}
-out:
-	sqlite3_finalize(st);
-	r = tx_end(s, r);
-	if (r == 0) {
-		*out = n;
-		return 0;
-	}
-	tt_as_nonce_clear(&n);
 	return r;
 }
 
@@ -808,8 +707,6 @@ const struct tt_as_store_ops tt_as_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
-	.nonce_put = sq_nonce_put,
-	.nonce_take = sq_nonce_take,
 	.node_put = sq_node_put,
 	.node_get = sq_node_get,
 	.node_list = sq_node_list,

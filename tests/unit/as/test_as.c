@@ -47,33 +47,89 @@ teardown(void **state)
 	return 0;
 }
 
+/* Decode a base64url nonce as the attest handler does. */
+static void
+raw_nonce(const char *b64, uint8_t **bin, size_t *len)
+{
+	assert_int_equal(tt_as_b64_dec(b64, bin, len), 0);
+	assert_int_equal(*len, TT_AS_NONCE_BYTES);
+}
+
 static void
 test_nonce_single_use(void **state)
 {
-	struct fx *f = *state;
+	struct tt_as_nonces *t = NULL;
 	struct tt_as_nonce n = { 0 };
+	char *a = NULL, *b = NULL;
+	uint8_t *bin = NULL, other[TT_AS_NONCE_BYTES] = { 0 };
+	size_t len = 0;
 
-	assert_int_equal(ops->nonce_put(f->st, "n1", "sample", "node", 1000), 0);
-	assert_int_equal(ops->nonce_put(f->st, "n1", "sample", NULL, 1000), TT_ERR_ALREADY_EXISTS);
-	assert_int_equal(ops->nonce_take(f->st, "n1", 999, &n), 0);
+	(void)state;
+	assert_int_equal(tt_as_nonces_new(16, &t), 0);
+	assert_int_equal(tt_as_nonce_issue(t, "sample", "node", 10, 1000, &a), 0);
+	assert_int_equal(tt_as_nonce_issue(t, "tpm", NULL, 10, 1000, &b), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(tt_as_nonces_count(t), 2);
+	raw_nonce(a, &bin, &len);
+	assert_int_equal(tt_as_nonce_take(t, bin, len, 999, &n), 0);
 	assert_string_equal(n.tee, "sample");
 	assert_string_equal(n.node_id, "node");
+	assert_int_equal(n.expires_at, 1000);
 	tt_as_nonce_clear(&n);
-	assert_int_equal(ops->nonce_take(f->st, "n1", 999, &n), TT_ERR_DOES_NOT_EXIST);
-	assert_int_equal(ops->nonce_take(f->st, "other", 999, &n), TT_ERR_DOES_NOT_EXIST);
+	/* single use */
+	assert_int_equal(tt_as_nonce_take(t, bin, len, 999, &n), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(tt_as_nonce_take(t, other, sizeof(other), 999, &n), TT_ERR_DOES_NOT_EXIST);
+	/* a prefix of a nonce is not the nonce */
+	assert_int_equal(tt_as_nonce_take(t, bin, len - 1, 999, &n), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(tt_as_nonces_count(t), 1);
+	free(bin);
+	free(a);
+	free(b);
+	tt_as_nonces_free(t);
 }
 
 static void
 test_nonce_expiry(void **state)
 {
-	struct fx *f = *state;
+	struct tt_as_nonces *t = NULL;
 	struct tt_as_nonce n = { 0 };
+	char *a = NULL;
+	uint8_t *bin = NULL;
+	size_t len = 0;
 
-	assert_int_equal(ops->nonce_put(f->st, "n2", "tpm", NULL, 1000), 0);
-	assert_int_equal(ops->nonce_take(f->st, "n2", 1001, &n), TT_ERR_TIMEOUT);
+	(void)state;
+	assert_int_equal(tt_as_nonces_new(16, &t), 0);
+	assert_int_equal(tt_as_nonce_issue(t, "tpm", NULL, 10, 1000, &a), 0);
+	raw_nonce(a, &bin, &len);
+	assert_int_equal(tt_as_nonce_take(t, bin, len, 1001, &n), TT_ERR_TIMEOUT);
 	assert_null(n.tee);
 	/* an expired nonce is gone for good */
-	assert_int_equal(ops->nonce_take(f->st, "n2", 500, &n), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(tt_as_nonce_take(t, bin, len, 500, &n), TT_ERR_DOES_NOT_EXIST);
+	free(bin);
+	free(a);
+	tt_as_nonces_free(t);
+}
+
+static void
+test_nonce_bounded(void **state)
+{
+	struct tt_as_nonces *t = NULL;
+	char *a[17] = { 0 };
+
+	(void)state;
+	assert_int_equal(tt_as_nonces_new(16, &t), 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(tt_as_nonce_issue(t, "tpm", NULL, 10, 100, &a[i]), 0);
+	/* full of live challenges: refused, nothing grows */
+	assert_int_equal(tt_as_nonce_issue(t, "tpm", NULL, 50, 150, &a[16]), TT_ERR_LIMIT);
+	assert_null(a[16]);
+	assert_int_equal(tt_as_nonces_count(t), 16);
+	/* once they expired, issuing sweeps them and succeeds */
+	assert_int_equal(tt_as_nonce_issue(t, "tpm", NULL, 101, 400, &a[16]), 0);
+	assert_int_equal(tt_as_nonces_count(t), 1);
+	for (int i = 0; i < 17; i++)
+		free(a[i]);
+	tt_as_nonces_free(t);
 }
 
 static void
@@ -245,6 +301,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_nonce_single_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
+		cmocka_unit_test(test_nonce_bounded),
 		cmocka_unit_test_setup_teardown(test_refvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test(test_default_policy),
