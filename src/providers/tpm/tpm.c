@@ -490,6 +490,8 @@ tpm_init(const struct tt_provider_cfg *cfg, void **ctxp)
 	if ((v = tt_provider_cfg_get(cfg, "endorsement_auth")) != NULL &&
 	    (r = set_auth(&c->endorsement_auth, v)) != 0)
 		goto out;
+	if ((r = tt_tpm_agent_config(c, cfg)) != 0)   /* ek_alg (tpm_quote.c) */
+		goto out;
 	/* Fail start-up on a TPM that is not there: a wrong TCTI is a configuration error,
 	 * unlike a TPM that goes away later, which requests survive. */
 	if ((r = context_open(c)) != 0)

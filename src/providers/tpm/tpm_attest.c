@@ -5,8 +5,9 @@
  * the attested key's name and public area and the endorsement key's public area,
  * runs MakeCredential(EK public, name, secret) and sends the blob back; only the TPM
  * holding both the EK and a key of exactly that name can recover the secret. The
- * default attesting key is the EK from the TCG template (RSA 2048, L-1), recreated with
- * CreatePrimary in the endorsement hierarchy, so it matches the EK certificate.
+ * default attesting key is the EK from the TCG template (RSA 2048, L-1, or ECC P-256,
+ * L-2, with ek_alg = ecc), recreated with CreatePrimary in the endorsement hierarchy, so
+ * it matches the EK certificate.
  *
  * Certify (Turtle vendor opcode): a restricted ECDSA P-256 attestation key, a primary
  * from a fixed template in the endorsement hierarchy, signs a TPMS_ATTEST naming the
@@ -86,7 +87,7 @@ tt_tpm_prepare_activate_credential(void *ctx, const struct tt_key *attested,
 		return r;
 	if ((r = tt_tpm_enter(c)) != 0)
 		return r;
-	tt_tpm_ek_template(&tmpl);
+	tt_tpm_agent_ek_template(c, &tmpl);
 	if ((r = tt_tpm_create_primary(c, ESYS_TR_RH_ENDORSEMENT, &tmpl, &ek, &ekp)) != 0)
 		goto out;
 	r = put_public(ekp, attesting_pub);
@@ -125,7 +126,7 @@ tt_tpm_attest_activate_credential(void *ctx, const struct tt_key *attested,
 	if ((r = tt_tpm_enter(c)) != 0)
 		return r;
 	/* EK first: loading the key may evict cached keys, but never the EK */
-	tt_tpm_ek_template(&tmpl);
+	tt_tpm_agent_ek_template(c, &tmpl);
 	if ((r = tt_tpm_create_primary(c, ESYS_TR_RH_ENDORSEMENT, &tmpl, &ek, NULL)) != 0)
 		goto out;
 	if ((r = tt_tpm_key_handle(c, attested, &kh)) != 0)

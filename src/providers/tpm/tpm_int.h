@@ -43,6 +43,7 @@ struct tpm_ctx {
 	size_t max_loaded;
 	struct tpm_slot *slots;
 	uint64_t clock;
+	int ek_ecc;                   /* ek_alg = ecc: the P-256 EK (L-2), else RSA (L-1) */
 };
 
 /* ---- tpm.c: context, return codes, cache ---- */
@@ -109,6 +110,12 @@ int tt_tpm_certify_key(void *ctx, const struct tt_key *key, const uint8_t *nonce
     size_t nonce_len, struct tt_buf *attest, struct tt_buf *sig);
 
 /* ---- tpm_quote.c: the node agent role (see provider.h) ---- */
+/* Read the agent's start-up keys from the provider config (ek_alg = rsa|ecc, default
+ * rsa); TT_ERR_CONFIG for a value it does not know. */
+int tt_tpm_agent_config(struct tpm_ctx *c, const struct tt_provider_cfg *cfg);
+/* Template of the configured EK: tt_tpm_ek_template() (RSA 2048, L-1) or the ECC NIST
+ * P-256 EK (L-2). Both have the PolicySecret(TPM_RH_ENDORSEMENT) authPolicy. */
+void tt_tpm_agent_ek_template(const struct tpm_ctx *c, TPM2B_PUBLIC *t);
 int tt_tpm_agent_quote(void *ctx, const struct tt_pcr_select *sel, const uint8_t *nonce,
     size_t nonce_len, struct tt_buf *attest, struct tt_buf *sig, struct tt_buf *ak_pub,
     struct tt_buf *pcrs);

@@ -7,6 +7,13 @@
  * so it is the same key on every CreatePrimary, needs no storage, and is the key that
  * turtle-as registered. It is created per request and flushed after, as in tpm_attest.c.
  *
+ * The EK is the RSA 2048 EK (TCG EK Credential Profile template L-1) unless the provider
+ * config says ek_alg = ecc: then the ECC NIST P-256 EK (template L-2), which many TPMs
+ * (and the vTPMs of some clouds) carry the only EK certificate for. Both are primaries
+ * from the default templates, so they are the keys the manufacturer's certificates name.
+ * turtle-as makes the credential for either (ECDH seed sharing for ECC), and
+ * ActivateCredential needs the same PolicySecret(TPM_RH_ENDORSEMENT) session for both.
+ *
  * PCRs are read before the quote inside one TPM lock. Another process extending a PCR in
  * between makes the values disagree with the quote's PCR digest; the verifier then refuses
  * the evidence (pcr-digest-mismatch) and the caller asks again. That is safe, and rare.
@@ -24,11 +31,65 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-/* TCG EK Credential Profile: RSA 2048 EK certificate. */
+/* TCG EK Credential Profile: EK certificate indices of the RSA 2048 and ECC P-256 EKs. */
 #define EK_CERT_NV_RSA 0x01c00002u
+#define EK_CERT_NV_ECC 0x01c0000au
 #define EK_CERT_MAX 4096u
 /* Chunk for NV_Read: below every TPM's MAX_NV_BUFFER_SIZE (swtpm: 1024). */
 #define NV_CHUNK 512u
+
+/* PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256: the authPolicy of the default EKs. */
+static const uint8_t ek_policy[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5,
+	0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b,
+	0x33, 0x14, 0x69, 0xaa,
+};
+
+int
+tt_tpm_agent_config(struct tpm_ctx *c, const struct tt_provider_cfg *cfg)
+{
+	const char *v = tt_provider_cfg_get(cfg, "ek_alg");
+
+	if (v == NULL || strcmp(v, "rsa") == 0) {
+		c->ek_ecc = 0;
+		return 0;
+	}
+	if (strcmp(v, "ecc") == 0) {
+		c->ek_ecc = 1;
+		return 0;
+	}
+	tt_err_log("tpm: ek_alg must be \"rsa\" or \"ecc\", not \"%s\"", v);
+	return TT_ERR_CONFIG;
+}
+
+/* TCG EK Credential Profile template L-2: ECC NIST P-256, SHA-256, AES-128-CFB, an
+ * all-zero 32-byte x and y as the unique field. */
+void
+tt_tpm_agent_ek_template(const struct tpm_ctx *c, TPM2B_PUBLIC *t)
+{
+	TPMT_PUBLIC *p = &t->publicArea;
+
+	if (!c->ek_ecc) {
+		tt_tpm_ek_template(t);
+		return;
+	}
+	memset(t, 0, sizeof(*t));
+	p->type = TPM2_ALG_ECC;
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+	    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+	    TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	p->authPolicy.size = sizeof(ek_policy);
+	memcpy(p->authPolicy.buffer, ek_policy, sizeof(ek_policy));
+	p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	p->parameters.eccDetail.symmetric.keyBits.aes = 128;
+	p->parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	p->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	p->unique.ecc.x.size = 32;
+	p->unique.ecc.y.size = 32;
+}
 
 static size_t
 digest_size(uint16_t alg)
@@ -238,10 +299,12 @@ out:
 	return r;
 }
 
-/* EK certificate from NV; 0 with nothing appended when the index is not defined. */
+/* EK certificate from NV (the index of the configured EK's algorithm); 0 with nothing
+ * appended when the index is not defined. */
 static int
 read_ek_cert(struct tpm_ctx *c, struct tt_buf *out)
 {
+	const TPM2_HANDLE idx = c->ek_ecc ? EK_CERT_NV_ECC : EK_CERT_NV_RSA;
 	ESYS_TR nv = ESYS_TR_NONE;
 	TPM2B_NV_PUBLIC *np = NULL;
 	TPM2B_MAX_NV_BUFFER *chunk = NULL;
@@ -250,12 +313,11 @@ read_ek_cert(struct tpm_ctx *c, struct tt_buf *out)
 	TSS2_RC rc;
 	int r;
 
-	TPM_RUN(rc, Esys_TR_FromTPMPublic(c->esys, EK_CERT_NV_RSA, ESYS_TR_NONE, ESYS_TR_NONE,
+	TPM_RUN(rc, Esys_TR_FromTPMPublic(c->esys, idx, ESYS_TR_NONE, ESYS_TR_NONE,
 	    ESYS_TR_NONE, &nv));
 	if (rc != TSS2_RC_SUCCESS) {
 		/* an undefined index is the common case on TPMs without a certificate */
-		tt_debug("tpm: no EK certificate at NV 0x%08x (%s)", EK_CERT_NV_RSA,
-		    Tss2_RC_Decode(rc));
+		tt_debug("tpm: no EK certificate at NV 0x%08x (%s)", idx, Tss2_RC_Decode(rc));
 		return 0;
 	}
 	TPM_RUN(rc, Esys_NV_ReadPublic(c->esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -336,7 +398,7 @@ tt_tpm_agent_identity(void *ctx, struct tt_buf *ek_pub, struct tt_buf *ek_der,
 
 	if ((r = tt_tpm_enter(c)) != 0)
 		return r;
-	tt_tpm_ek_template(&tmpl);
+	tt_tpm_agent_ek_template(c, &tmpl);
 	if ((r = tt_tpm_create_primary(c, ESYS_TR_RH_ENDORSEMENT, &tmpl, &ek, &ekp)) != 0)
 		goto out;
 	flush(c, &ek);
@@ -382,7 +444,7 @@ tt_tpm_agent_activate(void *ctx, const uint8_t *blob, size_t blob_len,
 		return TT_ERR_INVALID_ARGUMENT;
 	if ((r = tt_tpm_enter(c)) != 0)
 		return r;
-	tt_tpm_ek_template(&tmpl);
+	tt_tpm_agent_ek_template(c, &tmpl);
 	if ((r = tt_tpm_create_primary(c, ESYS_TR_RH_ENDORSEMENT, &tmpl, &ek, NULL)) != 0)
 		goto out;
 	tt_tpm_ak_template(&tmpl);
