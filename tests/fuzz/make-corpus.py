@@ -294,6 +294,101 @@ STREAMS = {
 }
 
 
+# ---- agent role (tt_attest_quote.proto, tt_certify_key.proto) ----
+# fuzz_agent's input: records [selector][u16le body length][body]; selector bits 0-2 pick
+# TtCertifyKey, TtAttestQuote, TtAgentIdentity, TtAgentActivate, PsaGenerateKey,
+# PsaDestroyKey, ListOpcodes, ListKeys; bit 3 = admin (direct auth), bit 4 = soft provider.
+AG_CERTIFY, AG_QUOTE, AG_IDENTITY, AG_ACTIVATE, AG_GENERATE, AG_DESTROY, AG_LIST_OPCODES, \
+    AG_LIST_KEYS = range(8)
+AG_ADMIN, AG_SOFT = 0x08, 0x10
+TPM_SHA1, TPM_SHA256, TPM_SHA384 = 0x0004, 0x000B, 0x000C
+NONCE32 = bytes(range(32))
+
+
+def packed(nums):
+    return b"".join(varint(n) for n in nums)
+
+
+def pcr_bank(alg, indices, values=None):
+    out = v(1, alg) + b(2, packed(indices))
+    for val in values or []:
+        out += b(3, val)
+    return out
+
+
+def agent_rec(sel, body=b""):
+    return bytes([sel]) + struct.pack("<H", len(body)) + body
+
+
+AGENT = {
+    "quote-default": agent_rec(AG_QUOTE, b(1, NONCE32)),
+    "quote-banks": agent_rec(AG_QUOTE, b(1, NONCE32) + b(2, pcr_bank(TPM_SHA256, range(11))) +
+                             b(2, pcr_bank(TPM_SHA1, [0, 7])) +
+                             b(2, pcr_bank(TPM_SHA384, [23]))),
+    "quote-no-nonce": agent_rec(AG_QUOTE),
+    "quote-long-nonce": agent_rec(AG_QUOTE, b(1, bytes(65))),
+    "quote-bad-index": agent_rec(AG_QUOTE, b(2, pcr_bank(TPM_SHA256, [24]))),
+    "quote-values-in-request": agent_rec(AG_QUOTE, b(2, pcr_bank(TPM_SHA256, [0], [bytes(32)]))),
+    "quote-soft-provider": agent_rec(AG_QUOTE | AG_SOFT, b(1, NONCE32)),
+    "identity": agent_rec(AG_IDENTITY | AG_ADMIN) + agent_rec(AG_IDENTITY),
+    "activate": agent_rec(AG_ACTIVATE | AG_ADMIN, b(1, b"\x00\x22" + bytes(34)) +
+                          b(2, b"\x01\x00" + bytes(256))) +
+                agent_rec(AG_ACTIVATE, b(1, b"x") + b(2, b"y")),
+    "certify": b"".join([
+        agent_rec(AG_GENERATE, b(1, "ak-user") + b(2, A_ECC_SIGN)),
+        agent_rec(AG_CERTIFY, b(1, "ak-user") + b(2, NONCE32)),
+        agent_rec(AG_CERTIFY, b(1, "missing") + b(2, NONCE32)),
+        agent_rec(AG_LIST_KEYS),
+        agent_rec(AG_DESTROY, b(1, "ak-user")),
+    ]),
+    "list-opcodes": agent_rec(AG_LIST_OPCODES, v(1, 3)),
+}
+
+
+# fuzz_client_attest's input: [mode][status][result body], or [0x80 | mode][raw response];
+# mode 0 quote (configured PCRs), 1 identity, 2 activate, 3 quote of two banks.
+def quote_result(banks, evlog=b"", ima=b""):
+    out = b(1, b"\xffTCG\x80\x18" + bytes(60)) + b(2, b"\x00\x18\x00\x0b" + bytes(68)) + \
+        b(3, b"\x00\x58\x00\x23" + bytes(84))
+    for bank in banks:
+        out += b(4, bank)
+    if evlog:
+        out += b(5, evlog)
+    if ima:
+        out += b(6, ima)
+    return out
+
+
+QUOTE_SHA256 = quote_result([pcr_bank(TPM_SHA256, range(11), [bytes([i]) * 32
+                                                              for i in range(11)])],
+                            evlog=bytes(64), ima=b"10 " + b"0" * 40 + b" ima-ng sha256:x /init\n")
+QUOTE_TWO = quote_result([pcr_bank(TPM_SHA256, range(11), [bytes([i]) * 32 for i in range(11)]),
+                          pcr_bank(TPM_SHA1, [0, 7], [bytes(20), bytes([7]) * 20])])
+IDENTITY = b(1, b"\x01\x3a" + bytes(64)) + b(2, b"\x30\x82\x01\x22" + bytes(60)) + \
+    b(3, b"\x30\x82\x03\x00" + bytes(60)) + b(4, b"\x00\x58" + bytes(64)) + \
+    b(5, b"\x00\x0b" + bytes(32))
+
+
+def resp_header(opcode, body_len, status=0):
+    return struct.pack("<IHBBHBQBBBIHIHH", 0x5EC0A710, 30, 1, 0, 0, 3, 0,
+                       0, 0, 0, body_len, 0, opcode, status, 0)
+
+
+CLIENT = {
+    "quote": bytes([0, 0]) + QUOTE_SHA256,
+    "quote-two-banks": bytes([3, 0]) + QUOTE_TWO,
+    "quote-duplicate-index": bytes([0, 0]) + quote_result(
+        [pcr_bank(TPM_SHA256, [1, 1], [bytes(32), bytes(32)])]),
+    "quote-short-digest": bytes([0, 0]) + quote_result([pcr_bank(TPM_SHA256, [1], [bytes(20)])]),
+    "quote-status": bytes([0, 7]),
+    "identity": bytes([1, 0]) + IDENTITY,
+    "activate": bytes([2, 0]) + b(1, b"credential-0123456789abcdef"),
+    "raw-quote": bytes([0x80]) + resp_header(0x10002, len(QUOTE_SHA256)) + QUOTE_SHA256,
+    "raw-short-body": bytes([0x80]) + resp_header(0x10002, 100) + QUOTE_SHA256[:40],
+    "raw-wrong-opcode": bytes([0x81]) + resp_header(0x10002, len(IDENTITY)) + IDENTITY,
+}
+
+
 def write(target, name, data):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -321,6 +416,10 @@ def main():
     write("fuzz_header", "unix-peer", STREAMS["ecc-unix-peer"][:36])
     for name, size in (("core", 7), ("ecc", 50), ("aes", 256), ("too-long", 36)):
         write("fuzz_frame", "%s-%d" % (name, size), chunked(STREAMS[name], size))
+    for name, data in AGENT.items():
+        write("fuzz_agent", name, data)
+    for name, data in CLIENT.items():
+        write("fuzz_client_attest", name, data)
     return 0
 
 
