@@ -18,6 +18,9 @@
  *   log_max     per-log size bound in bytes (default 256K, at most 16M). A log over the
  *               bound is left out whole: a truncated log would not replay to the PCRs.
  * An absent or unreadable log is left out too; the quote is still useful without it.
+ * The EK (ek_alg = rsa|ecc) is different: it is the TPM provider's start-up setting
+ * (tpm_quote.c), because the EK is the node's identity at turtle-as and must not change
+ * under a registered node on a reload. Identity and Activate use whichever EK it chose.
  */
 #include <errno.h>
 #include <fcntl.h>
