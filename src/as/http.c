@@ -251,7 +251,9 @@ admin_ok(struct tt_as_ctx *c, struct MHD_Connection *conn)
 	h += 7;
 	if (EVP_Digest(h, strlen(h), d, &dl, EVP_sha256(), NULL) != 1 || dl != sizeof(d))
 		return false;
+	pthread_rwlock_rdlock(&c->admin_lock);   /* SIGHUP may be replacing the digest */
 	ok = CRYPTO_memcmp(d, c->admin_digest, sizeof(d)) == 0;
+	pthread_rwlock_unlock(&c->admin_lock);
 	OPENSSL_cleanse(d, sizeof(d));
 	return ok;
 }

@@ -8,6 +8,7 @@
 #ifndef TT_AS_HTTP_H
 #define TT_AS_HTTP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,8 +23,11 @@ struct tt_as_ctx {
 	struct tt_as_store *st;
 	struct tt_as_issuer *issuer;
 	struct tt_as_nonces *nonces;  /* outstanding challenges */
-	uint8_t admin_digest[32];     /* SHA-256 of the admin token */
-	bool admin_enabled;
+	uint8_t admin_digest[32];     /* SHA-256 of the admin token; under admin_lock */
+	bool admin_enabled;           /* fixed before the HTTP front starts */
+	/* SIGHUP replaces admin_digest (main.c, write lock) while request threads compare
+	 * against it (admin_ok, read lock). Initialised by whoever sets admin_enabled. */
+	pthread_rwlock_t admin_lock;
 };
 
 struct tt_as_req {

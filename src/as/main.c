@@ -6,16 +6,26 @@
  *
  * It never forks (a service manager supervises it; --foreground is accepted for scripts
  * that pass it). SIGTERM/SIGINT stop it: the HTTP daemon finishes its requests, the store
- * is closed, exit 0.
+ * is closed, exit 0. SIGHUP re-reads the admin token file and the config file's log_level
+ * (reload() says what else it does not do).
+ *
+ * Under systemd: readiness, reload and stop are reported over $NOTIFY_SOCKET (Type=notify),
+ * and without an admin token file the credential "admin-token" in $CREDENTIALS_DIRECTORY
+ * (LoadCredential=) is used when present.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -29,11 +39,14 @@
 #include "util/num.h"
 
 #define TOKEN_FILE_MAX 4096u
+#define CREDENTIAL_NAME "admin-token"
 
 struct cfg_parse {
 	struct tt_as_config *cfg;
 	char *admin_token_file;
 	char *listen;
+	bool have_level;              /* log_level seen; applied by the caller (CLI wins) */
+	enum tt_log_level level;
 	int err;
 	char bad[64];
 };
@@ -83,10 +96,8 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 		else
 			r = TT_ERR_CONFIG;
 	} else if (strcmp(name, "log_level") == 0) {
-		enum tt_log_level l;
-
-		if ((r = tt_log_level_parse(value, &l)) == 0)
-			tt_log_set_level(l);
+		if ((r = tt_log_level_parse(value, &p->level)) == 0)
+			p->have_level = true;
 	} else {
 		static const struct { const char *k; size_t off; uint32_t min, max; } nums[] = {
 			{ "max_connections", offsetof(struct tt_as_config, max_connections), 1, 65536 },
@@ -137,9 +148,10 @@ parse_listen(struct tt_as_config *c, const char *s)
 	return set_str(&c->listen_host, host);
 }
 
-/* The admin token file must be a regular file not readable by group or others. */
+/* The admin token file must be a regular file not readable by group or others. On
+ * success `digest` is the SHA-256 of the token (trailing newlines and spaces dropped). */
 static int
-read_token(const char *path, struct tt_as_ctx *ctx)
+read_token(const char *path, uint8_t digest[32])
 {
 	struct stat sb;
 	char buf[TOKEN_FILE_MAX + 1];
@@ -165,14 +177,123 @@ read_token(const char *path, struct tt_as_ctx *ctx)
 		tt_err_log("as: admin token in %s is shorter than 16 characters", path);
 		goto out;
 	}
-	if (EVP_Digest(buf, n, ctx->admin_digest, &dl, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(buf, n, digest, &dl, EVP_sha256(), NULL) != 1 || dl != 32)
 		goto out;
-	ctx->admin_enabled = true;
 	r = 0;
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	close(fd);
 	return r;
+}
+
+/*
+ * sd_notify(3) spoken directly: one datagram to $NOTIFY_SOCKET. turtled does the same in
+ * src/service/sdnotify.c for the same reason (libsystemd's dependencies cost more memory
+ * than the service); that file is not linked here to keep turtle-as free of turtled's
+ * internals. Advisory: failures are ignored.
+ */
+static void
+notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	n = strlen(path);
+	if (n < 2 || n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';   /* abstract socket: the length delimits the name */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&sa,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '/')));
+	close(fd);
+}
+
+/* Replace the admin digest seen by the request threads; the old one is wiped. */
+static void
+admin_install(struct tt_as_ctx *ctx, const uint8_t digest[32])
+{
+	pthread_rwlock_wrlock(&ctx->admin_lock);
+	OPENSSL_cleanse(ctx->admin_digest, sizeof(ctx->admin_digest));
+	memcpy(ctx->admin_digest, digest, sizeof(ctx->admin_digest));
+	pthread_rwlock_unlock(&ctx->admin_lock);
+}
+
+/*
+ * SIGHUP. Re-reads the admin token file given at start (so a token is rotated without a
+ * restart: the next request is checked against the new one) and applies the config
+ * file's log_level unless --log-level was given. A file that cannot be used leaves the
+ * current token (or level) in force and says so: a reload must never lock the operator
+ * out. Everything else in the config (listen address, data dir, limits, the token file's
+ * path) is read at start only; admin endpoints cannot be switched on or off by a reload.
+ */
+static void
+reload(struct tt_as_ctx *ctx, const char *conf, const char *token_file, bool cli_level)
+{
+	struct tt_as_config scratch = { 0 };
+	struct cfg_parse cp = { .cfg = &scratch };
+	uint8_t d[32];
+	char ts[64];
+	struct timespec now;
+	int e;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (snprintf(ts, sizeof(ts), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000u) > 0)
+		notify(ts);
+	tt_info("as: SIGHUP: reloading");
+	if (conf != NULL) {
+		e = ini_parse(conf, cfg_handler, &cp);
+		if (e != 0 || cp.err != 0)
+			tt_err_log("as: reload: config %s: %s; the log level stays as it was", conf,
+			    cp.err != 0 ? cp.bad : e < 0 ? "cannot read" : "syntax error");
+		else if (cp.have_level && cli_level)
+			tt_info("as: reload: log_level in %s ignored: --log-level was given", conf);
+		else if (cp.have_level)
+			tt_log_set_level(cp.level);
+		free(scratch.listen_host);
+		free(scratch.data_dir);
+		free(cp.listen);
+		free(cp.admin_token_file);
+	}
+	if (token_file != NULL) {
+		if (read_token(token_file, d) == 0) {
+			admin_install(ctx, d);
+			tt_info("as: reload: admin token re-read from %s", token_file);
+		} else {
+			tt_err_log("as: reload: admin token file %s is unusable; the previous admin"
+			    " token stays in force", token_file);
+		}
+		OPENSSL_cleanse(d, sizeof(d));
+	}
+	notify("READY=1");
+}
+
+/* The systemd credential, when the unit passes one and no file was configured. *out is
+ * NULL when there is none. */
+static int
+credential_token(char **out)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096];
+	struct stat sb;
+	int n;
+
+	*out = NULL;
+	if (dir == NULL || dir[0] != '/')
+		return 0;
+	n = snprintf(path, sizeof(path), "%s/" CREDENTIAL_NAME, dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return TT_ERR_CONFIG;
+	if (lstat(path, &sb) != 0)
+		return 0;
+	return set_str(out, path);
 }
 
 int
@@ -203,9 +324,12 @@ main(int argc, char **argv)
 	struct tt_as_http *http = NULL;
 	const char *cli_listen = NULL, *cli_dir = NULL, *cli_token = NULL, *conf = NULL;
 	enum tt_log_level lvl;
+	uint8_t digest[32];
 	sigset_t set;
+	bool cli_level = false;
 	int o, sig, r = TT_ERR_CONFIG, rc = 1;
 
+	pthread_rwlock_init(&ctx.admin_lock, NULL);
 	while ((o = getopt_long(argc, argv, "l:d:c:t:fv:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l': cli_listen = optarg; break;
@@ -219,6 +343,7 @@ main(int argc, char **argv)
 				return 2;
 			}
 			tt_log_set_level(lvl);
+			cli_level = true;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -237,6 +362,8 @@ main(int argc, char **argv)
 			    e < 0 ? "cannot read" : "syntax error");
 			goto out;
 		}
+		if (cp.have_level && !cli_level)
+			tt_log_set_level(cp.level);
 	}
 	if ((cli_listen != NULL && set_str(&cp.listen, cli_listen) != 0) ||
 	    (cli_dir != NULL && set_str(&cfg.data_dir, cli_dir) != 0) ||
@@ -255,10 +382,19 @@ main(int argc, char **argv)
 		tt_err_log("as: cannot create %s: %s", cfg.data_dir, strerror(errno));
 		goto out;
 	}
-	if (cp.admin_token_file != NULL && (r = read_token(cp.admin_token_file, &ctx)) != 0)
+	if (cp.admin_token_file == NULL && (r = credential_token(&cp.admin_token_file)) != 0)
 		goto out;
-	if (!ctx.admin_enabled)
+	if (cp.admin_token_file != NULL) {
+		r = read_token(cp.admin_token_file, digest);
+		if (r == 0)
+			admin_install(&ctx, digest);
+		OPENSSL_cleanse(digest, sizeof(digest));
+		if (r != 0)
+			goto out;
+		ctx.admin_enabled = true;
+	} else {
 		tt_info("as: no admin token configured: admin endpoints are disabled");
+	}
 
 	/* Block the stop signals before any thread exists so that only sigwait sees them. */
 	sigemptyset(&set);
@@ -280,13 +416,19 @@ main(int argc, char **argv)
 		goto out;
 	tt_info("as: listening on %s:%u (store %s, data %s)", cfg.listen_host, cfg.port,
 	    ctx.ops->name, cfg.data_dir);
+	notify("READY=1\nSTATUS=Serving attestation requests");
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP)
-			continue;   /* nothing to reload yet: policies live in the store */
+		if (sig == SIGHUP) {
+			/* Policies, reference values and resources live in the store: they
+			 * need no reload. */
+			reload(&ctx, conf, cp.admin_token_file, cli_level);
+			continue;
+		}
 		break;
 	}
+	notify("STOPPING=1");
 	tt_info("as: stopping");
 	rc = 0;
 out:
@@ -298,6 +440,7 @@ out:
 		ctx.ops->close(ctx.st);
 	tt_as_nonces_free(ctx.nonces);
 	OPENSSL_cleanse(ctx.admin_digest, sizeof(ctx.admin_digest));
+	pthread_rwlock_destroy(&ctx.admin_lock);
 	free(cfg.listen_host);
 	free(cfg.data_dir);
 	free(cp.listen);

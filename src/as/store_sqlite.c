@@ -5,6 +5,11 @@
  * power cut. Each operation is one BEGIN IMMEDIATE ... COMMIT; the connection is shared by
  * the HTTP thread pool under one mutex. Challenges are not here: they live in memory
  * (nonce.c says why).
+ *
+ * Resources are sealed (seal.h) under the data key in <data-dir>/resource.key before they
+ * reach SQLite, so neither as.db nor its WAL ever holds a secret in the clear. Schema
+ * version 2 means "every resources row is sealed"; a version-1 database is sealed in
+ * place, in one transaction, when it is first opened by this build.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,16 +19,23 @@
 
 #include <sqlite3.h>
 
+#include <openssl/crypto.h>
+
 #include "as.h"
+#include "seal.h"
 #include "turtle/error.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2          /* 2: resources sealed under resource.key */
+#define RESOURCE_KEY_FILE "resource.key"
+
+_Static_assert(TT_AS_SEAL_OVERHEAD == 29, "resource_list's SQL subtracts the seal overhead");
 
 struct tt_as_store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
+	uint8_t rkey[TT_AS_SEAL_KEY_LEN];   /* resource data key; never logged */
 };
 
 static const char schema_sql[] =
@@ -44,7 +56,10 @@ static const char schema_sql[] =
 	" nonce TEXT, expires_at INTEGER NOT NULL, attested INTEGER NOT NULL DEFAULT 0,"
 	" tee_pubkey TEXT);"
 	"CREATE TABLE IF NOT EXISTS signing_keys (kid TEXT PRIMARY KEY, alg TEXT NOT NULL,"
-	" created INTEGER NOT NULL, state TEXT NOT NULL);";
+	" created INTEGER NOT NULL, state TEXT NOT NULL);"
+	/* The identifier (not the key) of the resource data key the rows are sealed with. */
+	"CREATE TABLE IF NOT EXISTS resource_key (id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" kid BLOB NOT NULL);";
 
 static int
 db_err(struct tt_as_store *s, const char *what)
@@ -135,7 +150,166 @@ sq_close(struct tt_as_store *s)
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);
+	OPENSSL_cleanse(s->rkey, sizeof(s->rkey));
 	free(s);
+}
+
+/* One integer from a one-row query (count(*), version); absent row -> 0. */
+static int
+select_int(struct tt_as_store *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*v = 0;
+	if ((r = prep(s, sql, &st)) != 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		r = db_err(s, "select");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Record the identifier of s->rkey as the key of this database. */
+static int
+key_id_store(struct tt_as_store *s, const uint8_t id[32])
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(s, "INSERT OR REPLACE INTO resource_key (id, kid) VALUES (1, ?)", &st)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+	r = step_done(s, st);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Load (or, when nothing is sealed yet, create) the resource data key and check that it
+ * is the key the database's rows were sealed with. Called inside sq_open's transaction,
+ * which also keeps a second turtle-as on the same data dir from racing us. `ver` is the
+ * schema version found (0: new database); `rows` the number of resources rows. */
+static int
+key_setup(struct tt_as_store *s, const char *data_dir, int ver, int64_t rows)
+{
+	char path[4096];
+	uint8_t id[32];
+	sqlite3_stmt *st = NULL;
+	bool sealed_rows = ver >= 2 && rows > 0, have_id = false, same = false;
+	int r, n;
+
+	n = snprintf(path, sizeof(path), "%s/" RESOURCE_KEY_FILE, data_dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return TT_ERR_CONFIG;
+	r = tt_as_seal_key_load(path, s->rkey);
+	if (r == TT_ERR_DOES_NOT_EXIST) {
+		/* A new key would open none of the sealed rows: refuse rather than start with
+		 * resources that can never be released. */
+		if (sealed_rows) {
+			tt_err_log("as store: %s is missing but as.db holds %lld sealed resources;"
+			    " restore the key file from the backup taken with as.db (a new key"
+			    " cannot open them)", path, (long long)rows);
+			return TT_ERR_CONFIG;
+		}
+		r = tt_as_seal_key_create(path, s->rkey);
+		if (r == TT_ERR_ALREADY_EXISTS)
+			r = tt_as_seal_key_load(path, s->rkey);
+		else if (r == 0)
+			tt_info("as store: created resource data key %s", path);
+	}
+	if (r != 0)
+		return r;
+	if ((r = tt_as_seal_key_id(s->rkey, id)) != 0)
+		return r;
+	if ((r = prep(s, "SELECT kid FROM resource_key WHERE id = 1", &st)) != 0)
+		return r;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		have_id = true;
+		same = sqlite3_column_bytes(st, 0) == 32 &&
+		    CRYPTO_memcmp(sqlite3_column_blob(st, 0), id, 32) == 0;
+	}
+	sqlite3_finalize(st);
+	if (have_id && !same && sealed_rows) {
+		tt_err_log("as store: %s is not the key as.db's %lld resources were sealed with;"
+		    " restore the key file that belongs to this database", path, (long long)rows);
+		return TT_ERR_CONFIG;
+	}
+	if (!have_id || !same)
+		r = key_id_store(s, id);
+	return r;
+}
+
+/* Seal every row of a version-1 database (resources stored as given) in place. The
+ * caller's transaction makes it all or nothing. secure_delete zeroes the cells and pages
+ * the plaintext leaves behind, and the checkpoint after the commit (sq_open) moves the
+ * sealed pages into as.db itself. */
+static int
+migrate_plain(struct tt_as_store *s, int64_t *count)
+{
+	json_t *paths = json_array();
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	uint8_t *blob = NULL;
+	size_t bl = 0, i;
+	int r, rc;
+
+	*count = 0;
+	if (paths == NULL)
+		return TT_ERR_NO_MEMORY;
+	/* Paths first: rows are then rewritten one by one, not under a running SELECT. */
+	if ((r = prep(s, "SELECT path FROM resources ORDER BY path", &sel)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(sel, 0);
+
+		if (p == NULL || json_array_append_new(paths, json_string(p)) != 0) {
+			r = TT_ERR_NO_MEMORY;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_err(s, "resource select");
+		goto out;
+	}
+	sqlite3_finalize(sel);
+	sel = NULL;
+	if ((r = exec(s, "PRAGMA secure_delete=ON")) != 0)
+		goto out;
+	if ((r = prep(s, "SELECT data FROM resources WHERE path = ?", &sel)) != 0 ||
+	    (r = prep(s, "UPDATE resources SET data = ? WHERE path = ?", &upd)) != 0)
+		goto out;
+	for (i = 0; i < json_array_size(paths); i++) {
+		const char *p = json_string_value(json_array_get(paths, i));
+
+		sqlite3_reset(sel);
+		sqlite3_bind_text(sel, 1, p, -1, SQLITE_STATIC);
+		if (sqlite3_step(sel) != SQLITE_ROW) {
+			r = db_err(s, "resource select");
+			goto out;
+		}
+		r = tt_as_seal(s->rkey, p, sqlite3_column_blob(sel, 0),
+		    (size_t)sqlite3_column_bytes(sel, 0), &blob, &bl);
+		sqlite3_reset(sel);
+		if (r != 0)
+			goto out;
+		sqlite3_reset(upd);
+		sqlite3_bind_blob(upd, 1, blob, (int)bl, SQLITE_STATIC);
+		sqlite3_bind_text(upd, 2, p, -1, SQLITE_STATIC);
+		r = step_done(s, upd);
+		free(blob);
+		blob = NULL;
+		if (r != 0)
+			goto out;
+		(*count)++;
+	}
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	free(blob);
+	json_decref(paths);
+	return r;
 }
 
 static int
@@ -143,8 +317,8 @@ sq_open(const char *data_dir, struct tt_as_store **out)
 {
 	struct tt_as_store *s = NULL;
 	char path[4096];
-	sqlite3_stmt *st = NULL;
-	int r = TT_ERR_STORAGE, n, ver = 0;
+	int64_t ver = 0, rows = 0, migrated = 0;
+	int r = TT_ERR_STORAGE, n;
 
 	n = snprintf(path, sizeof(path), "%s/as.db", data_dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
@@ -166,21 +340,32 @@ sq_open(const char *data_dir, struct tt_as_store **out)
 	if ((r = tx_begin(s)) != 0)
 		goto out;
 	r = exec(s, schema_sql);
-	if (r == 0 && (r = prep(s, "SELECT version FROM schema_version", &st)) == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			ver = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-		st = NULL;
-		if (ver == 0)
-			r = exec(s, "INSERT INTO schema_version VALUES (1)");
-		else if (ver > SCHEMA_VERSION) {
-			tt_err_log("as store: schema version %d is newer than this build (%d)",
-			    ver, SCHEMA_VERSION);
-			r = TT_ERR_STORAGE;
-		}
+	if (r == 0)
+		r = select_int(s, "SELECT version FROM schema_version", &ver);
+	if (r == 0 && ver > SCHEMA_VERSION) {
+		tt_err_log("as store: schema version %lld is newer than this build (%d)",
+		    (long long)ver, SCHEMA_VERSION);
+		r = TT_ERR_STORAGE;
 	}
+	if (r == 0)
+		r = select_int(s, "SELECT count(*) FROM resources", &rows);
+	if (r == 0)
+		r = key_setup(s, data_dir, (int)ver, rows);
+	if (r == 0 && ver == 1)
+		r = migrate_plain(s, &migrated);
+	if (r == 0 && ver == 0)
+		r = exec(s, "INSERT INTO schema_version VALUES (2)");
+	else if (r == 0 && ver == 1)
+		r = exec(s, "UPDATE schema_version SET version = 2");
 	if ((r = tx_end(s, r)) != 0)
 		goto out;
+	if (ver == 1) {
+		/* Move the sealed pages into as.db now, over the plaintext ones. */
+		(void)exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+		(void)exec(s, "PRAGMA secure_delete=OFF");
+		tt_info("as store: sealed %lld resources of a schema-1 database under %s/"
+		    RESOURCE_KEY_FILE, (long long)migrated, data_dir);
+	}
 	*out = s;
 	s = NULL;
 out:
@@ -494,28 +679,33 @@ sq_resource_put(struct tt_as_store *s, const char *path, const uint8_t *data, si
 	int64_t now)
 {
 	sqlite3_stmt *st = NULL;
+	uint8_t *blob = NULL;
+	size_t bl = 0;
 	int r;
 
-	if ((r = tx_begin(s)) != 0)
+	/* Sealed before the lock: the AEAD needs no database state. */
+	if ((r = tt_as_seal(s->rkey, path, data, len, &blob, &bl)) != 0)
 		return r;
+	if ((r = tx_begin(s)) != 0)
+		goto out;
 	if ((r = prep(s, "INSERT OR REPLACE INTO resources (path, data, updated) VALUES (?,?,?)",
 	    &st)) == 0) {
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, len != 0 ? (const void *)data : (const void *)"", (int)len,
-		    SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, blob, (int)bl, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
 		r = step_done(s, st);
 	}
 	sqlite3_finalize(st);
-	return tx_end(s, r);
+	r = tx_end(s, r);
+out:
+	free(blob);
+	return r;
 }
 
 static int
 sq_resource_get(struct tt_as_store *s, const char *path, uint8_t **data, size_t *len)
 {
 	sqlite3_stmt *st = NULL;
-	uint8_t *d = NULL;
-	size_t n = 0;
 	int r, rc;
 
 	pthread_mutex_lock(&s->mu);
@@ -531,15 +721,11 @@ sq_resource_get(struct tt_as_store *s, const char *path, uint8_t **data, size_t 
 		r = db_err(s, "resource select");
 		goto out;
 	}
-	n = (size_t)sqlite3_column_bytes(st, 0);
-	if ((d = tt_malloc(n)) == NULL) {
-		r = TT_ERR_NO_MEMORY;
-		goto out;
-	}
-	if (n != 0)
-		memcpy(d, sqlite3_column_blob(st, 0), n);
-	*data = d;
-	*len = n;
+	r = tt_as_unseal(s->rkey, path, sqlite3_column_blob(st, 0),
+	    (size_t)sqlite3_column_bytes(st, 0), data, len);
+	if (r == TT_ERR_DATA_CORRUPT)
+		tt_err_log("as store: resource %s does not open with the data key"
+		    " (changed, copied from another path, or sealed under another key)", path);
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
@@ -549,7 +735,8 @@ out:
 static int
 sq_resource_list(struct tt_as_store *s, json_t **out)
 {
-	return select_docs(s, "SELECT json_object('path', path, 'size', length(data),"
+	/* size is the plaintext's: the sealed blob less the version byte, nonce and tag. */
+	return select_docs(s, "SELECT json_object('path', path, 'size', max(length(data) - 29, 0),"
 	    " 'updated', updated) FROM resources ORDER BY path", NULL, out);
 }
 
