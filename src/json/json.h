@@ -1,0 +1,42 @@
+/*
+ * A bounded JSON reader and a compact writer over jansson values.
+ *
+ * Why not jansson's own: its lexer appends strings a byte at a time and its encoder
+ * decodes UTF-8 for every character it writes. Attestation requests and EAR tokens are
+ * mostly long base64 strings, so those two loops were a third of turtle-as's CPU. These
+ * functions produce and consume the same jansson trees, with the same rules:
+ *
+ *   tt_json_parse accepts exactly what json_loadb(text, len, JSON_REJECT_DUPLICATES)
+ *   accepts (an object or array at the top; RFC 8259 grammar; valid UTF-8; no "\u0000";
+ *   no duplicate keys; integers that fit json_int_t; finite reals), builds an equal value,
+ *   and in addition bounds nesting at `max_depth`.
+ *   tt_json_write gives the bytes json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) gives.
+ *
+ * tests/unit/json checks both claims on fixed cases and tests/fuzz/fuzz_json
+ * differentially against jansson.
+ */
+#ifndef TT_JSON_H
+#define TT_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define TT_JSON_DEPTH_DEFAULT 64u
+
+/* Where and why a parse failed (what is a static string). */
+struct tt_json_err {
+	size_t offset;
+	const char *what;
+};
+
+/* Parse len bytes. 0 with *out (one reference), or TT_ERR_PARSE with *e filled (e may be
+ * NULL), TT_ERR_LIMIT when nesting exceeds max_depth, TT_ERR_NO_MEMORY. */
+int tt_json_parse(const char *text, size_t len, unsigned max_depth, json_t **out,
+	struct tt_json_err *e);
+
+/* Serialise v compactly. *out is malloc'd and NUL-terminated; *outlen (may be NULL) is
+ * its length. TT_ERR_INVALID_ARGUMENT for a NULL or unprintable value. */
+int tt_json_write(const json_t *v, char **out, size_t *outlen);
+
+#endif
