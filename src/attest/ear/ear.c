@@ -3,12 +3,15 @@
  */
 #include <string.h>
 
-#include <jose/jose.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "ear.h"
 #include "internal.h"
+#include "json.h"
 #include "tt_config.h"
 #include "turtle/error.h"
+#include "util/b64.h"
 #include "util/mem.h"
 
 static const char *const status_names[] = {
@@ -193,46 +196,28 @@ out:
 int
 tt_ear_b64_enc(const void *in, size_t len, char **out)
 {
-	size_t n = jose_b64_enc_buf(NULL, len, NULL, 0);
 	char *s;
 
-	if (n == SIZE_MAX || n == SIZE_MAX - 1 || (s = malloc(n + 1)) == NULL)
+	if (len > SIZE_MAX / 2 || (s = malloc(tt_b64_enc_len(len, TT_B64_URL) + 1)) == NULL)
 		return TT_ERR_NO_MEMORY;
-	if (jose_b64_enc_buf(in, len, s, n) != n) {
-		free(s);
-		return TT_ERR_GENERIC;
-	}
-	s[n] = '\0';
+	tt_b64_encode(in, len, TT_B64_URL, s);
 	*out = s;
 	return 0;
-}
-
-static bool
-b64url_char(unsigned char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
 }
 
 int
 tt_ear_b64_dec(const char *in, size_t il, size_t max, uint8_t **out, size_t *outlen)
 {
+	size_t cap = tt_b64_dec_max(il), n = 0;
 	uint8_t *b;
-	size_t i, n;
 
-	/* One leftover character cannot encode a byte: such a length is malformed. */
-	if (il % 4 == 1 || il / 4 * 3 + 3 > max + 3)
+	if (il / 4 * 3 > max + 3)
 		return TT_ERR_PARSE;
-	for (i = 0; i < il; i++) {
-		if (!b64url_char((unsigned char)in[i]))
-			return TT_ERR_PARSE;
-	}
-	n = jose_b64_dec_buf(in, il, NULL, 0);
-	if (n == SIZE_MAX || n > max)
-		return TT_ERR_PARSE;
-	if ((b = malloc(n + 1)) == NULL)
+	if (cap > max)
+		cap = max;
+	if ((b = malloc(cap + 1)) == NULL)
 		return TT_ERR_NO_MEMORY;
-	if (jose_b64_dec_buf(in, il, b, n) != n) {
+	if (tt_b64_decode(in, il, TT_B64_URL, b, cap, &n) != 0) {
 		free(b);
 		return TT_ERR_PARSE;
 	}
@@ -252,9 +237,10 @@ tt_ear_b64_json(const char *in, size_t il, size_t max, json_t **out)
 
 	if ((r = tt_ear_b64_dec(in, il, max, &b, &n)) != 0)
 		return r;
-	j = json_loadb((const char *)b, n, JSON_REJECT_DUPLICATES, NULL);
+	j = NULL;
+	r = tt_json_parse((const char *)b, n, TT_JSON_DEPTH_DEFAULT, &j, NULL);
 	free(b);
-	if (j == NULL || !json_is_object(j)) {
+	if (r != 0 || !json_is_object(j)) {
 		json_decref(j);
 		return TT_ERR_PARSE;
 	}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 /* base64url (no padding) of len bytes as a malloc'd NUL-terminated string. */
 int tt_ear_b64_enc(const void *in, size_t len, char **out);
@@ -17,8 +18,9 @@ int tt_ear_b64_dec(const char *in, size_t il, size_t max, uint8_t **out, size_t 
 int tt_ear_b64_json(const char *in, size_t il, size_t max, json_t **out);
 /* Wipe the private members of a JWK in place, then drop the reference. NULL ok. */
 void tt_ear_jwk_free(json_t *jwk);
-/* Sign claims as a compact JWS with a private JWK ({"alg","kid","typ":"JWT"} header). */
-int tt_ear_jws_sign(const json_t *priv_jwk, const char *alg, const char *kid,
+/* Sign claims as a compact JWS with a private key ({"alg","kid","typ":"JWT"} header);
+ * alg must be on the allow-list and fit the key. */
+int tt_ear_jws_sign(EVP_PKEY *key, const char *alg, const char *kid,
 	const json_t *claims, char **token_out);
 /* Is alg one of the signature algorithms we issue and accept? */
 bool tt_ear_sig_alg_allowed(const char *alg);

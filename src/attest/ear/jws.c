@@ -1,5 +1,6 @@
 /*
- * JWT signing and offline verification. libjose does the signature arithmetic; the
+ * JWT signing and offline verification. Signing is OpenSSL directly (one EVP_DigestSign
+ * with a key loaded once: the issuer's hot path); verification uses libjose, and the
  * choices that make JWT verification safe are made here, before libjose sees anything:
  * which algorithms exist at all, which key a header may select, and what the claims
  * must say.
@@ -11,10 +12,14 @@
 
 #include <jose/jose.h>
 #include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
 
 #include "ear.h"
 #include "internal.h"
+#include "json.h"
 #include "turtle/error.h"
+#include "util/b64.h"
 
 #define PART_MAX   (TT_EAR_TOKEN_MAX)
 #define JWKS_MAX   (1024u * 1024u)
@@ -54,51 +59,95 @@ tt_ear_sig_alg_allowed(const char *alg)
 	return alg_index(alg) >= 0;
 }
 
-int
-tt_ear_jws_sign(const json_t *priv_jwk, const char *alg, const char *kid,
-	const json_t *claims, char **token_out)
+/* JWS signature bytes (RFC 7518 section 3): ECDSA as R || S, each the curve's size. */
+static int
+ecdsa_der_to_jose(const uint8_t *der, size_t derlen, size_t half, uint8_t *out)
 {
-	jose_cfg_t *cfg = NULL;   /* NULL: libjose defaults */
-	json_t *jws = NULL, *sig = NULL;
-	char *payload = NULL, *pl64 = NULL, *tok = NULL;
-	const char *p64, *s64;
-	size_t n;
-	int r;
+	const unsigned char *p = der;
+	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+	const BIGNUM *sr, *ss;
+	int r = TT_ERR_GENERIC;
 
-	if (!json_is_object(claims) || !tt_ear_sig_alg_allowed(alg) || kid == NULL)
+	if (es == NULL)
+		return r;
+	ECDSA_SIG_get0(es, &sr, &ss);
+	if (BN_bn2binpad(sr, out, (int)half) == (int)half &&
+	    BN_bn2binpad(ss, out + half, (int)half) == (int)half)
+		r = 0;
+	ECDSA_SIG_free(es);
+	return r;
+}
+
+int
+tt_ear_jws_sign(EVP_PKEY *key, const char *alg, const char *kid, const json_t *claims,
+	char **token_out)
+{
+	json_t *hdr = NULL;
+	char *htext = NULL, *payload = NULL, *tok = NULL;
+	uint8_t der[600], raw[600];
+	size_t hl, pl, n, derlen = sizeof(der), rawlen, half = 0;
+	const EVP_MD *md;
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	int ai, r;
+
+	ai = alg_index(alg);
+	if (key == NULL || !json_is_object(claims) || ai < 0 || kid == NULL)
 		return TT_ERR_INVALID_ARGUMENT;
-	/* Sorted keys: the same claims always give the same payload bytes. */
+	if (strcmp(sig_algs[ai].kty, "EC") == 0) {
+		if (!EVP_PKEY_is_a(key, "EC"))
+			return TT_ERR_INVALID_ARGUMENT;
+		half = strcmp(sig_algs[ai].crv, "P-256") == 0 ? 32 : 48;
+		md = half == 32 ? EVP_sha256() : EVP_sha384();
+	} else {
+		if (!EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_get_size(key) > (int)sizeof(der))
+			return TT_ERR_INVALID_ARGUMENT;
+		md = EVP_sha256();
+	}
+	/* Insertion order is kept by jansson, so the same claims built the same way give the
+	 * same payload bytes without the cost of sorting every object. */
 	r = TT_ERR_NO_MEMORY;
-	if ((payload = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+	if ((hdr = json_pack("{s:s,s:s,s:s}", "alg", alg, "kid", kid, "typ", "JWT")) == NULL ||
+	    (htext = json_dumps(hdr, JSON_COMPACT)) == NULL ||
+	    tt_json_write(claims, &payload, NULL) != 0)
 		goto out;
-	if ((r = tt_ear_b64_enc(payload, strlen(payload), &pl64)) != 0)
-		goto out;
-	r = TT_ERR_NO_MEMORY;
-	jws = json_pack("{s:s}", "payload", pl64);
-	sig = json_pack("{s:{s:s,s:s,s:s}}", "protected", "alg", alg, "kid", kid, "typ", "JWT");
-	if (jws == NULL || sig == NULL)
-		goto out;
-	r = TT_ERR_GENERIC;
-	if (!jose_jws_sig(cfg, jws, sig, priv_jwk))
-		goto out;
-	p64 = json_string_value(json_object_get(jws, "protected"));
-	s64 = json_string_value(json_object_get(jws, "signature"));
-	if (p64 == NULL || s64 == NULL)
-		goto out;
-	r = TT_ERR_NO_MEMORY;
-	n = strlen(p64) + strlen(pl64) + strlen(s64) + 3;
+	hl = tt_b64_enc_len(strlen(htext), TT_B64_URL);
+	pl = tt_b64_enc_len(strlen(payload), TT_B64_URL);
+	n = hl + 1 + pl + 1 + tt_b64_enc_len(sizeof(raw), TT_B64_URL) + 1;
 	if ((tok = malloc(n)) == NULL)
 		goto out;
-	snprintf(tok, n, "%s.%s.%s", p64, pl64, s64);
+	tt_b64_encode((const uint8_t *)htext, strlen(htext), TT_B64_URL, tok);
+	tok[hl] = '.';
+	tt_b64_encode((const uint8_t *)payload, strlen(payload), TT_B64_URL, tok + hl + 1);
+	r = TT_ERR_GENERIC;
+	if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(mctx, &pctx, md, NULL, key) != 1)
+		goto out;
+	if (strcmp(alg, "PS256") == 0 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+		goto out;
+	if (half != 0) {
+		if (EVP_DigestSign(mctx, der, &derlen, (const uint8_t *)tok, hl + 1 + pl) != 1 ||
+		    ecdsa_der_to_jose(der, derlen, half, raw) != 0)
+			goto out;
+		rawlen = 2 * half;
+	} else {
+		rawlen = sizeof(raw);
+		if (EVP_DigestSign(mctx, raw, &rawlen, (const uint8_t *)tok, hl + 1 + pl) != 1)
+			goto out;
+	}
+	tok[hl + 1 + pl] = '.';
+	tt_b64_encode(raw, rawlen, TT_B64_URL, tok + hl + 1 + pl + 1);
 	*token_out = tok;
 	tok = NULL;
 	r = 0;
 out:
+	EVP_MD_CTX_free(mctx);
 	free(tok);
-	free(pl64);
 	free(payload);
-	json_decref(sig);
-	json_decref(jws);
+	free(htext);
+	json_decref(hdr);
 	return r;
 }
 

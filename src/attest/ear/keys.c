@@ -3,9 +3,15 @@
  * keys, published together as a JWKS. Writers take an flock on the directory so two
  * turtle-as processes sharing it cannot rotate at the same time; readers need no lock
  * because every file is replaced by rename.
+ *
+ * Within a process, signing threads and a rotation meet at a rwlock: signing and the
+ * JWKS read the active key under the read lock, load() swaps it under the write lock.
+ * The active key is kept as an EVP_PKEY as well as its JWK, so a signature costs one
+ * ECDSA operation instead of rebuilding the key from the JWK every time.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +40,9 @@ struct tt_ear_keys {
 	char *alg;
 	uint32_t max_life;
 	json_t *active;       /* private JWK with kid, alg, use */
+	EVP_PKEY *active_pk;  /* the same key, ready to sign */
 	json_t *retired;      /* array of public JWKs with RETIRED_AT */
+	pthread_rwlock_t *lk; /* a pointer so that const readers can take it */
 };
 
 static int
@@ -202,7 +210,8 @@ public_of(const json_t *priv)
 static int
 load(struct tt_ear_keys *k)
 {
-	json_t *a = NULL, *ret = NULL;
+	json_t *a = NULL, *ret = NULL, *old_a, *old_ret;
+	EVP_PKEY *pk = NULL, *old_pk;
 	const char *alg;
 	int r;
 
@@ -220,15 +229,26 @@ load(struct tt_ear_keys *k)
 		r = (ret = json_pack("{s:[]}", "keys")) ? 0 : TT_ERR_NO_MEMORY;
 	if (r == 0 && !json_is_array(json_object_get(ret, "keys")))
 		r = TT_ERR_DATA_INVALID;
+	if (r == 0 && (pk = jose_openssl_jwk_to_EVP_PKEY(NULL, a)) == NULL) {
+		tt_err_log("ear keys: %s is not a usable private key", ACTIVE_FILE);
+		r = TT_ERR_DATA_INVALID;
+	}
 	if (r != 0) {
 		tt_ear_jwk_free(a);
 		json_decref(ret);
 		return r;
 	}
-	tt_ear_jwk_free(k->active);
-	json_decref(k->retired);
+	pthread_rwlock_wrlock(k->lk);
+	old_a = k->active;
+	old_ret = k->retired;
+	old_pk = k->active_pk;
 	k->active = a;
+	k->active_pk = pk;
 	k->retired = json_incref(json_object_get(ret, "keys"));
+	pthread_rwlock_unlock(k->lk);
+	tt_ear_jwk_free(old_a);
+	json_decref(old_ret);
+	EVP_PKEY_free(old_pk);
 	json_decref(ret);
 	return 0;
 }
@@ -302,6 +322,11 @@ tt_ear_keys_open(const char *dir, const struct tt_ear_keys_opts *opts, uint64_t 
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return TT_ERR_NO_MEMORY;
 	k->dirfd = -1;
+	if ((k->lk = malloc(sizeof(*k->lk))) == NULL) {
+		free(k);
+		return TT_ERR_NO_MEMORY;
+	}
+	pthread_rwlock_init(k->lk, NULL);
 	k->max_life = opts && opts->max_token_lifetime ? opts->max_token_lifetime :
 	    TT_EAR_MAX_LIFETIME;
 	r = TT_ERR_NO_MEMORY;
@@ -345,9 +370,12 @@ tt_ear_keys_free(struct tt_ear_keys *k)
 	if (k == NULL)
 		return;
 	tt_ear_jwk_free(k->active);
+	EVP_PKEY_free(k->active_pk);
 	json_decref(k->retired);
 	if (k->dirfd >= 0)
 		close(k->dirfd);
+	pthread_rwlock_destroy(k->lk);
+	free(k->lk);
 	free(k->alg);
 	free(k);
 }
@@ -379,8 +407,21 @@ tt_ear_keys_kid(const struct tt_ear_keys *k)
 	return json_string_value(json_object_get(k->active, "kid"));
 }
 
+static int jwks_locked(const struct tt_ear_keys *k, uint64_t now, json_t **jwks_out);
+
 int
 tt_ear_keys_jwks(const struct tt_ear_keys *k, uint64_t now, json_t **jwks_out)
+{
+	int r;
+
+	pthread_rwlock_rdlock(k->lk);
+	r = jwks_locked(k, now, jwks_out);
+	pthread_rwlock_unlock(k->lk);
+	return r;
+}
+
+static int
+jwks_locked(const struct tt_ear_keys *k, uint64_t now, json_t **jwks_out)
 {
 	json_t *jwks = NULL, *arr, *keep = NULL, *e, *pub = NULL;
 	const char *akid = tt_ear_keys_kid(k);
@@ -436,8 +477,13 @@ tt_ear_keys_jwks_text(const struct tt_ear_keys *k, uint64_t now, char **text_out
 int
 tt_ear_sign_claims(const struct tt_ear_keys *k, const json_t *claims, char **token_out)
 {
-	return tt_ear_jws_sign(k->active, json_string_value(json_object_get(k->active, "alg")),
+	int r;
+
+	pthread_rwlock_rdlock(k->lk);
+	r = tt_ear_jws_sign(k->active_pk, json_string_value(json_object_get(k->active, "alg")),
 		tt_ear_keys_kid(k), claims, token_out);
+	pthread_rwlock_unlock(k->lk);
+	return r;
 }
 
 int
