@@ -357,7 +357,7 @@ node_credential(json_t *node, struct tt_as_resp *rs, json_t **activation)
 	}
 	if ((r = tt_as_make_credential(ek, name, nlen, secret, sizeof(secret), &idobj,
 	    &encsec)) != 0) {
-		rs->detail = r == TT_ERR_NOT_SUPPORTED ? "only RSA EKs are supported" :
+		rs->detail = r == TT_ERR_NOT_SUPPORTED ? "only RSA 2048 and ECC P-256 EKs are supported" :
 		    "\"ek_public\" is not a usable PEM public key";
 		goto out;
 	}

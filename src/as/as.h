@@ -235,8 +235,8 @@ struct tt_buf;
  * decrypt) with name alg SHA-256. `name` holds at least 66 bytes. TT_ERR_NOT_PERMITTED
  * for other attributes, TT_ERR_INVALID_ARGUMENT for malformed bytes. */
 int tt_as_ak_name(const uint8_t *pub, size_t len, uint8_t *name, size_t *name_len);
-/* TPM2_MakeCredential for an RSA EK (PEM): appends the marshalled TPM2B_ID_OBJECT and
- * TPM2B_ENCRYPTED_SECRET to the two writers. */
+/* TPM2_MakeCredential for an RSA 2048 or ECC P-256 EK (PEM): appends the marshalled
+ * TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET to the two writers. */
 int tt_as_make_credential(const char *ek_pem, const uint8_t *name, size_t name_len,
 	const uint8_t *secret, size_t slen, struct tt_buf *id_object, struct tt_buf *enc_secret);
 

@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 
 #include "http.h"
+#include "json.h"
 #include "turtle/error.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -83,18 +84,20 @@ tt_as_detail(struct tt_as_resp *rs, const char *fmt, ...)
 int
 tt_as_body_json(const struct tt_as_req *rq, struct tt_as_resp *rs, json_t **out)
 {
-	json_error_t jerr;
-	json_t *j;
+	struct tt_json_err jerr = { 0 };
+	json_t *j = NULL;
+	int r;
 
 	if (rq->body_len == 0) {
 		rs->detail = "request body is empty; a JSON object is expected";
 		return TT_ERR_INVALID_ARGUMENT;
 	}
-	/* JSON_REJECT_DUPLICATES: one name, one value, whoever reads the object. */
-	j = json_loadb((const char *)rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		tt_as_detail(rs, "malformed JSON at line %d column %d: %s", jerr.line,
-		    jerr.column, jerr.text);
+	/* Duplicate keys are refused: one name, one value, whoever reads the object. */
+	r = tt_json_parse((const char *)rq->body, rq->body_len, TT_JSON_DEPTH_DEFAULT, &j, &jerr);
+	if (r == TT_ERR_NO_MEMORY)
+		return r;
+	if (r != 0) {
+		tt_as_detail(rs, "malformed JSON at byte %zu: %s", jerr.offset, jerr.what);
 		return TT_ERR_INVALID_ARGUMENT;
 	}
 	if (!json_is_object(j)) {
@@ -201,15 +204,16 @@ static enum MHD_Result
 send_json(struct MHD_Connection *conn, unsigned status, const char *ctype, const json_t *j,
 	const char *cookie)
 {
-	char *txt = json_dumps(j, JSON_COMPACT);
+	char *txt = NULL;
+	size_t len = 0;
 	enum MHD_Result ret;
 
-	if (txt == NULL)
+	if (tt_json_write(j, &txt, &len) != 0)
 		return MHD_NO;
-	ret = send_body(conn, status, ctype, txt, strlen(txt), cookie);
+	ret = send_body(conn, status, ctype, txt, len, cookie);
 	/* The body may carry a token or a JWE; nothing secret in clear, but wipe anyway:
 	 * it costs nothing and keeps copies of resources out of freed heap. */
-	OPENSSL_cleanse(txt, strlen(txt));
+	OPENSSL_cleanse(txt, len);
 	free(txt);
 	return ret;
 }

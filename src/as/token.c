@@ -18,6 +18,7 @@
 #include "ear.h"
 #include "turtle/error.h"
 #include "util/log.h"
+#include "util/b64.h"
 #include "util/mem.h"
 
 struct tt_as_issuer {
@@ -33,16 +34,11 @@ tt_as_now(void)
 int
 tt_as_b64url_enc(const uint8_t *in, size_t len, char **out)
 {
-	size_t n = jose_b64_enc_buf(NULL, len, NULL, 0);
 	char *s;
 
-	if (n == SIZE_MAX || (s = malloc(n + 1)) == NULL)
+	if (len > SIZE_MAX / 2 || (s = malloc(tt_b64_enc_len(len, TT_B64_URL) + 1)) == NULL)
 		return TT_ERR_NO_MEMORY;
-	if (jose_b64_enc_buf(in, len, s, n) != n) {
-		free(s);
-		return TT_ERR_GENERIC;
-	}
-	s[n] = '\0';
+	tt_b64_encode(in, len, TT_B64_URL, s);
 	*out = s;
 	return 0;
 }
@@ -50,37 +46,21 @@ tt_as_b64url_enc(const uint8_t *in, size_t len, char **out)
 int
 tt_as_b64_dec(const char *in, uint8_t **out, size_t *outlen)
 {
-	size_t il = strlen(in), i, n;
-	char *t = NULL;
-	uint8_t *o = NULL;
-	int r = TT_ERR_INVALID_ARGUMENT;
+	size_t il = strlen(in), cap = tt_b64_dec_max(il), n = 0;
+	uint8_t *o;
+	int r;
 
-	/* libjose speaks base64url without padding: map the standard alphabet and drop
-	 * padding so both forms are accepted. */
-	if ((t = malloc(il + 1)) == NULL)
+	/* Evidence comes from attesters written against either alphabet: accept both,
+	 * padded or not (but not mixed). tt_malloc: the bytes may be key material. */
+	if ((o = tt_malloc(cap)) == NULL)
 		return TT_ERR_NO_MEMORY;
-	for (i = 0; i < il; i++)
-		t[i] = in[i] == '+' ? '-' : in[i] == '/' ? '_' : in[i];
-	while (il > 0 && t[il - 1] == '=')
-		il--;
-	t[il] = '\0';
-	n = jose_b64_dec_buf(t, il, NULL, 0);
-	if (n == SIZE_MAX)
-		goto out;
-	if ((o = tt_malloc(n)) == NULL) {
-		r = TT_ERR_NO_MEMORY;
-		goto out;
+	if ((r = tt_b64_decode(in, il, TT_B64_ANY, o, cap, &n)) != 0) {
+		free(o);
+		return TT_ERR_INVALID_ARGUMENT;
 	}
-	if (jose_b64_dec_buf(t, il, o, n) != n)
-		goto out;
 	*out = o;
 	*outlen = n;
-	o = NULL;
-	r = 0;
-out:
-	free(t);
-	free(o);
-	return r;
+	return 0;
 }
 
 void
