@@ -303,3 +303,40 @@ def test_schema1_plaintext_rows_sealed_at_open(as_factory):
     db = sqlite3.connect(os.path.join(a.data, "as.db"))
     assert db.execute("SELECT version FROM schema_version").fetchone() == (2,)
     db.close()
+
+
+# -- systemd interfaces (no systemd needed: the environment is what the unit provides) -----
+
+def test_admin_token_from_credentials_directory(as_factory, monkeypatch):
+    """LoadCredential=admin-token:...: used when no admin_token_file is configured."""
+    d = as_factory(admin_token=False, start=False)
+    creds = os.path.join(d.root, "credentials")
+    os.mkdir(creds, 0o755)
+    token = secrets.token_urlsafe(32)
+    write_private(os.path.join(creds, "admin-token"), token.encode(), mode=0o400)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", creds)
+    d.start()
+    assert admin_status(d, token) == 200
+    assert admin_status(d, "x" * 43) == 401
+
+
+def test_sd_notify_ready_reload_stop(as_factory, monkeypatch):
+    import socket
+    d = as_factory(start=False)
+    path = os.path.join(d.root, "notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.bind(path)
+        os.chmod(path, 0o777)   # the daemon runs as the service user
+        s.settimeout(DEADLINE)
+        monkeypatch.setenv("NOTIFY_SOCKET", path)
+        d.start()
+        assert s.recv(4096).decode().split("\n")[0] == "READY=1"
+        hup(d)
+        lines = s.recv(4096).decode().split("\n")
+        assert lines[0] == "RELOADING=1" and lines[1].startswith("MONOTONIC_USEC=")
+        assert s.recv(4096).decode() == "READY=1"
+        d.stop()
+        assert s.recv(4096).decode() == "STOPPING=1"
+    finally:
+        s.close()
