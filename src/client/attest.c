@@ -161,7 +161,10 @@ tt_agent_identity(struct tt_client *c, struct tt_agent_identity **out)
 		r = TT_ERR_NO_MEMORY;
 		goto out;
 	}
-	if (res->ek_public.len == 0 || res->ak_public.len == 0 || res->ak_name.len == 0) {
+	/* The EK's DER is required too: turtled always sends it, and an empty one would
+	 * only turn into an empty PEM that node registration sends to turtle-as. */
+	if (res->ek_public.len == 0 || res->ek_public_der.len == 0 || res->ak_public.len == 0 ||
+	    res->ak_name.len == 0) {
 		r = TT_ERR_PROTOCOL;
 		goto out;
 	}

@@ -233,14 +233,14 @@ check_identity(const struct tt_agent_identity *id)
 {
 	volatile uint8_t x = 0;
 
-	if (id->ek_public_len == 0 || id->ak_public_len == 0 || id->ak_name_len == 0)
+	if (id->ek_public_len == 0 || id->ek_public_der_len == 0 || id->ak_public_len == 0 ||
+	    id->ak_name_len == 0)
 		abort();
 	x ^= touch(id->ek_public, id->ek_public_len);
+	x ^= touch(id->ek_public_der, id->ek_public_der_len);
 	x ^= touch(id->ek_cert, id->ek_cert_len);
 	x ^= touch(id->ak_public, id->ak_public_len);
 	x ^= touch(id->ak_name, id->ak_name_len);
-	if (id->ek_public_der != NULL || id->ek_public_der_len != 0)
-		x ^= touch(id->ek_public_der, id->ek_public_der_len);
 	(void)x;
 }
 
