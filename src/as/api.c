@@ -105,6 +105,50 @@ out:
 	return r;
 }
 
+/*
+ * Store reads of the attestation path, through the cache. "There is none" is cached too
+ * (as JSON null), so an unknown node or a group without a policy costs no query either.
+ * What comes back is shared: read it, never modify it.
+ */
+static int
+cached_read(struct tt_as_ctx *c, int kind, const char *key, int64_t now, json_t **out)
+{
+	uint64_t gen;
+	json_t *v = NULL;
+	int r;
+
+	if (tt_as_cache_get(c->cache, kind, key, &v, &gen) == 0) {
+		r = 0;
+	} else {
+		switch (kind) {
+		case TT_AS_CACHE_NODE:
+			r = c->ops->node_get(c->st, key, &v);
+			break;
+		case TT_AS_CACHE_REFVALS:
+			r = c->ops->refval_valid(c->st, key, now, &v);
+			break;
+		default:   /* the group's policy, else group default's, else none */
+			r = c->ops->policy_get(c->st, key, &v);
+			if (r == TT_ERR_DOES_NOT_EXIST && strcmp(key, "default") != 0)
+				r = c->ops->policy_get(c->st, "default", &v);
+			break;
+		}
+		if (r == TT_ERR_DOES_NOT_EXIST) {
+			v = json_null();
+			r = 0;
+		}
+		if (r != 0)
+			return r;
+		tt_as_cache_put(c->cache, kind, key, v, gen);
+	}
+	if (json_is_null(v)) {
+		json_decref(v);
+		return TT_ERR_DOES_NOT_EXIST;
+	}
+	*out = v;
+	return 0;
+}
+
 int
 tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, char **token,
 	enum tt_ear_tier *tier, struct tt_as_resp *rs)
@@ -119,11 +163,12 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 	json_t *v;
 	int r;
 
-	if ((r = c->ops->refval_valid(c->st, group, now, &refvals)) != 0)
+	r = cached_read(c, TT_AS_CACHE_REFVALS, group, now, &refvals);
+	if (r == TT_ERR_DOES_NOT_EXIST)
+		r = (refvals = json_object()) != NULL ? 0 : TT_ERR_NO_MEMORY;
+	if (r != 0)
 		goto out;
-	r = c->ops->policy_get(c->st, group, &policy);
-	if (r == TT_ERR_DOES_NOT_EXIST && strcmp(group, "default") != 0)
-		r = c->ops->policy_get(c->st, "default", &policy);
+	r = cached_read(c, TT_AS_CACHE_POLICY, group, now, &policy);
 	if (r == TT_ERR_DOES_NOT_EXIST) {
 		policy = NULL;
 		r = 0;
@@ -227,7 +272,7 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 		goto out;
 	}
 	if (n.node_id != NULL) {
-		r = c->ops->node_get(c->st, n.node_id, &node);
+		r = cached_read(c, TT_AS_CACHE_NODE, n.node_id, tt_as_now(), &node);
 		if (r == TT_ERR_DOES_NOT_EXIST && strcmp(tee, "sample") == 0) {
 			node = NULL;
 			r = 0;

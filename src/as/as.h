@@ -36,6 +36,7 @@ struct tt_as_config {
 	unsigned token_ttl;           /* seconds an EAR token is valid (default 3600) */
 	unsigned session_ttl;         /* seconds a KBS session lives (default 300) */
 	unsigned max_challenges;      /* outstanding challenges held in memory (default 100000) */
+	unsigned cache_ttl_ms;        /* node/refval/policy cache lifetime (default 1000; 0 off) */
 	bool foreground;
 };
 
@@ -66,6 +67,26 @@ int tt_as_nonce_issue(struct tt_as_nonces *t, const char *tee, const char *node_
  * TT_ERR_TIMEOUT when expired (it is removed too, *out not written). */
 int tt_as_nonce_take(struct tt_as_nonces *t, const uint8_t *nonce, size_t len, int64_t now,
 	struct tt_as_nonce *out);
+
+/* ---------------------------------------------------------------------------------- */
+/* Read-through cache of node records, reference values and policies (cache.c)          */
+
+struct tt_as_cache;
+enum { TT_AS_CACHE_NODE = 1, TT_AS_CACHE_REFVALS = 2, TT_AS_CACHE_POLICY = 3 };
+
+/* ttl_ms = 0: a cache that never holds anything. */
+int tt_as_cache_new(unsigned ttl_ms, struct tt_as_cache **out);
+void tt_as_cache_free(struct tt_as_cache *c);            /* NULL ok */
+/* Forget everything; loads that started before this call will not be stored. */
+void tt_as_cache_invalidate(struct tt_as_cache *c);      /* NULL ok */
+/* 0 and a new reference in *out on a fresh hit, else TT_ERR_DOES_NOT_EXIST. *gen is the
+ * generation to hand to tt_as_cache_put with what the caller then loads. */
+int tt_as_cache_get(struct tt_as_cache *c, int kind, const char *key, json_t **out,
+	uint64_t *gen);
+/* Remember val (a reference is taken) unless the cache was invalidated since `gen`.
+ * The value must not be modified by anyone afterwards. */
+void tt_as_cache_put(struct tt_as_cache *c, int kind, const char *key, json_t *val,
+	uint64_t gen);
 
 /* ---------------------------------------------------------------------------------- */
 /* Store                                                                                */

@@ -49,25 +49,26 @@ struct route {
 	bool prefix;
 	enum route_auth auth;
 	tt_as_handler h;
+	bool appraisal_input;         /* writes what attestations read: drop the cache */
 };
 
 static const struct route routes[] = {
-	{ "POST", "/v1/challenge", false, PUBLIC, tt_as_h_challenge },
-	{ "POST", "/v1/attest", false, PUBLIC, tt_as_h_attest },
-	{ "GET", "/.well-known/jwks.json", false, PUBLIC, tt_as_h_jwks },
-	{ "POST", "/v1/activate", false, PUBLIC, tt_as_h_activate },
-	{ NULL, "/v1/keys", true, ADMIN, tt_as_h_keys },
-	{ NULL, "/v1/nodes", false, ADMIN, tt_as_h_nodes },
-	{ NULL, "/v1/nodes/", true, ADMIN, tt_as_h_nodes },
-	{ NULL, "/v1/reference-values", false, ADMIN, tt_as_h_refvals },
-	{ NULL, "/v1/reference-values/", true, ADMIN, tt_as_h_refvals },
-	{ NULL, "/v1/policies", false, ADMIN, tt_as_h_policies },
-	{ NULL, "/v1/policies/", true, ADMIN, tt_as_h_policies },
-	{ NULL, "/v1/resources", false, ADMIN, tt_as_h_resources },
-	{ NULL, "/v1/resources/", true, ADMIN, tt_as_h_resources },
-	{ "POST", "/kbs/v0/auth", false, PUBLIC, tt_as_h_kbs_auth },
-	{ "POST", "/kbs/v0/attest", false, PUBLIC, tt_as_h_kbs_attest },
-	{ "GET", "/kbs/v0/resource/", true, PUBLIC, tt_as_h_kbs_resource },
+	{ "POST", "/v1/challenge", false, PUBLIC, tt_as_h_challenge, false },
+	{ "POST", "/v1/attest", false, PUBLIC, tt_as_h_attest, false },
+	{ "GET", "/.well-known/jwks.json", false, PUBLIC, tt_as_h_jwks, false },
+	{ "POST", "/v1/activate", false, PUBLIC, tt_as_h_activate, true },
+	{ NULL, "/v1/keys", true, ADMIN, tt_as_h_keys, false },
+	{ NULL, "/v1/nodes", false, ADMIN, tt_as_h_nodes, true },
+	{ NULL, "/v1/nodes/", true, ADMIN, tt_as_h_nodes, true },
+	{ NULL, "/v1/reference-values", false, ADMIN, tt_as_h_refvals, true },
+	{ NULL, "/v1/reference-values/", true, ADMIN, tt_as_h_refvals, true },
+	{ NULL, "/v1/policies", false, ADMIN, tt_as_h_policies, true },
+	{ NULL, "/v1/policies/", true, ADMIN, tt_as_h_policies, true },
+	{ NULL, "/v1/resources", false, ADMIN, tt_as_h_resources, false },
+	{ NULL, "/v1/resources/", true, ADMIN, tt_as_h_resources, false },
+	{ "POST", "/kbs/v0/auth", false, PUBLIC, tt_as_h_kbs_auth, false },
+	{ "POST", "/kbs/v0/attest", false, PUBLIC, tt_as_h_kbs_attest, false },
+	{ "GET", "/kbs/v0/resource/", true, PUBLIC, tt_as_h_kbs_resource, false },
 };
 
 void
@@ -318,6 +319,9 @@ dispatch(struct tt_as_ctx *c, struct MHD_Connection *conn, const char *url,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	rs.status = 200;
 	r = rt->h(c, &rq, &rs);
+	/* After the write, whatever its outcome: a failed request may have written part. */
+	if (rt->appraisal_input && strcmp(method, "GET") != 0)
+		tt_as_cache_invalidate(c->cache);
 	if (r != 0) {
 		tt_info("as: %s %s -> %s: %s", method, url, tt_err_name(r),
 		    rs.detail != NULL ? rs.detail : tt_strerror(r));

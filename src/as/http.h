@@ -23,6 +23,7 @@ struct tt_as_ctx {
 	struct tt_as_store *st;
 	struct tt_as_issuer *issuer;
 	struct tt_as_nonces *nonces;  /* outstanding challenges */
+	struct tt_as_cache *cache;    /* nodes, reference values, policies (may be NULL) */
 	uint8_t admin_digest[32];     /* SHA-256 of the admin token; under admin_lock */
 	bool admin_enabled;           /* fixed before the HTTP front starts */
 	/* SIGHUP replaces admin_digest (main.c, write lock) while request threads compare

@@ -107,6 +107,7 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 			{ "token_ttl", offsetof(struct tt_as_config, token_ttl), 1, 31 * 86400 },
 			{ "session_ttl", offsetof(struct tt_as_config, session_ttl), 1, 86400 },
 			{ "max_challenges", offsetof(struct tt_as_config, max_challenges), 16, 16u << 20 },
+			{ "cache_ttl_ms", offsetof(struct tt_as_config, cache_ttl_ms), 0, 60000 },
 		};
 		size_t i;
 
@@ -318,6 +319,7 @@ main(int argc, char **argv)
 		.token_ttl = 3600,
 		.session_ttl = 300,
 		.max_challenges = 100000,
+		.cache_ttl_ms = 1000,
 	};
 	struct cfg_parse cp = { .cfg = &cfg };
 	struct tt_as_ctx ctx = { 0 };
@@ -406,7 +408,8 @@ main(int argc, char **argv)
 
 	ctx.cfg = &cfg;
 	ctx.ops = &tt_as_store_sqlite;
-	if ((r = tt_as_nonces_new(cfg.max_challenges, &ctx.nonces)) != 0)
+	if ((r = tt_as_nonces_new(cfg.max_challenges, &ctx.nonces)) != 0 ||
+	    (r = tt_as_cache_new(cfg.cache_ttl_ms, &ctx.cache)) != 0)
 		goto out;
 	if ((r = ctx.ops->open(cfg.data_dir, &ctx.st)) != 0)
 		goto out;
@@ -439,6 +442,7 @@ out:
 	if (ctx.st != NULL)
 		ctx.ops->close(ctx.st);
 	tt_as_nonces_free(ctx.nonces);
+	tt_as_cache_free(ctx.cache);
 	OPENSSL_cleanse(ctx.admin_digest, sizeof(ctx.admin_digest));
 	pthread_rwlock_destroy(&ctx.admin_lock);
 	free(cfg.listen_host);

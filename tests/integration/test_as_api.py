@@ -439,3 +439,36 @@ def test_cli_attest_sample_tee(asd, tmp_path):
     bad = subprocess.run([cli, "attest", "--as", base, "--tee", "sev"], capture_output=True,
                          timeout=60)
     assert bad.returncode == 2
+
+
+def test_admin_writes_take_effect_at_once(asd):
+    """Attestations read nodes, reference values and policies through a cache: every admin
+    write must still show in the very next attestation."""
+    asd.admin("POST", "/v1/policies", {"group": "web", "sample_affirming": True})
+    asd.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": "b", "value": "web-only", "scope": "group:web"}]})
+    asd.admin("POST", "/v1/nodes", {"id": "w2", "group": "web"})
+    for _ in range(3):   # warm the cache
+        _, r = attest(asd, {"b": "web-only"}, node_id="w2")
+        assert submod(verify_jwt(r.json()["token"], asd.jwks())[1])["ear.status"] == "affirming"
+    # the node moves to another group: its reference value no longer applies
+    assert asd.admin("DELETE", "/v1/nodes/w2").status == 200
+    asd.admin("POST", "/v1/nodes", {"id": "w2", "group": "db"})
+    _, r = attest(asd, {"b": "web-only"}, node_id="w2")
+    _, c = verify_jwt(r.json()["token"], asd.jwks())
+    assert c["turtle.node-group"] == "db" and submod(c)["ear.status"] == "warning"
+    # a policy change applies at once too: group db gets the test-only sample switch
+    asd.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": "b", "value": "web-only", "scope": "group:db"}]})
+    _, r = attest(asd, {"b": "web-only"}, node_id="w2")
+    assert submod(verify_jwt(r.json()["token"], asd.jwks())[1])["ear.status"] == "warning"
+    asd.admin("POST", "/v1/policies", {"group": "db", "id": "p-db", "sample_affirming": True})
+    _, r = attest(asd, {"b": "web-only"}, node_id="w2")
+    _, c = verify_jwt(r.json()["token"], asd.jwks())
+    assert submod(c)["ear.status"] == "affirming" and c["ear.appraisal-policy-id"].endswith("/p-db")
+    # a deleted node is refused at once
+    assert asd.admin("DELETE", "/v1/nodes/w2").status == 200
+    ch = asd.challenge("tpm", "w2")
+    r = asd.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "tpm",
+                    "evidence": {"quote": {"attest": "AA", "signature": "AA"}}})
+    assert r.status == 401, r

@@ -133,6 +133,47 @@ test_nonce_bounded(void **state)
 }
 
 static void
+test_cache(void **state)
+{
+	struct tt_as_cache *c = NULL, *off = NULL;
+	json_t *v = json_pack("{s:s}", "group", "g"), *got = NULL;
+	uint64_t gen, stale;
+
+	(void)state;
+	assert_int_equal(tt_as_cache_new(60000, &c), 0);
+	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen),
+	    TT_ERR_DOES_NOT_EXIST);
+	tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", v, gen);
+	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen), 0);
+	assert_ptr_equal(got, v);
+	json_decref(got);
+	/* kinds are separate namespaces */
+	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_POLICY, "n1", &got, &gen),
+	    TT_ERR_DOES_NOT_EXIST);
+	/* invalidation forgets, and a load begun before it is not stored after it */
+	stale = gen;
+	tt_as_cache_invalidate(c);
+	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen),
+	    TT_ERR_DOES_NOT_EXIST);
+	tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", v, stale);
+	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen),
+	    TT_ERR_DOES_NOT_EXIST);
+	tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", v, gen);
+	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen), 0);
+	json_decref(got);
+	/* ttl 0: nothing is ever held */
+	assert_int_equal(tt_as_cache_new(0, &off), 0);
+	tt_as_cache_put(off, TT_AS_CACHE_NODE, "n1", v, 0);
+	assert_int_equal(tt_as_cache_get(off, TT_AS_CACHE_NODE, "n1", &got, &gen),
+	    TT_ERR_DOES_NOT_EXIST);
+	tt_as_cache_free(off);
+	tt_as_cache_free(c);
+	/* the cache held its own reference; ours is the last */
+	assert_int_equal(v->refcount, 1);
+	json_decref(v);
+}
+
+static void
 test_refvals(void **state)
 {
 	struct fx *f = *state;
@@ -302,6 +343,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nonce_single_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
 		cmocka_unit_test(test_nonce_bounded),
+		cmocka_unit_test(test_cache),
 		cmocka_unit_test_setup_teardown(test_refvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test(test_default_policy),
