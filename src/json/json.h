@@ -6,10 +6,12 @@
  * mostly long base64 strings, so those two loops were a third of turtle-as's CPU. These
  * functions produce and consume the same jansson trees, with the same rules:
  *
- *   tt_json_parse accepts exactly what json_loadb(text, len, JSON_REJECT_DUPLICATES)
- *   accepts (an object or array at the top; RFC 8259 grammar; valid UTF-8; no "\u0000";
- *   no duplicate keys; integers that fit json_int_t; finite reals), builds an equal value,
- *   and in addition bounds nesting at `max_depth`.
+ *   tt_json_parse accepts what json_loadb(text, len, JSON_REJECT_DUPLICATES) accepts (an
+ *   object or array at the top; RFC 8259 grammar; valid UTF-8; no "\u0000"; no duplicate
+ *   keys; integers that fit json_int_t; finite reals) and builds an equal value, with
+ *   three deliberate differences: nesting is bounded at `max_depth`; a number token
+ *   longer than 512 characters is refused; and a raw NUL byte is always an error (jansson
+ *   2.14 silently skips one that directly follows a number or literal).
  *   tt_json_write gives the bytes json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) gives.
  *
  * tests/unit/json checks both claims on fixed cases and tests/fuzz/fuzz_json

@@ -97,6 +97,9 @@ tt_b64_decode(const char *in, size_t il, unsigned mode, uint8_t *out, size_t out
 		n--;
 	if (n != il && (mode == TT_B64_URL || il % 4 != 0))
 		return TT_ERR_PARSE;
+	/* The standard form is canonical only with its padding (RFC 4648 section 4). */
+	if (mode == TT_B64_STD && il % 4 != 0)
+		return TT_ERR_PARSE;
 	if (n % 4 == 1)
 		return TT_ERR_PARSE;
 	if (n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1) > outmax)

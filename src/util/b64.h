@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 enum {
-	TT_B64_STD = 0,   /* encode: +/ with = padding */
+	TT_B64_STD = 0,   /* +/ with = padding (required when decoding) */
 	TT_B64_URL = 1,   /* encode: -_ without padding; decode: only that form */
 	TT_B64_ANY = 2,   /* decode only: either alphabet (not mixed), padding optional */
 };

@@ -98,6 +98,7 @@ test_rejects(void **state)
 		{ "a+b_", TT_B64_ANY },       /* mixed alphabets */
 		{ "Zh", TT_B64_ANY },         /* non-zero bits after the last byte */
 		{ "Zm9=", TT_B64_ANY },
+		{ "Zm8", TT_B64_STD },        /* the standard form needs its padding */
 	};
 	uint8_t out[16];
 	size_t n;

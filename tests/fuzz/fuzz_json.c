@@ -1,0 +1,59 @@
+/*
+ * libFuzzer target: src/json against jansson, differentially. For every input the reader
+ * must give jansson's verdict (json_loadb with JSON_REJECT_DUPLICATES) and, when both
+ * accept, an equal value; the writer must give json_dumps(JSON_COMPACT)'s bytes for both
+ * trees. The deliberate differences json.h lists are skipped: our depth bound, numbers
+ * longer than our conversion buffer, and jansson skipping a NUL byte after a token.
+ * Any other disagreement aborts.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "json.h"
+#include "turtle/error.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+same_bytes(const json_t *v)
+{
+	char *ours = NULL, *theirs = json_dumps(v, JSON_COMPACT);
+
+	if (theirs == NULL || tt_json_write(v, &ours, NULL) != 0 || strcmp(ours, theirs) != 0)
+		abort();
+	free(ours);
+	free(theirs);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tt_json_err e = { 0 };
+	json_error_t je;
+	json_t *ours = NULL, *theirs;
+	int r;
+
+	if (size > 1u << 16)
+		return 0;
+	r = tt_json_parse((const char *)data, size, 2048, &ours, &e);
+	theirs = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
+	if (r == TT_ERR_LIMIT || (r != 0 && strcmp(e.what, "number too long") == 0) ||
+	    (theirs == NULL && strstr(je.text, "depth") != NULL) ||
+	    (r != 0 && theirs != NULL && memchr(data, 0, size) != NULL))
+		goto out;
+	if ((r == 0) != (theirs != NULL))
+		abort();
+	if (r == 0) {
+		if (!json_equal(ours, theirs))
+			abort();
+		same_bytes(ours);
+		same_bytes(theirs);
+	}
+out:
+	json_decref(ours);
+	json_decref(theirs);
+	return 0;
+}
