@@ -232,7 +232,7 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 	const char *nonce, *tee, *reason = NULL;
 	uint8_t *bin = NULL;
 	size_t binlen = 0;
-	char *token = NULL;
+	char *token = NULL, *canon = NULL;
 	enum tt_ear_tier tier = TT_TIER_NONE;
 	int r;
 
@@ -295,7 +295,11 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 	ap.tee = tee;
 	ap.node_id = n.node_id;
 	ap.group = json_string_value(json_object_get(node, "group"));
-	ap.nonce = nonce;
+	/* eat_nonce carries the nonce as issued (base64url), whichever alphabet or padding
+	 * the client echoed it in, so a relying party can compare strings. */
+	if ((r = tt_as_b64url_enc(bin, binlen, &canon)) != 0)
+		goto out;
+	ap.nonce = canon;
 	ap.claims = claims;
 	if ((r = tt_as_appraise_and_sign(c, &ap, &token, &tier, rs)) != 0)
 		goto out;
@@ -303,6 +307,7 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 		r = TT_ERR_NO_MEMORY;
 out:
 	free(token);
+	free(canon);
 	free(bin);
 	tt_as_nonce_clear(&n);
 	json_decref(claims);
@@ -319,8 +324,8 @@ tt_as_h_jwks(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp 
 }
 
 /* Admin: GET /v1/keys lists the signing keys' metadata; POST /v1/keys/rotate makes a new
- * active key. Rotation is serialised by the HTTP layer only as far as ear's key directory
- * is (atomic renames); two concurrent rotations leave one of the two new keys active. */
+ * active key. Concurrent rotations run one after the other (ear's key directory
+ * serialises them in the process and, by flock, across processes). */
 int
 tt_as_h_keys(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {

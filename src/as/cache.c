@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "as.h"
 #include "turtle/error.h"
 
@@ -37,6 +39,7 @@ struct tt_as_cache {
 	pthread_mutex_t mu;
 	uint64_t gen;
 	unsigned ttl_ms;
+	uint32_t seed;
 	struct slot s[SLOTS];
 };
 
@@ -49,10 +52,13 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* FNV-1a from a per-process random start: node ids come from clients (a challenge may
+ * name any node), so which ids share a slot must not be predictable. Collisions only
+ * cost a reload (keys are compared exactly). */
 static size_t
-slot_of(int kind, const char *key)
+slot_of(const struct tt_as_cache *c, int kind, const char *key)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)kind;   /* FNV-1a: keys are admin-chosen */
+	uint32_t h = c->seed ^ (uint32_t)kind;
 
 	for (; *key != '\0'; key++)
 		h = (h ^ (unsigned char)*key) * 16777619u;
@@ -74,6 +80,11 @@ tt_as_cache_new(unsigned ttl_ms, struct tt_as_cache **out)
 
 	if (c == NULL)
 		return TT_ERR_NO_MEMORY;
+	if (RAND_bytes((unsigned char *)&c->seed, sizeof(c->seed)) != 1) {
+		free(c);
+		return TT_ERR_INSUFFICIENT_ENTROPY;
+	}
+	c->seed ^= 2166136261u;
 	pthread_mutex_init(&c->mu, NULL);
 	c->ttl_ms = ttl_ms;
 	*out = c;
@@ -114,7 +125,7 @@ tt_as_cache_get(struct tt_as_cache *c, int kind, const char *key, json_t **out,
 	*gen = 0;
 	if (c == NULL || c->ttl_ms == 0)
 		return r;
-	sl = &c->s[slot_of(kind, key)];
+	sl = &c->s[slot_of(c, kind, key)];
 	pthread_mutex_lock(&c->mu);
 	*gen = c->gen;
 	if (sl->kind == kind && strcmp(sl->key, key) == 0 &&
@@ -136,7 +147,7 @@ tt_as_cache_put(struct tt_as_cache *c, int kind, const char *key, json_t *val, u
 		return;
 	if ((k = strdup(key)) == NULL)
 		return;   /* not caching is always correct */
-	sl = &c->s[slot_of(kind, key)];
+	sl = &c->s[slot_of(c, kind, key)];
 	pthread_mutex_lock(&c->mu);
 	if (gen != c->gen) {
 		/* Loaded before an admin write finished: it may be stale. */

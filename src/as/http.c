@@ -319,8 +319,10 @@ dispatch(struct tt_as_ctx *c, struct MHD_Connection *conn, const char *url,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	rs.status = 200;
 	r = rt->h(c, &rq, &rs);
-	/* After the write, whatever its outcome: a failed request may have written part. */
-	if (rt->appraisal_input && strcmp(method, "GET") != 0)
+	/* After the write. An admin request drops the cache whatever its outcome (a failed
+	 * one may have written part); a public one (AK activation) only when it succeeded,
+	 * so that nobody can keep the cache empty with requests that are refused. */
+	if (rt->appraisal_input && strcmp(method, "GET") != 0 && (r == 0 || rt->auth == ADMIN))
 		tt_as_cache_invalidate(c->cache);
 	if (r != 0) {
 		tt_info("as: %s %s -> %s: %s", method, url, tt_err_name(r),

@@ -11,8 +11,11 @@
  *
  * One mutex guards a chained hash table keyed by the 32 random nonce bytes (so the first
  * eight bytes are already a uniform hash). The table is bounded: when `max` challenges
- * are outstanding, expired ones are swept; if none is expired the issue fails with
- * TT_ERR_LIMIT (HTTP 503) instead of growing. Every issue also sweeps two buckets, so
+ * are outstanding, expired ones are swept (at most once a second); if none is expired
+ * the issue fails with TT_ERR_LIMIT (HTTP 503) instead of growing. There is no per-client
+ * quota: a client that asks for challenges and never answers them can hold the table
+ * full for nonce_ttl, which is why max_challenges and nonce_ttl are settings (and a
+ * reverse proxy's rate limit is the place for per-source limits). Every issue also sweeps two buckets, so
  * expired entries of clients that never came back do not pile up until the table fills.
  */
 #include <pthread.h>
@@ -39,6 +42,7 @@ struct tt_as_nonces {
 	size_t nbuckets;              /* power of two */
 	size_t count, max;
 	size_t sweep;                 /* next bucket of the incremental sweep */
+	int64_t last_full_sweep;      /* when full, sweep everything at most once a second */
 };
 
 static size_t
@@ -154,7 +158,10 @@ tt_as_nonce_issue(struct tt_as_nonces *t, const char *tee, const char *node_id,
 		sweep_bucket(t, t->sweep, now);
 		t->sweep = (t->sweep + 1) & (t->nbuckets - 1);
 	}
-	if (t->count >= t->max) {
+	if (t->count >= t->max && now != t->last_full_sweep) {
+		/* O(table) under the lock: rate-limited, so a client that keeps the table
+		 * full gets quick 503s instead of making every take wait for sweeps. */
+		t->last_full_sweep = now;
 		for (size_t i = 0; i < t->nbuckets; i++)
 			sweep_bucket(t, i, now);
 	}

@@ -90,7 +90,7 @@ tt_as_issuer_open(const char *data_dir, struct tt_as_store *st,
 		goto out;
 	}
 	if ((r = ops->key_add(st, tt_ear_keys_kid(is->keys), "ES256", tt_as_now())) != 0)
-		goto out;
+		goto out;   /* start-up: nothing can rotate yet */
 	*out = is;
 	is = NULL;
 out:
@@ -102,11 +102,12 @@ int
 tt_as_issuer_rotate(struct tt_as_issuer *is, struct tt_as_store *st,
 	const struct tt_as_store_ops *ops)
 {
+	char kid[128];
 	int r;
 
-	if ((r = tt_ear_keys_rotate(is->keys, (uint64_t)tt_as_now())) != 0)
+	if ((r = tt_ear_keys_rotate(is->keys, (uint64_t)tt_as_now(), kid, sizeof(kid))) != 0)
 		return r;
-	return ops->key_add(st, tt_ear_keys_kid(is->keys), "ES256", tt_as_now());
+	return ops->key_add(st, kid, "ES256", tt_as_now());
 }
 
 int

@@ -528,13 +528,15 @@ put(struct wr *w, const char *s, size_t n)
 	w->len += n;
 }
 
-/* jansson strings are valid UTF-8 (or contain NULs made by json_stringn): everything
- * at or above 0x20 except '"' and '\\' is copied as is, as json_dumps does. */
+/* Everything at or above 0x20 except '"' and '\\' is copied as is, as json_dumps does;
+ * bytes >= 0x80 must form valid UTF-8 (a string made with json_stringn_nocheck may not),
+ * else the value is refused as json_dumps refuses it. */
 static void
 put_string(struct wr *w, const char *s, size_t n)
 {
 	static const char hx[] = "0123456789ABCDEF";
-	size_t i = 0, run;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run, ul;
 
 	/* Worst case every byte becomes \u00XX. */
 	if (n > SIZE_MAX / 6 - 3 || grow(w, n * 6 + 2) != 0) {
@@ -544,8 +546,17 @@ put_string(struct wr *w, const char *s, size_t n)
 	w->b[w->len++] = '"';
 	while (i < n) {
 		run = i;
-		while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
-			i++;
+		while (i < n && u[i] >= 0x20 && s[i] != '"' && s[i] != '\\') {
+			if (u[i] < 0x80) {
+				i++;
+				continue;
+			}
+			if ((ul = utf8_len(u + i, u + n)) == 0) {
+				w->err = TT_ERR_INVALID_ARGUMENT;
+				return;
+			}
+			i += ul;
+		}
 		memcpy(w->b + w->len, s + run, i - run);
 		w->len += i - run;
 		if (i == n)

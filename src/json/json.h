@@ -38,7 +38,9 @@ int tt_json_parse(const char *text, size_t len, unsigned max_depth, json_t **out
 	struct tt_json_err *e);
 
 /* Serialise v compactly. *out is malloc'd and NUL-terminated; *outlen (may be NULL) is
- * its length. TT_ERR_INVALID_ARGUMENT for a NULL or unprintable value. */
+ * its length. TT_ERR_INVALID_ARGUMENT for a NULL value, a string that is not valid UTF-8
+ * (json_dumps refuses those too) or a tree nested deeper than 2048 levels (json_dumps
+ * would print it; nothing turtle builds or parses comes near). */
 int tt_json_write(const json_t *v, char **out, size_t *outlen);
 
 #endif

@@ -472,3 +472,18 @@ def test_admin_writes_take_effect_at_once(asd):
     r = asd.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "tpm",
                     "evidence": {"quote": {"attest": "AA", "signature": "AA"}}})
     assert r.status == 401, r
+
+
+def test_eat_nonce_is_the_issued_nonce(asd):
+    """A client may echo the nonce in standard base64 with padding; the token still carries
+    the nonce exactly as issued, so relying parties can compare strings."""
+    import base64
+    ch = asd.challenge()
+    raw = b64url_dec(ch["nonce"])
+    std = base64.b64encode(raw).decode()
+    assert std != ch["nonce"]
+    r = asd.request("POST", "/v1/attest", {"nonce": std, "tee": "sample",
+                    "evidence": sample_evidence(raw)})
+    assert r.status == 200, r
+    _, c = verify_jwt(r.json()["token"], asd.jwks())
+    assert c["eat_nonce"] == ch["nonce"]

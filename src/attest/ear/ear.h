@@ -135,14 +135,21 @@ int tt_ear_keys_open(const char *dir, const struct tt_ear_keys_opts *opts, uint6
 	struct tt_ear_keys **out);
 void tt_ear_keys_free(struct tt_ear_keys *k);             /* NULL ok; wipes the private key */
 
-/* Re-read the directory (another process may have rotated). */
+/* Re-read the directory (another process may have rotated). Safe while other threads
+ * sign; reloads and rotations of one process run one at a time. */
 int tt_ear_keys_reload(struct tt_ear_keys *k, uint64_t now);
 
-/* Make a new active key; the old one becomes retired at `now`. */
-int tt_ear_keys_rotate(struct tt_ear_keys *k, uint64_t now);
+/* Make a new active key; the old one becomes retired at `now`. Same concurrency as
+ * reload; across processes the directory's flock serialises rotations. The new key's kid
+ * is copied to kid_out (kid_len bytes; NULL for none). */
+int tt_ear_keys_rotate(struct tt_ear_keys *k, uint64_t now, char *kid_out, size_t kid_len);
 
-/* kid of the active key (borrowed, valid until the next rotate/reload/free). */
+/* kid of the active key (borrowed, valid until the next rotate/reload/free: only for a
+ * caller that no other thread can rotate under, e.g. at start-up or in tests). */
 const char *tt_ear_keys_kid(const struct tt_ear_keys *k);
+/* The active kid copied into buf under the lock: safe while other threads rotate.
+ * TT_ERR_BUFFER_TOO_SMALL if it does not fit (kids are 43 characters). */
+int tt_ear_keys_kid_copy(const struct tt_ear_keys *k, char *buf, size_t len);
 
 /* JWKS {"keys":[...]} of the active key and every retired key not yet expired at now. */
 int tt_ear_keys_jwks(const struct tt_ear_keys *k, uint64_t now, json_t **jwks_out);

@@ -22,6 +22,10 @@ void tt_ear_jwk_free(json_t *jwk);
  * alg must be on the allow-list and fit the key. */
 int tt_ear_jws_sign(EVP_PKEY *key, const char *alg, const char *kid,
 	const json_t *claims, char **token_out);
+/* 0 when key can sign with alg: the key type and curve (or RSA size) fit, and a probe
+ * signature succeeds (which also makes OpenSSL finish any lazy key set-up before the key
+ * is shared between threads). TT_ERR_INVALID_ARGUMENT otherwise. */
+int tt_ear_jws_key_check(EVP_PKEY *key, const char *alg);
 /* Is alg one of the signature algorithms we issue and accept? */
 bool tt_ear_sig_alg_allowed(const char *alg);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jose/jose.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/rsa.h>
@@ -75,6 +76,41 @@ ecdsa_der_to_jose(const uint8_t *der, size_t derlen, size_t half, uint8_t *out)
 	    BN_bn2binpad(ss, out + half, (int)half) == (int)half)
 		r = 0;
 	ECDSA_SIG_free(es);
+	return r;
+}
+
+int
+tt_ear_jws_key_check(EVP_PKEY *key, const char *alg)
+{
+	static const uint8_t probe[] = "turtle key check";
+	int ai = alg_index(alg);
+	char group[32] = "";
+	uint8_t sig[1024];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	int r = TT_ERR_INVALID_ARGUMENT;
+
+	if (key == NULL || ai < 0)
+		return r;
+	if (strcmp(sig_algs[ai].kty, "EC") == 0) {
+		const char *want = strcmp(sig_algs[ai].crv, "P-256") == 0 ? "prime256v1" : "secp384r1";
+
+		if (!EVP_PKEY_is_a(key, "EC") ||
+		    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		    sizeof(group), NULL) != 1 || strcmp(group, want) != 0)
+			return r;
+	} else if (!EVP_PKEY_is_a(key, "RSA") ||
+	    EVP_PKEY_get_size(key) < RSA_MIN_MODULUS_BYTES ||
+	    EVP_PKEY_get_size(key) > (int)sizeof(sig)) {
+		return r;
+	}
+	if ((mctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestSignInit(mctx, &pctx, strcmp(alg, "ES384") == 0 ? EVP_sha384() :
+	    EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestSign(mctx, sig, &siglen, probe, sizeof(probe) - 1) == 1)
+		r = 0;
+	EVP_MD_CTX_free(mctx);
 	return r;
 }
 

@@ -6,6 +6,9 @@
  *
  * Within a process, signing threads and a rotation meet at a rwlock: signing and the
  * JWKS read the active key under the read lock, load() swaps it under the write lock.
+ * Writers (reload, rotate) are serialised by a mutex first: flock() does not exclude
+ * threads sharing one open file description, and a rotation reads the active key and the
+ * retired list outside the rwlock, which is only safe while no other writer runs.
  * The active key is kept as an EVP_PKEY as well as its JWK, so a signature costs one
  * ECDSA operation instead of rebuilding the key from the JWK every time.
  */
@@ -43,6 +46,7 @@ struct tt_ear_keys {
 	EVP_PKEY *active_pk;  /* the same key, ready to sign */
 	json_t *retired;      /* array of public JWKs with RETIRED_AT */
 	pthread_rwlock_t *lk; /* a pointer so that const readers can take it */
+	pthread_mutex_t *wmu; /* one writer (load/rotate) at a time in this process */
 };
 
 static int
@@ -229,8 +233,11 @@ load(struct tt_ear_keys *k)
 		r = (ret = json_pack("{s:[]}", "keys")) ? 0 : TT_ERR_NO_MEMORY;
 	if (r == 0 && !json_is_array(json_object_get(ret, "keys")))
 		r = TT_ERR_DATA_INVALID;
-	if (r == 0 && (pk = jose_openssl_jwk_to_EVP_PKEY(NULL, a)) == NULL) {
-		tt_err_log("ear keys: %s is not a usable private key", ACTIVE_FILE);
+	if (r == 0 && ((pk = jose_openssl_jwk_to_EVP_PKEY(NULL, a)) == NULL ||
+	    tt_ear_jws_key_check(pk, alg) != 0)) {
+		tt_err_log("ear keys: %s is not a usable %s private key", ACTIVE_FILE, alg);
+		EVP_PKEY_free(pk);
+		pk = NULL;
 		r = TT_ERR_DATA_INVALID;
 	}
 	if (r != 0) {
@@ -322,11 +329,14 @@ tt_ear_keys_open(const char *dir, const struct tt_ear_keys_opts *opts, uint64_t 
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return TT_ERR_NO_MEMORY;
 	k->dirfd = -1;
-	if ((k->lk = malloc(sizeof(*k->lk))) == NULL) {
+	if ((k->lk = malloc(sizeof(*k->lk))) == NULL ||
+	    (k->wmu = malloc(sizeof(*k->wmu))) == NULL) {
+		free(k->lk);
 		free(k);
 		return TT_ERR_NO_MEMORY;
 	}
 	pthread_rwlock_init(k->lk, NULL);
+	pthread_mutex_init(k->wmu, NULL);
 	k->max_life = opts && opts->max_token_lifetime ? opts->max_token_lifetime :
 	    TT_EAR_MAX_LIFETIME;
 	r = TT_ERR_NO_MEMORY;
@@ -375,7 +385,9 @@ tt_ear_keys_free(struct tt_ear_keys *k)
 	if (k->dirfd >= 0)
 		close(k->dirfd);
 	pthread_rwlock_destroy(k->lk);
+	pthread_mutex_destroy(k->wmu);
 	free(k->lk);
+	free(k->wmu);
 	free(k->alg);
 	free(k);
 }
@@ -383,21 +395,34 @@ tt_ear_keys_free(struct tt_ear_keys *k)
 int
 tt_ear_keys_reload(struct tt_ear_keys *k, uint64_t now)
 {
+	int r;
+
 	(void)now;
-	return load(k);
+	pthread_mutex_lock(k->wmu);
+	r = load(k);
+	pthread_mutex_unlock(k->wmu);
+	return r;
 }
 
 int
-tt_ear_keys_rotate(struct tt_ear_keys *k, uint64_t now)
+tt_ear_keys_rotate(struct tt_ear_keys *k, uint64_t now, char *kid_out, size_t kid_len)
 {
-	int r;
+	int r = TT_ERR_IO, n;
 
-	if (flock(k->dirfd, LOCK_EX) != 0)
-		return TT_ERR_IO;
-	/* Rotate what is on disk now, not what we read earlier. */
-	if ((r = load(k)) == 0)
-		r = rotate_locked(k, now, false);
-	(void)flock(k->dirfd, LOCK_UN);
+	pthread_mutex_lock(k->wmu);
+	if (flock(k->dirfd, LOCK_EX) == 0) {
+		/* Rotate what is on disk now, not what we read earlier. */
+		if ((r = load(k)) == 0)
+			r = rotate_locked(k, now, false);
+		(void)flock(k->dirfd, LOCK_UN);
+	}
+	/* Still the only writer: the active kid is the one this rotation made. */
+	if (r == 0 && kid_out != NULL) {
+		n = snprintf(kid_out, kid_len, "%s", tt_ear_keys_kid(k));
+		if (n < 0 || (size_t)n >= kid_len)
+			r = TT_ERR_BUFFER_TOO_SMALL;
+	}
+	pthread_mutex_unlock(k->wmu);
 	return r;
 }
 
@@ -405,6 +430,19 @@ const char *
 tt_ear_keys_kid(const struct tt_ear_keys *k)
 {
 	return json_string_value(json_object_get(k->active, "kid"));
+}
+
+int
+tt_ear_keys_kid_copy(const struct tt_ear_keys *k, char *buf, size_t len)
+{
+	const char *kid;
+	int n;
+
+	pthread_rwlock_rdlock(k->lk);
+	kid = tt_ear_keys_kid(k);
+	n = snprintf(buf, len, "%s", kid != NULL ? kid : "");
+	pthread_rwlock_unlock(k->lk);
+	return n < 0 || (size_t)n >= len ? TT_ERR_BUFFER_TOO_SMALL : 0;
 }
 
 static int jwks_locked(const struct tt_ear_keys *k, uint64_t now, json_t **jwks_out);

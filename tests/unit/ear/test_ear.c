@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <jose/jose.h>
 #include <jose/openssl.h>
 #include <openssl/bn.h>
@@ -371,6 +372,71 @@ test_nonce(void **state)
 	free(tok);
 }
 
+/* Rotations racing each other and signers in one process (the HTTP thread pool's case).
+ * Under ASan this catches a key freed under a signer or a rotator; without it, every
+ * token must verify against the final JWKS and every rotation must have made its own key
+ * (a lost key would be missing from the JWKS). */
+struct race {
+	struct fx *f;
+	int rotate;
+	char kids[10][128];
+	char *toks[40];
+};
+
+static void *
+race_thread(void *arg)
+{
+	struct race *rc = arg;
+
+	if (rc->rotate) {
+		for (int i = 0; i < 10; i++)
+			if (tt_ear_keys_rotate(rc->f->keys, NOW + 1, rc->kids[i],
+			    sizeof(rc->kids[i])) != 0)
+				rc->kids[i][0] = '\0';
+	} else {
+		for (int i = 0; i < 40; i++)
+			rc->toks[i] = make_token(rc->f, NOW + 2);
+	}
+	return NULL;
+}
+
+static void
+test_rotation_race(void **state)
+{
+	struct fx *f = *state;
+	struct race rc[4];
+	pthread_t t[4];
+	char *jwks = NULL;
+	struct tt_ear_verify_opts o = vopts(NOW + 10);
+
+	memset(rc, 0, sizeof(rc));
+	for (int i = 0; i < 4; i++) {
+		rc[i].f = f;
+		rc[i].rotate = i < 2;
+		assert_int_equal(pthread_create(&t[i], NULL, race_thread, &rc[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(tt_ear_keys_jwks_text(f->keys, NOW + 10, &jwks), 0);
+	for (int i = 0; i < 2; i++) {
+		for (int k = 0; k < 10; k++) {
+			assert_true(rc[i].kids[k][0] != '\0');
+			assert_non_null(strstr(jwks, rc[i].kids[k]));
+		}
+	}
+	/* 20 rotations, 20 distinct kids */
+	for (int a = 0; a < 20; a++)
+		for (int b = a + 1; b < 20; b++)
+			assert_string_not_equal(rc[a / 10].kids[a % 10], rc[b / 10].kids[b % 10]);
+	for (int i = 2; i < 4; i++) {
+		for (int k = 0; k < 40; k++) {
+			assert_int_equal(tt_ear_verify(rc[i].toks[k], jwks, &o, NULL, NULL), 0);
+			free(rc[i].toks[k]);
+		}
+	}
+	free(jwks);
+}
+
 static void
 test_rotation(void **state)
 {
@@ -383,8 +449,13 @@ test_rotation(void **state)
 	char p[128];
 
 	old_kid = strdup(tt_ear_keys_kid(f->keys));
-	assert_int_equal(tt_ear_keys_rotate(f->keys, NOW + 50), 0);
-	new_kid = strdup(tt_ear_keys_kid(f->keys));
+	{
+		char kid[128];
+
+		assert_int_equal(tt_ear_keys_rotate(f->keys, NOW + 50, kid, sizeof(kid)), 0);
+		new_kid = strdup(tt_ear_keys_kid(f->keys));
+		assert_string_equal(kid, new_kid);   /* the kid the rotation made */
+	}
 	assert_string_not_equal(old_kid, new_kid);
 	new_tok = make_token(f, NOW + 60);
 	assert_int_equal(tt_ear_decode_unverified(new_tok, &h, NULL), 0);
@@ -721,6 +792,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loose_dir_refused, setup, teardown),
 		cmocka_unit_test(test_build_and_tiers),
 		cmocka_unit_test(test_jwe_rsa),

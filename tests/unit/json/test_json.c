@@ -163,6 +163,13 @@ test_writer(void **state)
 	free(ours);
 	free(theirs);
 	json_decref(o);
+	/* a string that is not UTF-8 (only _nocheck can make one): both refuse it */
+	o = json_pack("[o]", json_stringn_nocheck("a\xff\xfe", 3));
+	assert_null(json_dumps(o, JSON_COMPACT));
+	ours = NULL;
+	assert_int_equal(tt_json_write(o, &ours, NULL), TT_ERR_INVALID_ARGUMENT);
+	assert_null(ours);
+	json_decref(o);
 }
 
 /* Random documents made by jansson, dumped by jansson, read back by us. */
