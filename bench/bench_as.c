@@ -1002,8 +1002,8 @@ int main(int argc, char **argv)
 	struct as_proc as = { 0 };
 	struct bench_ops svc = { client_init, client_op, client_fini, NULL };
 	struct bench_ops raw = { raw_init, raw_op, raw_fini, NULL };
-	unsigned slice_ms;
-	double ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned slice_ms, best_threads = 0;
+	double ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN), best = 0;
 	int rc = 1;
 
 	parse_args(&cfg, argc, argv);
@@ -1061,6 +1061,10 @@ int main(int argc, char **argv)
 		if (rs.errors != 0 || rr.errors != 0)
 			printf("  errors: %llu (first %d) / raw %llu", (unsigned long long)rs.errors,
 			    rs.first_error, (unsigned long long)rr.errors);
+		else if (rs.ops_per_s > best) {
+			best = rs.ops_per_s;
+			best_threads = cfg.threads[t];
+		}
 		printf("\n");
 		printf("        | CPU share of the machine (all cores) during the service slices: "
 		    "bench %.0f%%, turtle-as %.0f%%\n",
@@ -1068,7 +1072,9 @@ int main(int argc, char **argv)
 		    rs.secs > 0 ? 100.0 * rs.peer_cpu_s / rs.secs / ncpu : 0);
 		fflush(stdout);
 	}
-	printf("\ntarget: >= 3000 attestations/s on this machine (service and load generator share it)\n");
+	printf("\ntarget: >= 3000 attestations/s on this machine (service and load generator "
+	    "share it): %s (best %.0f/s with %u client threads, no errors)\n",
+	    best >= 3000 ? "met" : "missed", best, best_threads);
 	rc = 0;
 out:
 	as_stop(&as);
