@@ -22,9 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +35,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/num.h"
+#include "util/sdnotify.h"
 
 #define TOKEN_FILE_MAX 4096u
 #define CREDENTIAL_NAME "admin-token"
@@ -187,35 +186,6 @@ out:
 	return r;
 }
 
-/*
- * sd_notify(3) spoken directly: one datagram to $NOTIFY_SOCKET. turtled does the same in
- * src/service/sdnotify.c for the same reason (libsystemd's dependencies cost more memory
- * than the service); that file is not linked here to keep turtle-as free of turtled's
- * internals. Advisory: failures are ignored.
- */
-static void
-notify(const char *state)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t n;
-	int fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@'))
-		return;
-	n = strlen(path);
-	if (n < 2 || n >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, path, n);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';   /* abstract socket: the length delimits the name */
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&sa,
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '/')));
-	close(fd);
-}
-
 /* Replace the admin digest seen by the request threads; the old one is wiped. */
 static void
 admin_install(struct tt_as_ctx *ctx, const uint8_t digest[32])
@@ -247,7 +217,7 @@ reload(struct tt_as_ctx *ctx, const char *conf, const char *token_file, bool cli
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (snprintf(ts, sizeof(ts), "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000u) > 0)
-		notify(ts);
+		tt_sd_notify(ts);
 	tt_info("as: SIGHUP: reloading");
 	if (conf != NULL) {
 		e = ini_parse(conf, cfg_handler, &cp);
@@ -273,7 +243,7 @@ reload(struct tt_as_ctx *ctx, const char *conf, const char *token_file, bool cli
 		}
 		OPENSSL_cleanse(d, sizeof(d));
 	}
-	notify("READY=1");
+	tt_sd_notify("READY=1");
 }
 
 /* The systemd credential, when the unit passes one and no file was configured. *out is
@@ -419,7 +389,7 @@ main(int argc, char **argv)
 		goto out;
 	tt_info("as: listening on %s:%u (store %s, data %s)", cfg.listen_host, cfg.port,
 	    ctx.ops->name, cfg.data_dir);
-	notify("READY=1\nSTATUS=Serving attestation requests");
+	tt_sd_notify("READY=1\nSTATUS=Serving attestation requests");
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -431,7 +401,7 @@ main(int argc, char **argv)
 		}
 		break;
 	}
-	notify("STOPPING=1");
+	tt_sd_notify("STOPPING=1");
 	tt_info("as: stopping");
 	rc = 0;
 out:

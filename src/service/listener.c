@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "service/listener.h"
-#include "service/sdnotify.h"
+#include "util/sdnotify.h"
 #include "turtle/error.h"
 #include "util/log.h"
 

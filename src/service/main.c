@@ -23,7 +23,7 @@
 
 #include "service/config.h"
 #include "service/listener.h"
-#include "service/sdnotify.h"
+#include "util/sdnotify.h"
 #include "service/service.h"
 #include "turtle/error.h"
 #include "util/crash.h"

@@ -6,7 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "service/sdnotify.h"
+#include "util/sdnotify.h"
 #include "turtle/error.h"
 #include "util/num.h"
 

@@ -3,12 +3,12 @@
  *
  * Both are stable, documented interfaces (sd_notify(3): a datagram to $NOTIFY_SOCKET;
  * sd_listen_fds(3): $LISTEN_PID/$LISTEN_FDS, fds from 3). turtled speaks them itself
- * instead of linking libsystemd because libsystemd pulls in libgcrypt, liblz4, libzstd,
+ * (turtled and turtle-as) instead of linking libsystemd because libsystemd pulls in libgcrypt, liblz4, libzstd,
  * liblzma and libcap, about 1 MiB of resident memory, which alone would break the idle
  * RSS budget (8 MiB) for two functions of a few lines each.
  */
-#ifndef TT_SERVICE_SDNOTIFY_H
-#define TT_SERVICE_SDNOTIFY_H
+#ifndef TT_UTIL_SDNOTIFY_H
+#define TT_UTIL_SDNOTIFY_H
 
 /* Send `state` ("READY=1", ...) to the service manager; a no-op without
  * $NOTIFY_SOCKET. Failures are ignored: notification is advisory. */
