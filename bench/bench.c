@@ -251,15 +251,6 @@ int bench_run(const struct bench_ops *o, unsigned nthreads, unsigned warm_ms, un
 
 /* ---- the daemon ---- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
-}
-
 static int try_connect(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -491,7 +482,7 @@ void bench_daemon_stop(struct bench_daemon *d)
 	if (getenv("BENCH_KEEP_DIR") != NULL)
 		fprintf(stderr, "bench: keeping %s\n", d->dir);
 	else if (d->dir[0] != '\0')
-		(void)nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_rmtree(d->dir);
 	d->owned = false;
 }
 
@@ -655,4 +646,19 @@ out:
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	return rc;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+bench_rmtree(const char *dir)
+{
+	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

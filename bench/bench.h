@@ -114,6 +114,9 @@ long bench_rss_kib(pid_t pid);
 /* Raise RLIMIT_NOFILE's soft limit to at least `want` (up to the hard limit). */
 int bench_raise_nofile(unsigned long want);
 
+/* Remove a scratch directory tree (best effort). */
+void bench_rmtree(const char *dir);
+
 /* Checked decimal option value in [min, max]; exits with a message otherwise. */
 unsigned bench_opt_uint(const char *opt, const char *val, unsigned min, unsigned max);
 /* Default turtled path built next to this bench (set by meson), overridable. */

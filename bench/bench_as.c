@@ -672,15 +672,6 @@ struct as_proc {
 	char log[PATH_MAX + 16];
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
-}
-
 static int write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -806,7 +797,7 @@ static void as_stop(struct as_proc *a)
 		a->pid = 0;
 	}
 	if (a->dir[0] != '\0')
-		(void)nftw(a->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_rmtree(a->dir);
 }
 
 /* ---- set-up: keys, node, reference values, probe ---- */

@@ -546,15 +546,6 @@ static int chown_entry(const char *path, const struct stat *sb, int flag, struct
 	return lchown(path, chown_uid, chown_gid) == 0 ? 0 : -1;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
-}
-
 static void dump_file(const char *path)
 {
 	char line[512];
@@ -664,7 +655,7 @@ static void world_stop(struct world *w)
 		if (keep != NULL && keep[0] != '\0')
 			fprintf(stderr, "bench_p11: kept %s\n", w->dir);
 		else
-			(void)nftw(w->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			bench_rmtree(w->dir);
 	}
 }
 

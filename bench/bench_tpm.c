@@ -72,15 +72,6 @@ struct swtpm {
 	pid_t pid;
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
-}
-
 static uid_t chown_uid;
 static gid_t chown_gid;
 
@@ -242,7 +233,7 @@ static void swtpm_stop(struct swtpm *t)
 		if (keep != NULL && keep[0] != '\0')
 			fprintf(stderr, "bench_tpm: kept %s\n", t->dir);
 		else
-			(void)nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			bench_rmtree(t->dir);
 	}
 }
 

@@ -37,6 +37,7 @@
 #include "util/log.h"
 #include "wire/header.h"
 #include "wire/opcodes.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -141,15 +142,6 @@ fake_certify(void *ctx, const struct tt_key *key, const uint8_t *nonce, size_t n
 	return 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cleanup(void)
 {
@@ -157,7 +149,7 @@ cleanup(void)
 	svc.n_providers = 1;
 	tt_service_fini(&svc);
 	free(fake_opcodes);
-	(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_rmtree(tmpdir);
 }
 
 static char *

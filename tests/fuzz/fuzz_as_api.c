@@ -16,6 +16,7 @@
 
 #include "as.h"
 #include "http.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,15 +45,6 @@ ak_pem(void)
 	return out;
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* On a normal exit: release the store and keys, remove the temporary data dir. */
 static void
 cleanup(void)
@@ -62,7 +54,7 @@ cleanup(void)
 		ctx.ops->close(ctx.st);
 	tt_as_nonces_free(ctx.nonces);
 	if (cfg.data_dir != NULL)
-		(void)nftw(cfg.data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		fuzz_rmtree(cfg.data_dir);
 }
 
 int

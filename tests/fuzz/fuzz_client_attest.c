@@ -35,6 +35,7 @@
 #include "turtle/turtle.h"
 #include "wire/header.h"
 #include "wire/opcodes.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -129,19 +130,10 @@ server(void *arg)
 	}
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cleanup(void)
 {
-	(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_rmtree(tmpdir);
 }
 
 int

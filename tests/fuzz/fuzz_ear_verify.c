@@ -23,6 +23,7 @@
 #include "ear.h"
 #include "turtle/error.h"
 #include "turtle/token.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,15 +35,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char tmpdir[] = "/tmp/turtle-fuzz-ear-XXXXXX";
 /* TT_FUZZ_VERBOSE=1: print the three verdicts (to check what a seed reaches). */
 static int verbose;
-
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 put_seed(const char *dir, const char *name, const char *token, const char *jwks)
@@ -116,7 +108,7 @@ write_seeds(const char *out)
 		tt_ear_keys_free(k);
 	}
 	json_decref(ev);
-	(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_rmtree(tmpdir);
 	exit(0);
 }
 

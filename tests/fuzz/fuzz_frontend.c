@@ -21,6 +21,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "wire/header.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,22 +34,13 @@ static uint32_t max_body, max_auth, max_response;
 static int verbose;
 static char tmpdir[] = "/tmp/turtle-fuzz-XXXXXX";
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 /* A normal exit (time limit reached) removes the data directory; after a crash it
  * stays for inspection. */
 static void
 cleanup(void)
 {
 	tt_service_fini(&svc);
-	(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_rmtree(tmpdir);
 }
 
 int
