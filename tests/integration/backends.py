@@ -21,6 +21,13 @@ When the tests run as root, turtled runs as `nobody` (harness.service_user): the
 token directory and conf are owned by nobody, and swtpm itself runs as nobody as well (the
 issue asks for an unprivileged swtpm).
 
+turtled on swtpm (tests of the TPM provider and the node agent role):
+    start_tpm_daemon(daemon_factory, tpm, admins=None, **extra)
+                     turtled with tpm.config_section(**extra); skips without the provider
+    start_agent_daemon(daemon_factory, tpm, admins, **extra)
+                     the same, with the UEFI event log and IMA log at absent paths
+    need_cli_and_tpm2_tools(*tools)   skips unless the turtle CLI and `tools` are there
+
 Fixtures (import them into a test module: `from backends import softhsm, swtpm`):
     softhsm   a fresh SoftHSM2 token per test (skips when softhsm2 is not installed)
     swtpm     a fresh, manufactured swtpm per test (skips when swtpm is not installed)
@@ -36,7 +43,7 @@ import time
 
 import pytest
 
-from harness import service_user
+from harness import TURTLE_CLI, service_user
 
 SOFTHSM_UTIL = shutil.which("softhsm2-util")
 SOFTHSM_MODULE_CANDIDATES = (
@@ -335,6 +342,50 @@ class Swtpm:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+TPM_NOT_COMPILED = "is not compiled into this turtled"
+# Where the agent tests point [provider.tpm] event_log / ima_log: turtle-as replays any log
+# it gets against the quoted PCRs and refuses one that does not match, and no log on this
+# machine matches swtpm's PCRs.
+ABSENT_EVENT_LOG = "/nonexistent/turtle-test/event_log"
+ABSENT_IMA_LOG = "/nonexistent/turtle-test/ima_log"
+
+
+def start_tpm_daemon(daemon_factory, tpm, admins=None, **extra):
+    """Start turtled with `tpm`'s [provider.tpm] section (`extra` adds keys to it), after an
+    [authenticator] section naming `admins` when given. Skips the test when this turtled
+    was built without the TPM provider; any other start-up failure is raised. Returns the
+    running Daemon."""
+    conf = tpm.config_section(**extra)
+    if admins is not None:
+        conf = "[authenticator]\nadmins = %s\n\n" % admins + conf
+    d = daemon_factory(conf, start=False)
+    try:
+        d.start()
+    except AssertionError as e:
+        if TPM_NOT_COMPILED in d.logtext():
+            pytest.skip("turtled was built without the tpm provider")
+        raise e
+    return d
+
+
+def start_agent_daemon(daemon_factory, tpm, admins, **extra):
+    """start_tpm_daemon for the node agent role: event_log and ima_log default to absent
+    paths (see ABSENT_EVENT_LOG), so attestation sends no log turtle-as would refuse."""
+    extra.setdefault("event_log", ABSENT_EVENT_LOG)
+    extra.setdefault("ima_log", ABSENT_IMA_LOG)
+    return start_tpm_daemon(daemon_factory, tpm, admins=admins, **extra)
+
+
+def need_cli_and_tpm2_tools(*tools):
+    """Skip the test unless the turtle CLI is built and each of `tools` (tpm2-tools
+    commands) is on PATH."""
+    if TURTLE_CLI is None or not os.access(TURTLE_CLI, os.X_OK):
+        pytest.skip("the turtle CLI is not built")
+    for t in tools:
+        if shutil.which(t) is None:
+            pytest.skip("tpm2-tools is not installed")
 
 
 @pytest.fixture

@@ -16,13 +16,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
 import parsec
 from as_harness import as_bin, as_factory, asd, b64url, b64url_dec, problem  # noqa: F401
+from backends import need_cli_and_tpm2_tools, start_agent_daemon
 from backends import swtpm  # noqa: F401  (fixture)
 from harness import TURTLE_CLI
 
@@ -37,24 +37,11 @@ ADMIN = "admin_priv"
 
 
 def _need_tools():
-    if TURTLE_CLI is None or not os.access(TURTLE_CLI, os.X_OK):
-        pytest.skip("the turtle CLI is not built")
-    if shutil.which("tpm2_pcrread") is None:
-        pytest.skip("tpm2-tools is not installed")
+    need_cli_and_tpm2_tools("tpm2_pcrread")
 
 
 def _start(daemon_factory, tpm, **extra):
-    extra.setdefault("event_log", "/nonexistent/turtle-test/event_log")
-    extra.setdefault("ima_log", "/nonexistent/turtle-test/ima_log")
-    conf = "[authenticator]\nadmins = %s\n\n" % ADMIN + tpm.config_section(**extra)
-    d = daemon_factory(conf, start=False)
-    try:
-        d.start()
-    except AssertionError as e:
-        if "is not compiled into this turtled" in d.logtext():
-            pytest.skip("turtled was built without the tpm provider")
-        raise e
-    return d
+    return start_agent_daemon(daemon_factory, tpm, ADMIN, **extra)
 
 
 def _client(d, pb, app="alice"):

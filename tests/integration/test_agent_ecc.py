@@ -22,6 +22,7 @@ import pytest
 
 import parsec
 from as_harness import as_bin, as_factory, asd, b64url, b64url_dec, problem  # noqa: F401
+from backends import TPM_NOT_COMPILED, need_cli_and_tpm2_tools, start_agent_daemon
 from backends import Swtpm, swtpm, swtpm_missing  # noqa: F401  (fixture)
 from harness import TURTLE_CLI
 
@@ -35,25 +36,12 @@ EK_CERT_NV_ECC = 0x01C0000A
 
 
 def _need_tools():
-    if TURTLE_CLI is None or not os.access(TURTLE_CLI, os.X_OK):
-        pytest.skip("the turtle CLI is not built")
-    if shutil.which("tpm2_createek") is None:
-        pytest.skip("tpm2-tools is not installed")
+    need_cli_and_tpm2_tools("tpm2_createek")
 
 
 def _start(daemon_factory, tpm, **extra):
     extra.setdefault("ek_alg", "ecc")
-    extra.setdefault("event_log", "/nonexistent/turtle-test/event_log")
-    extra.setdefault("ima_log", "/nonexistent/turtle-test/ima_log")
-    conf = "[authenticator]\nadmins = %s\n\n" % ADMIN + tpm.config_section(**extra)
-    d = daemon_factory(conf, start=False)
-    try:
-        d.start()
-    except AssertionError as e:
-        if "is not compiled into this turtled" in d.logtext():
-            pytest.skip("turtled was built without the tpm provider")
-        raise e
-    return d
+    return start_agent_daemon(daemon_factory, tpm, ADMIN, **extra)
 
 
 def _client(d, pb, app=ADMIN):
@@ -276,6 +264,6 @@ def test_bad_ek_alg(daemon_factory, swtpm):  # noqa: F811
     d = daemon_factory(conf, start=False)
     with pytest.raises(AssertionError):
         d.start()
-    if "is not compiled into this turtled" in d.logtext():
+    if TPM_NOT_COMPILED in d.logtext():
         pytest.skip("turtled was built without the tpm provider")
     assert "ek_alg" in d.logtext()

@@ -15,6 +15,7 @@ import pytest
 
 import ossl
 import parsec
+from backends import start_tpm_daemon
 from backends import swtpm  # noqa: F401  (fixture)
 
 ST = parsec.ST
@@ -28,14 +29,7 @@ def _client(d, pb, app="alice"):
 
 
 def _start(daemon_factory, tpm, **extra):
-    d = daemon_factory(tpm.config_section(**extra), start=False)
-    try:
-        d.start()
-    except AssertionError as e:
-        if "is not compiled into this turtled" in d.logtext():
-            pytest.skip("turtled was built without the tpm provider")
-        raise e
-    return d
+    return start_tpm_daemon(daemon_factory, tpm, **extra)
 
 
 def _sign_verified(c, wd, pem, algs, msg):

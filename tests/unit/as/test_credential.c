@@ -12,9 +12,6 @@
  *
  * Skipped (not failed) when swtpm or tpm2-tools are not installed.
  */
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,10 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,121 +32,40 @@
 #include "turtle/error.h"
 #include "util/buf.h"
 
-static char g_dir[64];
-static char g_tcti[80];
-static int g_port;
-static pid_t g_swtpm = -1;
+#include "swtpm.h"
+
+/* the state dir is the test's temp dir; tpm2-tools' files go there too */
+static struct tt_swtpm g_tpm = { .pid = -1 };
 static int g_skip;
-
-static int
-port_free(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static int
-port_open(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static int
-have(const char *tool)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	return system(cmd) == 0;
-}
-
-static int
-swtpm_start(void)
-{
-	char state[128], server[64], ctrl[64];
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-	snprintf(state, sizeof(state), "dir=%s", g_dir);
-	snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", g_port);
-	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", g_port + 1);
-	if ((g_swtpm = fork()) < 0)
-		return -1;
-	if (g_swtpm == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		/* swtpm dies with the test and does not hold meson's output pipe */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server,
-		    "--ctrl", ctrl, "--flags", "not-need-init,startup-clear", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		if (port_open(g_port + 1))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
 
 static int
 group_setup(void **state)
 {
 	(void)state;
-	if (!have("swtpm") || !have("tpm2_createek") || !have("tpm2_activatecredential")) {
+	if (!tt_test_have("swtpm") || !tt_test_have("tpm2_createek") ||
+	    !tt_test_have("tpm2_activatecredential")) {
 		g_skip = 1;
 		return 0;
 	}
-	snprintf(g_dir, sizeof(g_dir), "/tmp/tt-cred-XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	snprintf(g_tpm.dir, sizeof(g_tpm.dir), "/tmp/tt-cred-XXXXXX");
+	if (mkdtemp(g_tpm.dir) == NULL) {
+		g_tpm.dir[0] = '\0';
 		return -1;
-	srand((unsigned)getpid());
-	for (int i = 0; i < 200 && g_port == 0; i++) {
-		int p = 20000 + (rand() % 20000) * 2;
-
-		if (port_free(p) && port_free(p + 1))
-			g_port = p;
 	}
-	if (g_port == 0)
+	srand((unsigned)getpid());
+	if (tt_swtpm_start(&g_tpm, 0) != 0)
 		return -1;
-	snprintf(g_tcti, sizeof(g_tcti), "swtpm:host=127.0.0.1,port=%d", g_port);
-	if (setenv("TPM2TOOLS_TCTI", g_tcti, 1) != 0)
-		return -1;
-	return swtpm_start();
+	/* every tpm2-tools command the tests run talks to this swtpm */
+	return setenv("TPM2TOOLS_TCTI", g_tpm.tcti, 1) == 0 ? 0 : -1;
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	if (g_swtpm > 0) {
-		kill(g_swtpm, SIGKILL);
-		waitpid(g_swtpm, NULL, 0);
-	}
-	if (g_dir[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-		if (system(cmd) != 0)
-			return -1;
-	}
+	tt_swtpm_stop(&g_tpm);
+	if (g_tpm.dir[0] != '\0' && tt_test_rmtree(g_tpm.dir) != 0)
+		return -1;
 	return 0;
 }
 
@@ -167,19 +79,19 @@ run(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full), "cd %s && { %s; } >/dev/null 2>&1", g_dir, cmd);
+	snprintf(full, sizeof(full), "cd %s && { %s; } >/dev/null 2>&1", g_tpm.dir, cmd);
 	return system(full);
 }
 
 static uint8_t *
 slurp(const char *fn, size_t *len)
 {
-	char path[128];
+	char path[256];   /* g_tpm.dir (up to 127) + "/" + a short file name */
 	uint8_t *p;
 	FILE *f;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s", g_dir, fn);
+	snprintf(path, sizeof(path), "%s/%s", g_tpm.dir, fn);
 	assert_non_null(f = fopen(path, "rb"));
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
@@ -196,10 +108,10 @@ slurp(const char *fn, size_t *len)
 static void
 spill(const char *fn, const uint8_t *d, size_t n)
 {
-	char path[128];
+	char path[256];   /* g_tpm.dir (up to 127) + "/" + a short file name */
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", g_dir, fn);
+	snprintf(path, sizeof(path), "%s/%s", g_tpm.dir, fn);
 	assert_non_null(f = fopen(path, "wb"));
 	assert_int_equal(fwrite(d, 1, n, f), n);
 	fclose(f);

@@ -9,10 +9,8 @@
  * configured, and converted only with master_key_seal_migrate; a sealed file without
  * the option, and a malformed sealed file, are refused.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,11 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -38,94 +32,27 @@
 #include "turtle/psa.h"
 #include "util/buf.h"
 
+#include "swtpm.h"
+
 extern const struct tt_provider_ops tt_soft_provider;
 #define P (&tt_soft_provider)
 
-struct swtpm {
-	char dir[128];
-	char tcti[80];
-	int port;
-	pid_t pid;
-};
-
-static struct swtpm g_tpm_a, g_tpm_b;   /* this machine's TPM, and another machine's */
+/* this machine's TPM, and another machine's; their state dirs are under g_root. Started
+ * with no TPM2_Startup: turtled must Startup a TPM that nobody started. */
+static struct tt_swtpm g_tpm_a = { .pid = -1, .no_startup = 1 };
+static struct tt_swtpm g_tpm_b = { .pid = -1, .no_startup = 1 };
 static char g_root[64];
 
 /* ---- swtpm ---- */
 
+/* mkdir g_root/name as t's state dir and start swtpm there, on ports other than avoid */
 static int
-port_try(int port, int do_connect)
+swtpm_start(struct tt_swtpm *t, const char *name, int avoid)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0)
-		return 0;
-	ok = do_connect ? connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 :
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-static int
-free_port_pair(int avoid)
-{
-	for (int i = 0; i < 200; i++) {
-		int p = 20000 + (rand() % 20000) * 2;
-
-		if (p != avoid && port_try(p, 0) && port_try(p + 1, 0))
-			return p;
-	}
-	return 0;
-}
-
-static int
-swtpm_start(struct swtpm *t, const char *name, int avoid)
-{
-	char state[160], server[64], ctrl[64];
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
 	snprintf(t->dir, sizeof(t->dir), "%s/%s", g_root, name);
-	if (mkdir(t->dir, 0700) != 0 || (t->port = free_port_pair(avoid)) == 0)
+	if (mkdir(t->dir, 0700) != 0)
 		return -1;
-	snprintf(t->tcti, sizeof(t->tcti), "swtpm:host=127.0.0.1,port=%d", t->port);
-	snprintf(state, sizeof(state), "dir=%s", t->dir);
-	snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", t->port);
-	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", t->port + 1);
-	if ((t->pid = fork()) < 0)
-		return -1;
-	if (t->pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		/* dies with the test, and does not keep meson's output pipe open */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		/* no startup flag: turtled must Startup a TPM that nobody started */
-		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server,
-		    "--ctrl", ctrl, "--flags", "not-need-init", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		if (port_try(t->port + 1, 1))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
-static void
-swtpm_stop(struct swtpm *t)
-{
-	if (t->pid > 0) {
-		kill(t->pid, SIGKILL);
-		waitpid(t->pid, NULL, 0);
-	}
-	t->pid = -1;
+	return tt_swtpm_start(t, avoid);
 }
 
 /* ---- soft provider with a config ---- */
@@ -300,7 +227,7 @@ test_other_tpm_or_none(void **state)
 	assert_int_equal(soft_init(dir, g_tpm_b.tcti, NULL, &ctx), TT_ERR_NOT_PERMITTED);
 	assert_null(ctx);
 	/* no TPM at all */
-	assert_true((p = free_port_pair(0)) != 0);
+	assert_true((p = tt_test_free_port_pair(0)) != 0);
 	snprintf(closed, sizeof(closed), "swtpm:host=127.0.0.1,port=%d", p);
 	assert_int_not_equal(soft_init(dir, closed, NULL, &ctx), 0);
 	assert_null(ctx);
@@ -405,9 +332,10 @@ group_setup(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)getpid());
 	snprintf(g_root, sizeof(g_root), "/tmp/tt-seal-XXXXXX");
-	if (mkdtemp(g_root) == NULL)
+	if (mkdtemp(g_root) == NULL) {
+		g_root[0] = '\0';
 		return -1;
-	g_tpm_a.pid = g_tpm_b.pid = -1;
+	}
 	if (swtpm_start(&g_tpm_a, "tpm-a", 0) != 0 ||
 	    swtpm_start(&g_tpm_b, "tpm-b", g_tpm_a.port) != 0) {
 		fprintf(stderr, "cannot start swtpm (apt-get install swtpm)\n");
@@ -419,16 +347,11 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	swtpm_stop(&g_tpm_a);
-	swtpm_stop(&g_tpm_b);
-	if (g_root[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", g_root);
-		if (system(cmd) != 0)
-			return -1;
-	}
+	tt_swtpm_stop(&g_tpm_a);
+	tt_swtpm_stop(&g_tpm_b);
+	if (g_root[0] != '\0' && tt_test_rmtree(g_root) != 0)
+		return -1;
 	return 0;
 }
 

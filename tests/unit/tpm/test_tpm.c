@@ -5,10 +5,8 @@
  * PSA public key; ciphertexts the TPM decrypts are made by OpenSSL; the credential for
  * ActivateCredential is made offline by tpm2_makecredential (tpm2-tools).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,11 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -45,95 +39,21 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+#include "swtpm.h"
+
 extern const struct tt_provider_ops tt_tpm_provider;
 #define P (&tt_tpm_provider)
 
-static char g_dir[64];
-static char g_tcti[64];
-static int g_port;
-static pid_t g_swtpm = -1;
+/* the state dir is the test's temp dir; it also holds tpm2_makecredential's files */
+static struct tt_swtpm g_tpm = { .pid = -1 };
 static void *g_ctx;
-
-/* ---- swtpm ---- */
-
-static int
-port_free(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static int
-port_open(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static int
-swtpm_start(void)
-{
-	char state[128], server[64], ctrl[64];
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-	snprintf(state, sizeof(state), "dir=%s", g_dir);
-	snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", g_port);
-	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", g_port + 1);
-	if ((g_swtpm = fork()) < 0)
-		return -1;
-	if (g_swtpm == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		/* swtpm must not outlive a crashed test, nor hold the test's output pipe
-		 * open (meson would wait for it) */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server,
-		    "--ctrl", ctrl, "--flags", "not-need-init,startup-clear", (char *)NULL);
-		_exit(127);
-	}
-	/* the control port opens after the TPM is up; probing it does not take the
-	 * server's single client connection */
-	for (int i = 0; i < 500; i++) {
-		if (port_open(g_port + 1))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
-static void
-swtpm_stop(void)
-{
-	if (g_swtpm > 0) {
-		kill(g_swtpm, SIGKILL);
-		waitpid(g_swtpm, NULL, 0);
-	}
-	g_swtpm = -1;
-}
 
 static int
 init_ctx(const char *max_loaded, void **ctx)
 {
 	const char *keys[2] = { "tcti", "max_loaded_keys" };
-	const char *vals[2] = { g_tcti, max_loaded };
-	struct tt_provider_cfg cfg = { .data_dir = g_dir, .n = max_loaded != NULL ? 2 : 1,
+	const char *vals[2] = { g_tpm.tcti, max_loaded };
+	struct tt_provider_cfg cfg = { .data_dir = g_tpm.dir, .n = max_loaded != NULL ? 2 : 1,
 	    .keys = keys, .values = vals };
 
 	return P->init(&cfg, ctx);
@@ -145,20 +65,13 @@ group_setup(void **state)
 	(void)state;
 	/* a write to a killed swtpm must be an error, not a fatal signal (turtled does the same) */
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(g_dir, sizeof(g_dir), "/tmp/tt-tpm-XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	snprintf(g_tpm.dir, sizeof(g_tpm.dir), "/tmp/tt-tpm-XXXXXX");
+	if (mkdtemp(g_tpm.dir) == NULL) {
+		g_tpm.dir[0] = '\0';
 		return -1;
-	srand((unsigned)getpid());
-	for (int i = 0; i < 200 && g_port == 0; i++) {
-		int p = 20000 + (rand() % 20000) * 2;
-
-		if (port_free(p) && port_free(p + 1))
-			g_port = p;
 	}
-	if (g_port == 0)
-		return -1;
-	snprintf(g_tcti, sizeof(g_tcti), "swtpm:host=127.0.0.1,port=%d", g_port);
-	if (swtpm_start() != 0) {
+	srand((unsigned)getpid());
+	if (tt_swtpm_start(&g_tpm, 0) != 0) {
 		fprintf(stderr, "cannot start swtpm (apt-get install swtpm)\n");
 		return -1;
 	}
@@ -168,17 +81,12 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	if (g_ctx != NULL)
 		P->fini(g_ctx);
-	swtpm_stop();
-	if (g_dir[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-		if (system(cmd) != 0)
-			return -1;
-	}
+	tt_swtpm_stop(&g_tpm);
+	if (g_tpm.dir[0] != '\0' && tt_test_rmtree(g_tpm.dir) != 0)
+		return -1;
 	return 0;
 }
 
@@ -509,7 +417,7 @@ test_fault_recovery(void **state)
 	assert_int_equal(tkey_make(&t, TT_KEY_TYPE_ECC_KEY_PAIR(TT_ECC_FAMILY_SECP_R1), 256,
 	    TT_USAGE_SIGN_HASH | TT_USAGE_VERIFY_HASH, TT_ALG_ECDSA(TT_ALG_SHA_256)), 0);
 	sign_and_check(&t, TT_ALG_ECDSA(TT_ALG_SHA_256), 32);
-	swtpm_stop();
+	tt_swtpm_stop(&g_tpm);
 	RAND_bytes(h, sizeof(h));
 	tt_buf_init(&sig, 256);
 	assert_int_equal(P->sign_hash(g_ctx, &t.k, TT_ALG_ECDSA(TT_ALG_SHA_256), h, 32, &sig),
@@ -517,7 +425,7 @@ test_fault_recovery(void **state)
 	/* still down: reconnecting fails cleanly */
 	assert_int_equal(P->sign_hash(g_ctx, &t.k, TT_ALG_ECDSA(TT_ALG_SHA_256), h, 32, &sig),
 	    TT_ERR_COMMUNICATION);
-	assert_int_equal(swtpm_start(), 0);
+	assert_int_equal(tt_swtpm_start(&g_tpm, 0), 0);
 	sign_and_check(&t, TT_ALG_ECDSA(TT_ALG_SHA_256), 32);
 	/* a new context (daemon restart) recreates the same SRK and loads the old blob */
 	P->fini(g_ctx);
@@ -572,7 +480,7 @@ test_activate_credential(void **state)
 	assert_memory_equal(name.d, nm, 34);
 	/* the verifier's side, offline: MakeCredential to the EK for this name */
 	RAND_bytes(secret, sizeof(secret));
-#define WRITE(fn, p, n) do { snprintf(path, sizeof(path), "%s/%s", g_dir, fn); \
+#define WRITE(fn, p, n) do { snprintf(path, sizeof(path), "%s/%s", g_tpm.dir, fn); \
 		assert_non_null(f = fopen(path, "wb")); \
 		assert_int_equal(fwrite(p, 1, n, f), n); fclose(f); } while (0)
 	WRITE("ek.pub", ekpub.d, ekpub.len);
@@ -581,9 +489,9 @@ test_activate_credential(void **state)
 	for (size_t i = 0; i < name.len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", name.d[i]);
 	snprintf(cmd, sizeof(cmd), "tpm2_makecredential -T none -u %s/ek.pub -s %s/secret.bin "
-	    "-n %s -o %s/cred.out >/dev/null 2>&1", g_dir, g_dir, hex, g_dir);
+	    "-n %s -o %s/cred.out >/dev/null 2>&1", g_tpm.dir, g_tpm.dir, hex, g_tpm.dir);
 	assert_int_equal(system(cmd), 0);
-	snprintf(path, sizeof(path), "%s/cred.out", g_dir);
+	snprintf(path, sizeof(path), "%s/cred.out", g_tpm.dir);
 	assert_non_null(f = fopen(path, "rb"));
 	fseek(f, 0, SEEK_END);
 	flen = ftell(f);
@@ -634,7 +542,7 @@ ak_public(void)
 
 	P->fini(g_ctx);
 	g_ctx = NULL;
-	assert_int_equal(Tss2_TctiLdr_Initialize(g_tcti, &tcti), 0);
+	assert_int_equal(Tss2_TctiLdr_Initialize(g_tpm.tcti, &tcti), 0);
 	assert_int_equal(Esys_Initialize(&esys, tcti, NULL), 0);
 	tt_tpm_ak_template(&tmpl);
 	assert_int_equal(Esys_CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD,
