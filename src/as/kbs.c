@@ -1,32 +1,319 @@
 /*
- * KBS protocol (Confidential Containers Trustee, kbs_attestation_protocol.md) on top of the
- * same verifiers, policy and issuer as the native API.
+ * KBS protocol (Confidential Containers Trustee) on top of the same verifiers, policy and
+ * issuer as the native API. The wire shapes follow Trustee's own code, not only its
+ * protocol document: kbs-types 0.18 (Request, Challenge, Attestation, RuntimeData,
+ * CompositeEvidence, Response, ErrorInformation), guest-components kbs_protocol's
+ * rcar_client.rs (what the client sends and hashes) and trustee kbs/src/attestation/
+ * backend.rs (what the server binds). docs/turtle-as.md lists the commits checked.
  *
- *   POST /kbs/v0/auth    {version, tee, extra-params} -> {nonce, extra-params} and the
- *                        cookie kbs-session-id (a fresh 256-bit id; the session row holds
- *                        the nonce).
- *   POST /kbs/v0/attest  {"runtime-data": {nonce, tee-pubkey}, tee-evidence} (current
- *                        Trustee) or {tee-pubkey, tee-evidence} (the older form). The
- *                        evidence must be bound to SHA-384 over the runtime data
- *                        serialised as compact JSON with sorted keys:
- *                        {"nonce":"<nonce>","tee-pubkey":{...}}. -> {token}
- *   GET  /kbs/v0/resource/<repo>/<type>/<tag>  -> flattened JWE of the resource encrypted
- *                        to the session's tee-pubkey, only after an affirming attestation
- *                        in this session (else 401; unknown resource 404).
+ *   POST /kbs/v0/auth    {version, tee, extra-params} -> {nonce, "extra-params": ""} and
+ *                        the cookie kbs-session-id. Trustee answers extra-params "" for
+ *                        every tee but IBM SE, which makes the client hash with SHA-384.
+ *   POST /kbs/v0/attest  {"init-data": null, "runtime-data": {nonce, tee-pubkey},
+ *                        "tee-evidence": {"primary_evidence": ..., "additional_evidence":
+ *                        ""}} (kbs-types CompositeEvidence). The primary evidence is bound
+ *                        to SHA-384 over the RFC 8785 (JCS) serialisation of
+ *                        {"additional-evidence", "nonce", "tee-pubkey"}. Two older forms
+ *                        stay accepted: tee-evidence as the evidence itself (object, or a
+ *                        string holding it) bound to JCS {"nonce", "tee-pubkey"}, and
+ *                        tee-pubkey at the top level instead of in runtime-data.
+ *                        -> {token}
+ *   GET  /kbs/v0/resource/<repo>/<type>/<tag>  -> flattened JWE (kbs-types Response) of
+ *                        the resource encrypted to the session's tee-pubkey, only after an
+ *                        affirming attestation in this session (else 401; unknown 404).
+ *
+ * For tee "tpm" the node is found by its AK: the evidence's "ak_public" (Trustee's TPM
+ * attester sends its AK as base64 DER SubjectPublicKeyInfo) must equal a registered node's
+ * AK, and the quote is then verified with the registered key, never with the one in the
+ * evidence. The KBS client cannot name a node any other way (its /auth extra-params carry
+ * only the supported hash algorithms).
  *
  * The session's nonce is cleared by the attestation that uses it (matched in the UPDATE),
  * so one challenge backs at most one attestation.
  */
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <tss2/tss2_mu.h>
 
 #include "http.h"
 #include "turtle/error.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define KBS_COOKIE "kbs-session-id"
+#define JCS_MAX (1u << 20)
+#define JCS_MAX_DEPTH 32
+/* Integers beyond 2^53 have no exact ECMAScript number form (RFC 8785 3.2.2.3). */
+#define JCS_MAX_INT 9007199254740992LL
+
+/* ---- RFC 8785 JSON canonicalisation --------------------------------------------------
+ * Trustee's client and server both hash serde_json_canonicalizer output: members sorted
+ * by UTF-16 code units, no whitespace, strings with only the mandatory escapes (\b \t \n
+ * \f \r as such, other controls as \u00xx in lower case, '"' and '\\'), everything else
+ * as UTF-8. jansson's JSON_SORT_KEYS|JSON_COMPACT differs in the control escapes (upper-
+ * case hex) and in the key order of non-BMP characters, so the form is written here. */
+
+struct u16it {
+	const unsigned char *p;
+	uint16_t pending;             /* low surrogate still to deliver */
+};
+
+/* Next UTF-16 code unit of a (jansson-validated) UTF-8 string; -1 at its end. */
+static int
+u16_next(struct u16it *it)
+{
+	const unsigned char *p = it->p;
+	uint32_t cp;
+
+	if (it->pending != 0) {
+		int u = it->pending;
+
+		it->pending = 0;
+		return u;
+	}
+	if (*p == 0)
+		return -1;
+	if (*p < 0x80) {
+		cp = *p++;
+	} else if ((*p & 0xe0) == 0xc0 && p[1] != 0) {
+		cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+		p += 2;
+	} else if ((*p & 0xf0) == 0xe0 && p[1] != 0 && p[2] != 0) {
+		cp = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+		p += 3;
+	} else if (p[1] != 0 && p[2] != 0 && p[3] != 0) {
+		cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+		    (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+		p += 4;
+	} else {
+		cp = *p++;            /* not reached for valid UTF-8 */
+	}
+	it->p = p;
+	if (cp >= 0x10000) {
+		cp -= 0x10000;
+		it->pending = (uint16_t)(0xdc00 | (cp & 0x3ff));
+		return (int)(0xd800 | (cp >> 10));
+	}
+	return (int)cp;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	struct u16it x = { *(const unsigned char *const *)a, 0 };
+	struct u16it y = { *(const unsigned char *const *)b, 0 };
+
+	for (;;) {
+		int u = u16_next(&x), v = u16_next(&y);
+
+		if (u != v)
+			return u < v ? -1 : 1;
+		if (u < 0)
+			return 0;
+	}
+}
+
+static int
+jcs_str(struct tt_buf *o, const char *s, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	int r = tt_buf_put_u8(o, '"');
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[6] = { '\\', 'u', '0', '0', hx[ch >> 4], hx[ch & 15] };
+
+		switch (ch) {
+		case '"': r = tt_buf_put(o, "\\\"", 2); break;
+		case '\\': r = tt_buf_put(o, "\\\\", 2); break;
+		case '\b': r = tt_buf_put(o, "\\b", 2); break;
+		case '\t': r = tt_buf_put(o, "\\t", 2); break;
+		case '\n': r = tt_buf_put(o, "\\n", 2); break;
+		case '\f': r = tt_buf_put(o, "\\f", 2); break;
+		case '\r': r = tt_buf_put(o, "\\r", 2); break;
+		default:
+			r = ch < 0x20 ? tt_buf_put(o, esc, sizeof(esc)) : tt_buf_put_u8(o, ch);
+		}
+	}
+	return r != 0 ? r : tt_buf_put_u8(o, '"');
+}
+
+static int
+jcs_int(struct tt_buf *o, long long v)
+{
+	char num[32];
+	int n;
+
+	if (v > JCS_MAX_INT || v < -JCS_MAX_INT)
+		return TT_ERR_NOT_SUPPORTED;
+	n = snprintf(num, sizeof(num), "%lld", v);
+	return tt_buf_put(o, num, (size_t)n);
+}
+
+static int
+jcs_value(struct tt_buf *o, const json_t *v, unsigned depth)
+{
+	const char **keys = NULL;
+	const char *k;
+	json_t *m;
+	size_t n = 0, i;
+	double d;
+	int r = 0;
+
+	if (depth > JCS_MAX_DEPTH)
+		return TT_ERR_LIMIT;
+	switch (json_typeof(v)) {
+	case JSON_NULL: return tt_buf_put(o, "null", 4);
+	case JSON_TRUE: return tt_buf_put(o, "true", 4);
+	case JSON_FALSE: return tt_buf_put(o, "false", 5);
+	case JSON_STRING: return jcs_str(o, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER: return jcs_int(o, (long long)json_integer_value(v));
+	case JSON_REAL:
+		/* Only integral reals have a short exact form here ("1.0" is "1"); others would
+		 * need ECMAScript's shortest round-trip formatting, which no key material uses. */
+		d = json_real_value(v);
+		if (d != (double)(long long)d)
+			return TT_ERR_NOT_SUPPORTED;
+		return jcs_int(o, (long long)d);
+	case JSON_ARRAY:
+		if ((r = tt_buf_put_u8(o, '[')) != 0)
+			return r;
+		for (i = 0; r == 0 && i < json_array_size(v); i++) {
+			if (i > 0 && (r = tt_buf_put_u8(o, ',')) != 0)
+				break;
+			r = jcs_value(o, json_array_get(v, i), depth + 1);
+		}
+		return r != 0 ? r : tt_buf_put_u8(o, ']');
+	case JSON_OBJECT:
+		if ((keys = calloc(json_object_size(v) + 1, sizeof(*keys))) == NULL)
+			return TT_ERR_NO_MEMORY;
+		json_object_foreach((json_t *)v, k, m)
+			keys[n++] = k;
+		qsort(keys, n, sizeof(*keys), key_cmp);
+		r = tt_buf_put_u8(o, '{');
+		for (i = 0; r == 0 && i < n; i++) {
+			if ((i > 0 && (r = tt_buf_put_u8(o, ',')) != 0) ||
+			    (r = jcs_str(o, keys[i], strlen(keys[i]))) != 0 ||
+			    (r = tt_buf_put_u8(o, ':')) != 0)
+				break;
+			r = jcs_value(o, json_object_get(v, keys[i]), depth + 1);
+		}
+		free(keys);
+		return r != 0 ? r : tt_buf_put_u8(o, '}');
+	}
+	return TT_ERR_INVALID_ARGUMENT;
+}
+
+/* SHA-384 of the JCS form of v (the runtime-data binding). */
+static int
+jcs_sha384(const json_t *v, uint8_t h[48])
+{
+	struct tt_buf o;
+	unsigned hl = 0;
+	int r;
+
+	tt_buf_init(&o, JCS_MAX);
+	if ((r = jcs_value(&o, v, 0)) == 0 &&
+	    EVP_Digest(tt_buf_ptr(&o), tt_buf_avail(&o), h, &hl, EVP_sha384(), NULL) != 1)
+		r = TT_ERR_GENERIC;
+	tt_buf_free(&o);
+	return r;
+}
+
+/* ---- finding the node of a KBS tpm attestation ---------------------------------------- */
+
+/* Does the node's registered AK (PEM "ak_public" or TPM2B_PUBLIC "ak_tpm2b") equal pk? */
+static bool
+node_ak_is(const json_t *node, EVP_PKEY *pk)
+{
+	const char *pem = json_string_value(json_object_get(node, "ak_public"));
+	const char *t2b = json_string_value(json_object_get(node, "ak_tpm2b"));
+	bool same = false;
+
+	if (t2b != NULL) {
+		TPM2B_PUBLIC pub = { 0 };
+		BIGNUM *n = NULL, *e = NULL, *tn = NULL, *te = NULL;
+		uint8_t *bin = NULL;
+		size_t len = 0, off = 0;
+
+		if (tt_as_b64_dec(t2b, &bin, &len) == 0 &&
+		    Tss2_MU_TPM2B_PUBLIC_Unmarshal(bin, len, &off, &pub) == TSS2_RC_SUCCESS &&
+		    off == len && pub.publicArea.type == TPM2_ALG_RSA &&
+		    EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA &&
+		    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+		    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+		    (tn = BN_bin2bn(pub.publicArea.unique.rsa.buffer,
+		    pub.publicArea.unique.rsa.size, NULL)) != NULL &&
+		    (te = BN_new()) != NULL &&
+		    BN_set_word(te, pub.publicArea.parameters.rsaDetail.exponent != 0 ?
+		    pub.publicArea.parameters.rsaDetail.exponent : 65537) == 1)
+			same = BN_cmp(n, tn) == 0 && BN_cmp(e, te) == 0;
+		BN_free(n);
+		BN_free(e);
+		BN_free(tn);
+		BN_free(te);
+		free(bin);
+	} else if (pem != NULL) {
+		BIO *b = BIO_new_mem_buf(pem, -1);
+		EVP_PKEY *npk = b != NULL ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+
+		same = npk != NULL && EVP_PKEY_eq(npk, pk) == 1;
+		EVP_PKEY_free(npk);
+		BIO_free(b);
+	}
+	return same;
+}
+
+/*
+ * The registered node whose AK is the evidence's "ak_public" (base64 DER SPKI). Only a
+ * lookup: the verifier then checks the quote with the node's own key. Linear in the
+ * number of nodes (the store has no AK index).
+ */
+static int
+node_by_ak(struct tt_as_ctx *c, const json_t *ev, struct tt_as_resp *rs, json_t **node_out)
+{
+	const char *akb64 = json_string_value(json_object_get(ev, "ak_public"));
+	const uint8_t *p;
+	uint8_t *der = NULL;
+	size_t derlen = 0, i;
+	EVP_PKEY *pk = NULL;
+	json_t *arr = NULL, *v;
+	int r = TT_ERR_INVALID_ARGUMENT;
+
+	if (akb64 == NULL || tt_as_b64_dec(akb64, &der, &derlen) != 0 || derlen > 16384) {
+		rs->detail = "tpm evidence over KBS must carry \"ak_public\" (base64 DER "
+		    "SubjectPublicKeyInfo) naming a registered node's AK";
+		goto out;
+	}
+	p = der;
+	if ((pk = d2i_PUBKEY(NULL, &p, (long)derlen)) == NULL || p != der + derlen) {
+		rs->detail = "\"ak_public\" is not a DER SubjectPublicKeyInfo";
+		goto out;
+	}
+	if ((r = c->ops->node_list(c->st, &arr)) != 0)
+		goto out;
+	json_array_foreach(arr, i, v) {
+		if (node_ak_is(v, pk)) {
+			*node_out = json_incref(v);
+			r = 0;
+			goto out;
+		}
+	}
+	rs->detail = "evidence rejected: no registered node has this AK";
+	r = TT_ERR_NOT_AUTHENTICATED;
+out:
+	json_decref(arr);
+	EVP_PKEY_free(pk);
+	free(der);
+	return r;
+}
 
 int
 tt_as_h_kbs_auth(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
@@ -63,7 +350,7 @@ tt_as_h_kbs_auth(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_r
 	snprintf(cookie, sizeof(cookie), KBS_COOKIE "=%s; Path=/kbs; Max-Age=%u; HttpOnly",
 	    s.id, c->cfg->session_ttl);
 	if ((rs->set_cookie = strdup(cookie)) == NULL ||
-	    (rs->json = json_pack("{s:s,s:{}}", "nonce", s.nonce, "extra-params")) == NULL)
+	    (rs->json = json_pack("{s:s,s:s}", "nonce", s.nonce, "extra-params", "")) == NULL)
 		r = TT_ERR_NO_MEMORY;
 out:
 	tt_as_session_clear(&s);
@@ -89,19 +376,89 @@ session_from_cookie(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_a
 	return r;
 }
 
+/*
+ * The evidence and the runtime data it must be bound to, from the three accepted body
+ * shapes (see the top of this file). *ev is a new reference; *rd a new object.
+ */
+static int
+attest_parts(const json_t *body, const char *nonce, struct tt_as_resp *rs, json_t **ev,
+	json_t **rd)
+{
+	const json_t *rdin = json_object_get(body, "runtime-data");
+	const json_t *te = json_object_get(body, "tee-evidence"), *pe, *ae, *init;
+	const json_t *pk = rdin != NULL ? json_object_get(rdin, "tee-pubkey") :
+	    json_object_get(body, "tee-pubkey");
+	const char *rd_nonce;
+	json_t *e = NULL, *d = NULL;
+
+	if (!json_is_object(pk) || !json_is_string(json_object_get(pk, "kty"))) {
+		rs->detail = "\"tee-pubkey\" must be a JWK object";
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (rdin != NULL) {
+		rd_nonce = json_string_value(json_object_get(rdin, "nonce"));
+		if (rd_nonce == NULL || strcmp(rd_nonce, nonce) != 0) {
+			rs->detail = "runtime-data nonce differs from the session's challenge";
+			return TT_ERR_NOT_AUTHENTICATED;
+		}
+	}
+	/* Init-data (a TOML document Trustee binds into PCR 8 / HOSTDATA / MRCONFIGID) is
+	 * not appraised here; accepting it unchecked would let a client believe it was. */
+	init = json_object_get(body, "init-data");
+	if (init != NULL && !json_is_null(init)) {
+		rs->detail = "\"init-data\" is not supported by this KBS";
+		return TT_ERR_NOT_SUPPORTED;
+	}
+	pe = json_object_get(te, "primary_evidence");
+	ae = json_object_get(te, "additional_evidence");
+	if (json_is_object(te) && pe != NULL) {
+		/* kbs-types CompositeEvidence. Device evidence is bound into the primary
+		 * report data but would need its own verifier; none is offered, so a client
+		 * sending some is refused rather than released secrets on half an appraisal. */
+		if (!json_is_string(ae)) {
+			rs->detail = "\"tee-evidence\".\"additional_evidence\" must be a string";
+			return TT_ERR_INVALID_ARGUMENT;
+		}
+		if (json_string_length(ae) != 0) {
+			rs->detail = "additional (device) evidence is not supported by this KBS";
+			return TT_ERR_NOT_SUPPORTED;
+		}
+		te = pe;
+		d = json_pack("{s:O,s:s,s:O}", "additional-evidence", ae, "nonce", nonce,
+		    "tee-pubkey", pk);
+	} else {
+		d = json_pack("{s:s,s:O}", "nonce", nonce, "tee-pubkey", pk);
+	}
+	if (d == NULL)
+		return TT_ERR_NO_MEMORY;
+	if (json_is_string(te))
+		e = json_loadb(json_string_value(te), json_string_length(te),
+		    JSON_REJECT_DUPLICATES, NULL);
+	else
+		e = json_incref((json_t *)te);
+	if (!json_is_object(e)) {
+		json_decref(e);
+		json_decref(d);
+		rs->detail = "the tee evidence must be a JSON object (or a string holding one)";
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	*ev = e;
+	*rd = d;
+	return 0;
+}
+
 int
 tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
 	struct tt_as_session s = { 0 };
-	json_t *body = NULL, *rd = NULL, *ev = NULL, *claims = NULL, *extra = NULL;
-	const json_t *pk, *rdin;
+	json_t *body = NULL, *rd = NULL, *ev = NULL, *claims = NULL, *extra = NULL, *node = NULL;
+	const json_t *pk;
 	const struct tt_as_verifier *vf;
 	struct tt_as_verify_in vin = { 0 };
 	struct tt_as_appraisal ap = { 0 };
-	const char *reason = NULL, *rd_nonce;
-	char *rdtxt = NULL, *token = NULL;
+	const char *reason = NULL;
+	char *token = NULL;
 	uint8_t h[48];
-	unsigned hl = 0;
 	enum tt_ear_tier tier = TT_TIER_NONE;
 	int r;
 
@@ -109,54 +466,36 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 		return r;
 	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
 		goto out;
-	r = TT_ERR_INVALID_ARGUMENT;
 	if (s.nonce == NULL) {
 		rs->detail = "this session's challenge was already answered: POST /kbs/v0/auth again";
 		r = TT_ERR_NOT_AUTHENTICATED;
 		goto out;
 	}
-	rdin = json_object_get(body, "runtime-data");
-	pk = rdin != NULL ? json_object_get(rdin, "tee-pubkey") : json_object_get(body, "tee-pubkey");
-	if (!json_is_object(pk) || !json_is_string(json_object_get(pk, "kty"))) {
-		rs->detail = "\"tee-pubkey\" must be a JWK object";
+	if ((r = attest_parts(body, s.nonce, rs, &ev, &rd)) != 0)
 		goto out;
-	}
-	if (rdin != NULL) {
-		rd_nonce = json_string_value(json_object_get(rdin, "nonce"));
-		if (rd_nonce == NULL || strcmp(rd_nonce, s.nonce) != 0) {
-			rs->detail = "runtime-data nonce differs from the session's challenge";
-			r = TT_ERR_NOT_AUTHENTICATED;
-			goto out;
+	pk = json_object_get(rd, "tee-pubkey");
+	if ((r = jcs_sha384(rd, h)) != 0) {
+		if (r == TT_ERR_NOT_SUPPORTED || r == TT_ERR_LIMIT) {
+			rs->detail = "runtime-data has no RFC 8785 form here (non-integral numbers "
+			    "or too deep)";
+			r = TT_ERR_INVALID_ARGUMENT;
 		}
-	}
-	ev = json_object_get(body, "tee-evidence");
-	if (json_is_string(ev)) {
-		/* Trustee clients send the evidence as a JSON document in a string. */
-		ev = json_loads(json_string_value(ev), JSON_REJECT_DUPLICATES, NULL);
-	} else {
-		json_incref(ev);
-	}
-	if (!json_is_object(ev)) {
-		rs->detail = "\"tee-evidence\" must be a JSON object (or a string holding one)";
-		goto out;
-	}
-	if ((rd = json_pack("{s:s,s:O}", "nonce", s.nonce, "tee-pubkey", pk)) == NULL ||
-	    (rdtxt = json_dumps(rd, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
-		r = TT_ERR_NO_MEMORY;
-		goto out;
-	}
-	if (EVP_Digest(rdtxt, strlen(rdtxt), h, &hl, EVP_sha384(), NULL) != 1) {
-		r = TT_ERR_GENERIC;
 		goto out;
 	}
 	if ((vf = tt_as_verifier_find(s.tee)) == NULL) {
 		r = TT_ERR_NOT_SUPPORTED;
 		goto out;
 	}
+	if (strcmp(s.tee, "tpm") == 0 && (r = node_by_ak(c, ev, rs, &node)) != 0) {
+		if (r == TT_ERR_NOT_AUTHENTICATED)
+			(void)c->ops->session_attest(c->st, s.id, s.nonce, false, NULL);
+		goto out;
+	}
 	vin.tee = s.tee;
 	vin.evidence = ev;
 	vin.binding = h;
-	vin.binding_len = hl;
+	vin.binding_len = sizeof(h);
+	vin.node = node;
 	r = vf->verify(&vin, &claims, &reason);
 	if (r != 0) {
 		/* The challenge is spent even when the evidence is refused. */
@@ -169,7 +508,8 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 		goto out;
 	}
 	ap.tee = s.tee;
-	ap.group = "default";
+	ap.node_id = json_string_value(json_object_get(node, "id"));
+	ap.group = node != NULL ? json_string_value(json_object_get(node, "group")) : "default";
 	ap.nonce = s.nonce;
 	ap.claims = claims;
 	ap.extra = extra;
@@ -186,12 +526,12 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 	if ((rs->json = json_pack("{s:s}", "token", token)) == NULL)
 		r = TT_ERR_NO_MEMORY;
 out:
-	free(rdtxt);
 	free(token);
 	json_decref(rd);
 	json_decref(ev);
 	json_decref(claims);
 	json_decref(extra);
+	json_decref(node);
 	json_decref(body);
 	tt_as_session_clear(&s);
 	return r;

@@ -87,6 +87,13 @@ sample_verify(const struct tt_as_verify_in *in, json_t **claims, const char **re
 			goto out;
 		}
 	}
+	/* Trustee's sample attester sends only {svn, report_data}: its svn is the measurement. */
+	if (cl == NULL && json_is_string(json_object_get(ev, "svn")) &&
+	    json_string_length(json_object_get(ev, "svn")) <= SAMPLE_MAX_VALUE &&
+	    json_object_set(meas, "svn", json_object_get(ev, "svn")) != 0) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
 	out = json_pack("{s:s,s:O}", "tee", "sample", "measurements", meas);
 	if (out == NULL) {
 		r = TT_ERR_NO_MEMORY;

@@ -1,18 +1,27 @@
 /*
  * The `tpm` verifier, over src/attest/evidence.
  *
- * Evidence (JSON; binary fields base64 or base64url):
+ * Evidence (JSON; binary fields base64 or base64url), turtle's own form:
  *   {"quote": {"attest": TPMS_ATTEST, "signature": TPMT_SIGNATURE},
  *    "pcrs": {"sha256": {"0": hex, "7": hex, ...}, "sha1": {...}},
  *    "eventlog": binary_bios_measurements (optional),
  *    "ima": ascii_runtime_measurements text (optional)}
  *
+ * or the form of Trustee's TPM attester (guest-components attester/src/tpm, read by trustee
+ * deps/verifier/src/tpm):
+ *   {"ak_public": base64 DER SubjectPublicKeyInfo,
+ *    "tpm_quote": {"message": base64 TPMS_ATTEST, "signature": base64 TPMT_SIGNATURE,
+ *                  "pcrs": [hex sha256 PCR 0, ..., hex PCR 23]}}
+ * whose report data is the binding cut or zero-padded to exactly 32 bytes (the attester's
+ * report_data.resize(32, 0), so a SHA-384 runtime-data hash keeps its first 32 bytes).
+ *
  * Checks, in order: the node is registered and has an AK (the AK in the evidence, if any,
  * is ignored: only the registered one counts); the quote's signature by that AK, its
- * extraData equal to the binding (the challenge nonce, or the KBS runtime-data hash,
- * also accepted zero-padded to 64 bytes as Trustee's attester sends it), its PCR digest
- * equal to the hash of the claimed PCR values; the event log replayed and compared with
- * the quoted PCRs; the IMA log replayed and compared with quoted PCR 10.
+ * extraData equal to the binding (turtle's form: the challenge nonce or the KBS runtime-
+ * data hash, also accepted zero-padded to 64 bytes; Trustee's form: the 32-byte cut
+ * above), its PCR digest equal to the hash of the claimed PCR values; the event log
+ * replayed and compared with the quoted PCRs; the IMA log replayed and compared with
+ * quoted PCR 10 (Trustee's form carries neither log).
  *
  * Claims: measurements "pcr.<bank>.<n>" (hex) for every quoted PCR, "boot.app.<i>"
  * (sha256 hex of each EV_EFI_BOOT_SERVICES_APPLICATION), "kernel_cmdline",
@@ -134,6 +143,27 @@ parse_pcrs(const json_t *j, struct tt_pcrs *p, const char **reason)
 	return 0;
 }
 
+/* Trustee's "pcrs": the SHA-256 bank as an array of hex values, index = position. */
+static int
+parse_pcr_array(const json_t *j, struct tt_pcrs *p, const char **reason)
+{
+	const json_t *v;
+	size_t i;
+
+	*reason = "\"tpm_quote\".\"pcrs\" must be an array of at most 24 hex SHA-256 values";
+	if (!json_is_array(j) || json_array_size(j) > TT_EV_NUM_PCRS)
+		return TT_ERR_INVALID_ARGUMENT;
+	json_array_foreach(j, i, v) {
+		uint8_t d[TT_EV_MAX_DIGEST];
+		size_t dl = 0;
+
+		if (!json_is_string(v) || unhex(json_string_value(v), d, sizeof(d), &dl) != 0 ||
+		    dl != 32 || tt_pcrs_set(p, TT_EV_ALG_SHA256, (unsigned)i, d, dl) != 0)
+			return TT_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
 static int
 b64_member(const json_t *o, const char *k, uint8_t **out, size_t *len)
 {
@@ -159,6 +189,7 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	size_t attest_len = 0, sig_len = 0, log_len = 0, akbin_len = 0;
 	json_t *meas = NULL, *out = NULL;
 	char key[300];
+	bool trustee;
 	int r = TT_ERR_INVALID_ARGUMENT;
 
 	tt_evidence_limits_default(&lim);
@@ -183,16 +214,23 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 		*reason = "no registered node with an attestation key (AK) for this challenge";
 		return TT_ERR_NOT_AUTHENTICATED;
 	}
-	*reason = "malformed tpm evidence: quote.attest and quote.signature are required";
+	trustee = q == NULL && json_is_object(json_object_get(ev, "tpm_quote"));
+	if (trustee)
+		q = json_object_get(ev, "tpm_quote");
+	*reason = trustee ?
+	    "malformed tpm evidence: tpm_quote.message and tpm_quote.signature are required" :
+	    "malformed tpm evidence: quote.attest and quote.signature are required";
 	r = TT_ERR_INVALID_ARGUMENT;
-	if (!json_is_object(q) || b64_member(q, "attest", &attest, &attest_len) != 0 ||
-	    b64_member(q, "signature", &sig, &sig_len) != 0)
+	if (!json_is_object(q) || b64_member(q, trustee ? "message" : "attest", &attest,
+	    &attest_len) != 0 || b64_member(q, "signature", &sig, &sig_len) != 0)
 		goto out;
 	if ((quoted = calloc(1, sizeof(*quoted))) == NULL) {
 		r = TT_ERR_NO_MEMORY;
 		goto out;
 	}
-	if ((r = parse_pcrs(json_object_get(ev, "pcrs"), quoted, reason)) != 0)
+	r = trustee ? parse_pcr_array(json_object_get(q, "pcrs"), quoted, reason) :
+	    parse_pcrs(json_object_get(ev, "pcrs"), quoted, reason);
+	if (r != 0)
 		goto out;
 	qi.attest = attest;
 	qi.attest_len = attest_len;
@@ -201,8 +239,15 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	qi.nonce = in->binding;
 	qi.nonce_len = in->binding_len;
 	qi.pcrs = quoted;
+	if (trustee) {
+		/* Exactly what Trustee's attester quotes and its verifier expects. */
+		memset(padded, 0, sizeof(padded));
+		memcpy(padded, in->binding, in->binding_len < 32 ? in->binding_len : 32);
+		qi.nonce = padded;
+		qi.nonce_len = 32;
+	}
 	r = tt_quote_verify(&qi, &qr);
-	if (qr.status == TT_QUOTE_NONCE_MISMATCH && in->binding_len < sizeof(padded)) {
+	if (!trustee && qr.status == TT_QUOTE_NONCE_MISMATCH && in->binding_len < sizeof(padded)) {
 		memset(padded, 0, sizeof(padded));
 		memcpy(padded, in->binding, in->binding_len);
 		qi.nonce = padded;
@@ -309,6 +354,8 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	if (ima != NULL)
 		json_object_set_new(out, "ima_entries", json_integer(ima->nentries));
 	json_object_set_new(out, "reset_count", json_integer(qr.reset_count));
+	if (trustee)
+		json_object_set_new(out, "evidence_format", json_string("trustee"));
 	*claims = out;
 	*reason = NULL;
 	r = 0;
