@@ -763,6 +763,62 @@ test_jwe_ec(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/*
+ * Trustee's KBS client (guest-components kbs_protocol keypair.rs with kbs-types 0.18)
+ * does not use the received "protected" string as the AAD: it decodes it into
+ * ProtectedHeader {alg, enc, other members} and serialises that again with serde_json
+ * (alg, enc, then the other members in sorted order, compact). Decryption only works if
+ * that re-serialisation is byte for byte what was sent, so the header must be exactly
+ * {"alg":..,"enc":..,"epk":{"crv","kty","x","y"}} with the coordinates at full width.
+ * The TEE key is the JWK that client sends: {"kty","crv","alg":"ECDH-ES+A256KW","x","y"}.
+ */
+static void
+test_jwe_trustee_header(void **state)
+{
+	static const struct { const char *group, *crv; size_t xlen; } c[] = {
+		{ "P-256", "P-256", 43 }, { "P-521", "P-521", 88 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", c[i].group);
+		json_t *priv = jwk_of(pk), *pub = pub_of(priv), *jwe = NULL, *h, *epk;
+		char want[512];
+		size_t n, ptl = 0;
+		uint8_t *raw, *pt = NULL;
+		const char *x, *y;
+
+		json_object_del(pub, "key_ops");
+		json_object_set_new(pub, "alg", json_string("ECDH-ES+A256KW"));
+		assert_int_equal(tt_ear_jwe_encrypt(pub, SECRET, strlen(SECRET), &jwe), 0);
+		assert_null(json_object_get(jwe, "aad"));
+		h = protected_hdr(jwe);
+		epk = json_object_get(h, "epk");
+		x = json_string_value(json_object_get(epk, "x"));
+		y = json_string_value(json_object_get(epk, "y"));
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(strlen(x), c[i].xlen);
+		assert_int_equal(strlen(y), c[i].xlen);
+		snprintf(want, sizeof(want), "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\","
+		    "\"epk\":{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
+		    c[i].crv, x, y);
+		raw = b64d(jwe, "protected", &n);
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(raw, want, n);
+		assert_int_equal(tt_ear_jwe_decrypt(priv, jwe, &pt, &ptl), 0);
+		assert_int_equal(ptl, strlen(SECRET));
+		assert_memory_equal(pt, SECRET, ptl);
+		free(pt);
+		free(raw);
+		json_decref(h);
+		json_decref(jwe);
+		json_decref(pub);
+		json_decref(priv);
+		EVP_PKEY_free(pk);
+	}
+}
+
 static void
 test_jwe_bad_keys(void **state)
 {
@@ -798,6 +854,7 @@ main(void)
 		cmocka_unit_test(test_jwe_rsa),
 		cmocka_unit_test(test_jwe_ec),
 		cmocka_unit_test(test_jwe_bad_keys),
+		cmocka_unit_test(test_jwe_trustee_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
