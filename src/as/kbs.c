@@ -179,7 +179,9 @@ jcs_value(struct tt_buf *o, const json_t *v, unsigned depth)
 		/* Only integral reals have a short exact form here ("1.0" is "1"); others would
 		 * need ECMAScript's shortest round-trip formatting, which no key material uses. */
 		d = json_real_value(v);
-		if (d != (double)(long long)d)
+		/* Range first: converting an out-of-range double to an integer is undefined. */
+		if (!(d >= -(double)JCS_MAX_INT && d <= (double)JCS_MAX_INT) ||
+		    d != (double)(long long)d)
 			return TT_ERR_NOT_SUPPORTED;
 		return jcs_int(o, (long long)d);
 	case JSON_ARRAY:
