@@ -108,45 +108,39 @@ out:
 /*
  * Store reads of the attestation path, through the cache. "There is none" is cached too
  * (as JSON null), so an unknown node or a group without a policy costs no query either.
- * What comes back is shared: read it, never modify it.
+ * The handle is shared: read its value (tt_as_cached_value: NULL for none), never modify
+ * it, never take a jansson reference to it, and release the handle.
  */
 static int
-cached_read(struct tt_as_ctx *c, int kind, const char *key, int64_t now, json_t **out)
+cached_read(struct tt_as_ctx *c, int kind, const char *key, int64_t now,
+	struct tt_as_cached **out)
 {
 	uint64_t gen;
 	json_t *v = NULL;
 	int r;
 
-	if (tt_as_cache_get(c->cache, kind, key, &v, &gen) == 0) {
+	if (tt_as_cache_get(c->cache, kind, key, out, &gen) == 0)
+		return 0;
+	switch (kind) {
+	case TT_AS_CACHE_NODE:
+		r = c->ops->node_get(c->st, key, &v);
+		break;
+	case TT_AS_CACHE_REFVALS:
+		r = c->ops->refval_valid(c->st, key, now, &v);
+		break;
+	default:   /* the group's policy, else group default's, else none */
+		r = c->ops->policy_get(c->st, key, &v);
+		if (r == TT_ERR_DOES_NOT_EXIST && strcmp(key, "default") != 0)
+			r = c->ops->policy_get(c->st, "default", &v);
+		break;
+	}
+	if (r == TT_ERR_DOES_NOT_EXIST) {
+		v = json_null();
 		r = 0;
-	} else {
-		switch (kind) {
-		case TT_AS_CACHE_NODE:
-			r = c->ops->node_get(c->st, key, &v);
-			break;
-		case TT_AS_CACHE_REFVALS:
-			r = c->ops->refval_valid(c->st, key, now, &v);
-			break;
-		default:   /* the group's policy, else group default's, else none */
-			r = c->ops->policy_get(c->st, key, &v);
-			if (r == TT_ERR_DOES_NOT_EXIST && strcmp(key, "default") != 0)
-				r = c->ops->policy_get(c->st, "default", &v);
-			break;
-		}
-		if (r == TT_ERR_DOES_NOT_EXIST) {
-			v = json_null();
-			r = 0;
-		}
-		if (r != 0)
-			return r;
-		tt_as_cache_put(c->cache, kind, key, v, gen);
 	}
-	if (json_is_null(v)) {
-		json_decref(v);
-		return TT_ERR_DOES_NOT_EXIST;
-	}
-	*out = v;
-	return 0;
+	if (r != 0)
+		return r;
+	return tt_as_cache_put(c->cache, kind, key, v, gen, out);
 }
 
 int
@@ -154,7 +148,9 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 	enum tt_ear_tier *tier, struct tt_as_resp *rs)
 {
 	const char *group = a->group != NULL ? a->group : "default";
-	json_t *refvals = NULL, *policy = NULL, *submod = NULL, *claims = NULL;
+	struct tt_as_cached *refvals_h = NULL, *policy_h = NULL;
+	const json_t *refvals, *policy;
+	json_t *submod = NULL, *claims = NULL, *none = NULL;
 	const struct tt_as_policy_engine *eng;
 	struct tt_as_policy_ctx pctx = { 0 };
 	char policy_id[300];
@@ -163,18 +159,17 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 	json_t *v;
 	int r;
 
-	r = cached_read(c, TT_AS_CACHE_REFVALS, group, now, &refvals);
-	if (r == TT_ERR_DOES_NOT_EXIST)
-		r = (refvals = json_object()) != NULL ? 0 : TT_ERR_NO_MEMORY;
-	if (r != 0)
+	if ((r = cached_read(c, TT_AS_CACHE_REFVALS, group, now, &refvals_h)) != 0 ||
+	    (r = cached_read(c, TT_AS_CACHE_POLICY, group, now, &policy_h)) != 0)
 		goto out;
-	r = cached_read(c, TT_AS_CACHE_POLICY, group, now, &policy);
-	if (r == TT_ERR_DOES_NOT_EXIST) {
-		policy = NULL;
-		r = 0;
+	if ((refvals = tt_as_cached_value(refvals_h)) == NULL) {
+		if ((none = json_object()) == NULL) {
+			r = TT_ERR_NO_MEMORY;
+			goto out;
+		}
+		refvals = none;
 	}
-	if (r != 0)
-		goto out;
+	policy = tt_as_cached_value(policy_h);   /* NULL: no policy, the built-in default */
 	eng = tt_as_policy_find(json_string_value(json_object_get(policy, "engine")));
 	if (eng == NULL) {
 		rs->detail = "the node group's policy names an unknown engine";
@@ -214,8 +209,9 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 		json_object_set(claims, k, v);
 	r = tt_as_issuer_sign(c->issuer, claims, token);
 out:
-	json_decref(refvals);
-	json_decref(policy);
+	tt_as_cached_release(refvals_h);
+	tt_as_cached_release(policy_h);
+	json_decref(none);
 	json_decref(submod);
 	json_decref(claims);
 	return r;
@@ -224,7 +220,9 @@ out:
 int
 tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
-	json_t *body = NULL, *claims = NULL, *node = NULL;
+	json_t *body = NULL, *claims = NULL;
+	struct tt_as_cached *node_h = NULL;
+	const json_t *node = NULL;
 	struct tt_as_nonce n = { 0 };
 	const struct tt_as_verifier *vf;
 	struct tt_as_verify_in vin = { 0 };
@@ -272,16 +270,14 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 		goto out;
 	}
 	if (n.node_id != NULL) {
-		r = cached_read(c, TT_AS_CACHE_NODE, n.node_id, tt_as_now(), &node);
-		if (r == TT_ERR_DOES_NOT_EXIST && strcmp(tee, "sample") == 0) {
-			node = NULL;
-			r = 0;
-		} else if (r == TT_ERR_DOES_NOT_EXIST) {
+		if ((r = cached_read(c, TT_AS_CACHE_NODE, n.node_id, tt_as_now(), &node_h)) != 0)
+			goto out;
+		node = tt_as_cached_value(node_h);
+		if (node == NULL && strcmp(tee, "sample") != 0) {
 			rs->detail = "the challenge's node is not registered";
 			r = TT_ERR_NOT_AUTHENTICATED;
-		}
-		if (r != 0)
 			goto out;
+		}
 	}
 	vin.tee = tee;
 	vin.evidence = json_object_get(body, "evidence");
@@ -311,7 +307,7 @@ out:
 	free(bin);
 	tt_as_nonce_clear(&n);
 	json_decref(claims);
-	json_decref(node);
+	tt_as_cached_release(node_h);
 	json_decref(body);
 	return r;
 }

@@ -72,6 +72,7 @@ int tt_as_nonce_take(struct tt_as_nonces *t, const uint8_t *nonce, size_t len, i
 /* Read-through cache of node records, reference values and policies (cache.c)          */
 
 struct tt_as_cache;
+struct tt_as_cached;          /* a shared, immutable value with its own reference count */
 enum { TT_AS_CACHE_NODE = 1, TT_AS_CACHE_REFVALS = 2, TT_AS_CACHE_POLICY = 3 };
 
 /* ttl_ms = 0: a cache that never holds anything. */
@@ -79,14 +80,18 @@ int tt_as_cache_new(unsigned ttl_ms, struct tt_as_cache **out);
 void tt_as_cache_free(struct tt_as_cache *c);            /* NULL ok */
 /* Forget everything; loads that started before this call will not be stored. */
 void tt_as_cache_invalidate(struct tt_as_cache *c);      /* NULL ok */
-/* 0 and a new reference in *out on a fresh hit, else TT_ERR_DOES_NOT_EXIST. *gen is the
- * generation to hand to tt_as_cache_put with what the caller then loads. */
-int tt_as_cache_get(struct tt_as_cache *c, int kind, const char *key, json_t **out,
-	uint64_t *gen);
-/* Remember val (a reference is taken) unless the cache was invalidated since `gen`.
- * The value must not be modified by anyone afterwards. */
-void tt_as_cache_put(struct tt_as_cache *c, int kind, const char *key, json_t *val,
-	uint64_t gen);
+/* 0 and a handle in *out on a fresh hit, else TT_ERR_DOES_NOT_EXIST. *gen is the
+ * generation to hand to tt_as_cache_put with what the caller then loads. c may be NULL. */
+int tt_as_cache_get(struct tt_as_cache *c, int kind, const char *key,
+	struct tt_as_cached **out, uint64_t *gen);
+/* Wrap a freshly loaded value (its reference is taken; JSON null means "there is none")
+ * in a handle for the caller, and remember it unless the cache was invalidated since
+ * `gen`. The value must not be modified afterwards. TT_ERR_NO_MEMORY (val released). */
+int tt_as_cache_put(struct tt_as_cache *c, int kind, const char *key, json_t *val,
+	uint64_t gen, struct tt_as_cached **out);
+/* The value, or NULL for "there is none". Borrowed from the handle. */
+const json_t *tt_as_cached_value(const struct tt_as_cached *h);
+void tt_as_cached_release(struct tt_as_cached *h);      /* NULL ok */
 
 /* ---------------------------------------------------------------------------------- */
 /* Store                                                                                */

@@ -13,10 +13,13 @@
  *     expiry time, or a write by another process sharing the store, is noticed.
  * ttl_ms = 0 disables the cache.
  *
- * Cached values are shared between threads and never modified: jansson's reference
- * counts are atomic, and lookups do not write.
+ * Cached values are shared between threads and never modified. They are handed out as
+ * struct tt_as_cached handles with their own atomic count, so that threads never touch a
+ * shared json_t's reference count: jansson's json_incref/json_decref are atomic but read
+ * the count non-atomically first, which ThreadSanitizer rightly reports.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,10 +31,15 @@
 
 #define SLOTS 256u
 
+struct tt_as_cached {
+	atomic_uint refs;
+	json_t *val;                  /* json_null() for "there is none" */
+};
+
 struct slot {
 	int kind;                     /* 0: empty */
 	char *key;
-	json_t *val;                  /* json_null() for "there is none" */
+	struct tt_as_cached *h;
 	int64_t loaded_ms;
 };
 
@@ -65,11 +73,26 @@ slot_of(const struct tt_as_cache *c, int kind, const char *key)
 	return h % SLOTS;
 }
 
+void
+tt_as_cached_release(struct tt_as_cached *h)
+{
+	if (h != NULL && atomic_fetch_sub(&h->refs, 1) == 1) {
+		json_decref(h->val);
+		free(h);
+	}
+}
+
+const json_t *
+tt_as_cached_value(const struct tt_as_cached *h)
+{
+	return h != NULL && !json_is_null(h->val) ? h->val : NULL;
+}
+
 static void
 slot_clear(struct slot *sl)
 {
 	free(sl->key);
-	json_decref(sl->val);
+	tt_as_cached_release(sl->h);
 	memset(sl, 0, sizeof(*sl));
 }
 
@@ -115,7 +138,7 @@ tt_as_cache_invalidate(struct tt_as_cache *c)
 }
 
 int
-tt_as_cache_get(struct tt_as_cache *c, int kind, const char *key, json_t **out,
+tt_as_cache_get(struct tt_as_cache *c, int kind, const char *key, struct tt_as_cached **out,
 	uint64_t *gen)
 {
 	struct slot *sl;
@@ -130,37 +153,47 @@ tt_as_cache_get(struct tt_as_cache *c, int kind, const char *key, json_t **out,
 	*gen = c->gen;
 	if (sl->kind == kind && strcmp(sl->key, key) == 0 &&
 	    now_ms() - sl->loaded_ms < (int64_t)c->ttl_ms) {
-		*out = json_incref(sl->val);
+		atomic_fetch_add(&sl->h->refs, 1);
+		*out = sl->h;
 		r = 0;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return r;
 }
 
-void
-tt_as_cache_put(struct tt_as_cache *c, int kind, const char *key, json_t *val, uint64_t gen)
+int
+tt_as_cache_put(struct tt_as_cache *c, int kind, const char *key, json_t *val, uint64_t gen,
+	struct tt_as_cached **out)
 {
+	struct tt_as_cached *h;
 	struct slot *sl, old = { 0 };
-	char *k;
+	char *k = NULL;
 
-	if (c == NULL || c->ttl_ms == 0 || kind == 0 || val == NULL)
-		return;
-	if ((k = strdup(key)) == NULL)
-		return;   /* not caching is always correct */
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		json_decref(val);
+		return TT_ERR_NO_MEMORY;
+	}
+	atomic_init(&h->refs, 1);
+	h->val = val;
+	*out = h;
+	if (c == NULL || c->ttl_ms == 0 || kind == 0 || (k = strdup(key)) == NULL)
+		return 0;   /* not caching is always correct */
 	sl = &c->s[slot_of(c, kind, key)];
 	pthread_mutex_lock(&c->mu);
 	if (gen != c->gen) {
 		/* Loaded before an admin write finished: it may be stale. */
 		pthread_mutex_unlock(&c->mu);
 		free(k);
-		return;
+		return 0;
 	}
 	old = *sl;
+	atomic_fetch_add(&h->refs, 1);
 	sl->kind = kind;
 	sl->key = k;
-	sl->val = json_incref(val);
+	sl->h = h;
 	sl->loaded_ms = now_ms();
 	pthread_mutex_unlock(&c->mu);
 	free(old.key);
-	json_decref(old.val);
+	tt_as_cached_release(old.h);
+	return 0;
 }

@@ -272,8 +272,13 @@ unexpired(const json_t *retired, uint32_t max_life, uint64_t now)
 	json_array_foreach((json_t *)retired, i, e) {
 		json_int_t at = json_integer_value(json_object_get(e, RETIRED_AT));
 
-		if (at >= 0 && (uint64_t)at + max_life >= now)
-			json_array_append(keep, e);
+		/* A copy, not a reference: JWKS requests run this concurrently under the read
+		 * lock, and jansson's reference counts are not meant for sharing. */
+		if (at >= 0 && (uint64_t)at + max_life >= now &&
+		    json_array_append_new(keep, json_deep_copy(e)) != 0) {
+			json_decref(keep);
+			return NULL;
+		}
 	}
 	return keep;
 }

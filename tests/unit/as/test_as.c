@@ -136,39 +136,59 @@ static void
 test_cache(void **state)
 {
 	struct tt_as_cache *c = NULL, *off = NULL;
-	json_t *v = json_pack("{s:s}", "group", "g"), *got = NULL;
+	struct tt_as_cached *h = NULL, *got = NULL;
+	json_t *v = json_pack("{s:s}", "group", "g");
 	uint64_t gen, stale;
 
 	(void)state;
 	assert_int_equal(tt_as_cache_new(60000, &c), 0);
 	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen),
 	    TT_ERR_DOES_NOT_EXIST);
-	tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", v, gen);
+	assert_null(got);
+	/* the cache and the caller share v through handles; v's own count is never touched */
+	assert_int_equal(tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", json_incref(v), gen, &h), 0);
+	assert_ptr_equal(tt_as_cached_value(h), v);
 	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen), 0);
-	assert_ptr_equal(got, v);
-	json_decref(got);
+	assert_ptr_equal(got, h);
+	assert_int_equal(v->refcount, 2);
+	tt_as_cached_release(got);
+	tt_as_cached_release(h);
 	/* kinds are separate namespaces */
 	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_POLICY, "n1", &got, &gen),
 	    TT_ERR_DOES_NOT_EXIST);
+	/* "there is none" is a value too */
+	assert_int_equal(tt_as_cache_put(c, TT_AS_CACHE_POLICY, "g", json_null(), gen, &h), 0);
+	assert_null(tt_as_cached_value(h));
+	tt_as_cached_release(h);
+	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_POLICY, "g", &got, &gen), 0);
+	assert_null(tt_as_cached_value(got));
+	tt_as_cached_release(got);
 	/* invalidation forgets, and a load begun before it is not stored after it */
 	stale = gen;
 	tt_as_cache_invalidate(c);
+	assert_int_equal(v->refcount, 1);
 	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen),
 	    TT_ERR_DOES_NOT_EXIST);
-	tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", v, stale);
+	assert_int_equal(tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", json_incref(v), stale, &h), 0);
+	assert_ptr_equal(tt_as_cached_value(h), v);   /* the caller still gets its value */
+	tt_as_cached_release(h);
 	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen),
 	    TT_ERR_DOES_NOT_EXIST);
-	tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", v, gen);
+	assert_int_equal(tt_as_cache_put(c, TT_AS_CACHE_NODE, "n1", json_incref(v), gen, &h), 0);
+	tt_as_cached_release(h);
 	assert_int_equal(tt_as_cache_get(c, TT_AS_CACHE_NODE, "n1", &got, &gen), 0);
-	json_decref(got);
-	/* ttl 0: nothing is ever held */
+	tt_as_cached_release(got);
+	/* ttl 0 (and no cache at all): handles work, nothing is held */
 	assert_int_equal(tt_as_cache_new(0, &off), 0);
-	tt_as_cache_put(off, TT_AS_CACHE_NODE, "n1", v, 0);
+	assert_int_equal(tt_as_cache_put(off, TT_AS_CACHE_NODE, "n1", json_incref(v), 0, &h), 0);
+	tt_as_cached_release(h);
 	assert_int_equal(tt_as_cache_get(off, TT_AS_CACHE_NODE, "n1", &got, &gen),
 	    TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(tt_as_cache_put(NULL, TT_AS_CACHE_NODE, "n1", json_incref(v), 0, &h), 0);
+	tt_as_cached_release(h);
 	tt_as_cache_free(off);
 	tt_as_cache_free(c);
-	/* the cache held its own reference; ours is the last */
+	/* everything released: ours is the last reference */
 	assert_int_equal(v->refcount, 1);
 	json_decref(v);
 }
