@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "evidence.h"
 #include "http.h"
 #include "turtle/error.h"
 #include "util/buf.h"
@@ -362,6 +363,86 @@ node_view(const json_t *node)
 	return v;
 }
 
+int
+tt_as_node_index_ak(json_t *node)
+{
+	const char *pem = json_string_value(json_object_get(node, "ak_public"));
+	const char *t2b = json_string_value(json_object_get(node, "ak_tpm2b"));
+	const char *st = json_string_value(json_object_get(node, "ak_state"));
+	uint8_t fpr[32], *bin = NULL;
+	size_t len = 0;
+	char hex[65];
+	int r;
+
+	/* Only an AK that attestations trust is indexed: a PEM the admin vouched for, or a
+	 * TPM2B AK once activated (it takes precedence, as in the tpm verifier). */
+	if (t2b != NULL) {
+		if (st == NULL || strcmp(st, "active") != 0) {
+			json_object_del(node, "ak_sha256");
+			return 0;
+		}
+		if ((r = tt_as_b64_dec(t2b, &bin, &len)) != 0)
+			return TT_ERR_INVALID_ARGUMENT;
+		r = tt_ak_fingerprint(bin, len, TT_AK_TPM2B_PUBLIC, fpr);
+		free(bin);
+	} else if (pem != NULL) {
+		r = tt_ak_fingerprint((const uint8_t *)pem, strlen(pem), TT_AK_PEM, fpr);
+	} else {
+		json_object_del(node, "ak_sha256");
+		return 0;
+	}
+	if (r != 0)
+		return TT_ERR_INVALID_ARGUMENT;
+	for (unsigned i = 0; i < sizeof(fpr); i++)
+		snprintf(hex + 2 * i, 3, "%02x", fpr[i]);
+	return json_object_set_new(node, "ak_sha256", json_string(hex)) != 0 ?
+	    TT_ERR_NO_MEMORY : 0;
+}
+
+int
+tt_as_nodes_index_ak(struct tt_as_ctx *c)
+{
+	json_t *arr = NULL, *v;
+	size_t i, done = 0;
+	int r;
+
+	if ((r = c->ops->node_list(c->st, &arr)) != 0)
+		return r;
+	json_array_foreach(arr, i, v) {
+		json_t *n = json_deep_copy(v);
+		const char *before = json_string_value(json_object_get(v, "ak_sha256"));
+		const char *after;
+
+		if (n == NULL) {
+			r = TT_ERR_NO_MEMORY;
+			break;
+		}
+		if (tt_as_node_index_ak(n) != 0) {
+			tt_warn("as: node %s: its AK cannot be parsed; attestations will fail",
+			    json_string_value(json_object_get(v, "id")));
+		} else {
+			after = json_string_value(json_object_get(n, "ak_sha256"));
+			if ((before == NULL) != (after == NULL) ||
+			    (before != NULL && strcmp(before, after) != 0)) {
+				if ((r = c->ops->node_put(c->st, n)) == TT_ERR_ALREADY_EXISTS) {
+					tt_warn("as: node %s has the AK of another node: not indexed",
+					    json_string_value(json_object_get(v, "id")));
+					r = 0;
+				} else if (r == 0) {
+					done++;
+				}
+			}
+		}
+		json_decref(n);
+		if (r != 0)
+			break;
+	}
+	json_decref(arr);
+	if (r == 0 && done > 0)
+		tt_info("as: indexed the AK of %zu node(s)", done);
+	return r;
+}
+
 /*
  * With "ak_tpm2b" and "ek_public" the AK must be activated before it is trusted: the node
  * record gets ak_state "pending" and the SHA-256 of a fresh secret, and the response
@@ -484,7 +565,13 @@ tt_as_h_activate(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_r
 		r = TT_ERR_NO_MEMORY;
 		goto out;
 	}
-	if ((r = c->ops->node_put(c->st, node)) != 0)
+	if ((r = tt_as_node_index_ak(node)) != 0) {
+		rs->detail = "the node's AK cannot be parsed";
+		goto out;
+	}
+	if ((r = c->ops->node_put(c->st, node)) == TT_ERR_ALREADY_EXISTS)
+		rs->detail = "another node is registered with this AK";
+	if (r != 0)
 		goto out;
 	rs->json = json_pack("{s:s,s:s}", "node_id", id, "ak_state", "active");
 out:
@@ -547,7 +634,13 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 		if (json_object_get(node, "ak_tpm2b") != NULL &&
 		    (r = node_credential(node, rs, &activation)) != 0)
 			goto out;
-		if ((r = c->ops->node_put(c->st, node)) != 0)
+		if ((r = tt_as_node_index_ak(node)) != 0) {
+			rs->detail = "\"ak_public\" is not a PEM public key usable as an AK";
+			goto out;
+		}
+		if ((r = c->ops->node_put(c->st, node)) == TT_ERR_ALREADY_EXISTS)
+			rs->detail = "another node is registered with this AK";
+		if (r != 0)
 			goto out;
 		rs->status = 201;
 		rs->json = node_view(node);

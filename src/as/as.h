@@ -121,9 +121,14 @@ struct tt_as_store_ops {
 	int (*open)(const char *data_dir, struct tt_as_store **out);
 	void (*close)(struct tt_as_store *s);
 
-	/* Nodes: JSON objects with at least "id" and "group". */
+	/* Nodes: JSON objects with at least "id" and "group" (and "ak_sha256" once their AK
+	 * is trusted: see tt_as_node_index_ak in http.h). */
 	int (*node_put)(struct tt_as_store *s, const json_t *node);
 	int (*node_get)(struct tt_as_store *s, const char *id, json_t **out);
+	/* The node whose trusted AK has this fingerprint (the doc's "ak_sha256", hex
+	 * SHA-256 of the AK's DER SubjectPublicKeyInfo; unique across nodes: a node_put
+	 * that would give two nodes one AK fails with TT_ERR_ALREADY_EXISTS). */
+	int (*node_by_ak)(struct tt_as_store *s, const char *ak_sha256, json_t **out);
 	int (*node_list)(struct tt_as_store *s, json_t **out);
 	int (*node_delete)(struct tt_as_store *s, const char *id);
 

@@ -77,6 +77,12 @@ struct tt_as_appraisal {
 int tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a,
 	char **token, enum tt_ear_tier *tier, struct tt_as_resp *rs);
 
+/* Set the node's "ak_sha256" (the fingerprint the store indexes) from its trusted AK, or
+ * remove it when no AK is trusted yet. TT_ERR_INVALID_ARGUMENT: the AK does not parse. */
+int tt_as_node_index_ak(json_t *node);
+/* At start: index the AKs of nodes stored by builds without the index. */
+int tt_as_nodes_index_ak(struct tt_as_ctx *c);
+
 /* Handlers. */
 int tt_as_h_challenge(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_attest(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);

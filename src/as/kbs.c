@@ -33,14 +33,9 @@
  */
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <tss2/tss2_mu.h>
 
+#include "evidence.h"
 #include "http.h"
 #include "turtle/error.h"
 #include "util/buf.h"
@@ -231,62 +226,18 @@ jcs_sha384(const json_t *v, uint8_t h[48])
 
 /* ---- finding the node of a KBS tpm attestation ---------------------------------------- */
 
-/* Does the node's registered AK (PEM "ak_public" or TPM2B_PUBLIC "ak_tpm2b") equal pk? */
-static bool
-node_ak_is(const json_t *node, EVP_PKEY *pk)
-{
-	const char *pem = json_string_value(json_object_get(node, "ak_public"));
-	const char *t2b = json_string_value(json_object_get(node, "ak_tpm2b"));
-	bool same = false;
-
-	if (t2b != NULL) {
-		TPM2B_PUBLIC pub = { 0 };
-		BIGNUM *n = NULL, *e = NULL, *tn = NULL, *te = NULL;
-		uint8_t *bin = NULL;
-		size_t len = 0, off = 0;
-
-		if (tt_as_b64_dec(t2b, &bin, &len) == 0 &&
-		    Tss2_MU_TPM2B_PUBLIC_Unmarshal(bin, len, &off, &pub) == TSS2_RC_SUCCESS &&
-		    off == len && pub.publicArea.type == TPM2_ALG_RSA &&
-		    EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA &&
-		    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
-		    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
-		    (tn = BN_bin2bn(pub.publicArea.unique.rsa.buffer,
-		    pub.publicArea.unique.rsa.size, NULL)) != NULL &&
-		    (te = BN_new()) != NULL &&
-		    BN_set_word(te, pub.publicArea.parameters.rsaDetail.exponent != 0 ?
-		    pub.publicArea.parameters.rsaDetail.exponent : 65537) == 1)
-			same = BN_cmp(n, tn) == 0 && BN_cmp(e, te) == 0;
-		BN_free(n);
-		BN_free(e);
-		BN_free(tn);
-		BN_free(te);
-		free(bin);
-	} else if (pem != NULL) {
-		BIO *b = BIO_new_mem_buf(pem, -1);
-		EVP_PKEY *npk = b != NULL ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
-
-		same = npk != NULL && EVP_PKEY_eq(npk, pk) == 1;
-		EVP_PKEY_free(npk);
-		BIO_free(b);
-	}
-	return same;
-}
-
 /*
- * The registered node whose AK is the evidence's "ak_public" (base64 DER SPKI). Only a
- * lookup: the verifier then checks the quote with the node's own key. Linear in the
- * number of nodes (the store has no AK index).
+ * The registered node whose trusted AK is the evidence's "ak_public" (base64 DER
+ * SubjectPublicKeyInfo): one indexed store lookup by the AK's fingerprint. Only a lookup:
+ * the verifier then checks the quote with the node's own registered key.
  */
 static int
 node_by_ak(struct tt_as_ctx *c, const json_t *ev, struct tt_as_resp *rs, json_t **node_out)
 {
 	const char *akb64 = json_string_value(json_object_get(ev, "ak_public"));
-	const uint8_t *p;
-	uint8_t *der = NULL;
-	size_t derlen = 0, i;
-	EVP_PKEY *pk = NULL;
-	json_t *arr = NULL, *v;
+	uint8_t *der = NULL, fpr[32];
+	size_t derlen = 0;
+	char hex[65];
 	int r = TT_ERR_INVALID_ARGUMENT;
 
 	if (akb64 == NULL || tt_as_b64_dec(akb64, &der, &derlen) != 0 || derlen > 16384) {
@@ -294,25 +245,18 @@ node_by_ak(struct tt_as_ctx *c, const json_t *ev, struct tt_as_resp *rs, json_t 
 		    "SubjectPublicKeyInfo) naming a registered node's AK";
 		goto out;
 	}
-	p = der;
-	if ((pk = d2i_PUBKEY(NULL, &p, (long)derlen)) == NULL || p != der + derlen) {
+	if (tt_ak_fingerprint(der, derlen, TT_AK_SPKI_DER, fpr) != 0) {
 		rs->detail = "\"ak_public\" is not a DER SubjectPublicKeyInfo";
 		goto out;
 	}
-	if ((r = c->ops->node_list(c->st, &arr)) != 0)
-		goto out;
-	json_array_foreach(arr, i, v) {
-		if (node_ak_is(v, pk)) {
-			*node_out = json_incref(v);
-			r = 0;
-			goto out;
-		}
+	for (unsigned i = 0; i < sizeof(fpr); i++)
+		snprintf(hex + 2 * i, 3, "%02x", fpr[i]);
+	r = c->ops->node_by_ak(c->st, hex, node_out);
+	if (r == TT_ERR_DOES_NOT_EXIST) {
+		rs->detail = "evidence rejected: no registered node has this AK";
+		r = TT_ERR_NOT_AUTHENTICATED;
 	}
-	rs->detail = "evidence rejected: no registered node has this AK";
-	r = TT_ERR_NOT_AUTHENTICATED;
 out:
-	json_decref(arr);
-	EVP_PKEY_free(pk);
 	free(der);
 	return r;
 }

@@ -385,6 +385,8 @@ main(int argc, char **argv)
 		goto out;
 	if ((r = tt_as_issuer_open(cfg.data_dir, ctx.st, ctx.ops, &ctx.issuer)) != 0)
 		goto out;
+	if ((r = tt_as_nodes_index_ak(&ctx)) != 0)
+		goto out;
 	if ((r = tt_as_http_start(&ctx, &http)) != 0)
 		goto out;
 	tt_info("as: listening on %s:%u (store %s, data %s)", cfg.listen_host, cfg.port,

@@ -27,7 +27,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define SCHEMA_VERSION 2          /* 2: resources sealed under resource.key */
+#define SCHEMA_VERSION 3          /* 2: resources sealed under resource.key; 3: nodes.ak */
 #define RESOURCE_KEY_FILE "resource.key"
 
 _Static_assert(TT_AS_SEAL_OVERHEAD == 29, "resource_list's SQL subtracts the seal overhead");
@@ -42,8 +42,9 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
 	/* Challenges moved to memory (nonce.c); the table of older databases goes. */
 	"DROP TABLE IF EXISTS nonces;"
+	/* ak: the trusted AK's fingerprint (doc.ak_sha256), unique: one AK, one node. */
 	"CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, grp TEXT NOT NULL,"
-	" doc TEXT NOT NULL);"
+	" doc TEXT NOT NULL, ak TEXT);"
 	"CREATE TABLE IF NOT EXISTS refvals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" name TEXT NOT NULL, value TEXT NOT NULL, version TEXT, expires_at INTEGER,"
 	" scope TEXT NOT NULL, created INTEGER NOT NULL, revoked_at INTEGER);"
@@ -317,7 +318,7 @@ sq_open(const char *data_dir, struct tt_as_store **out)
 {
 	struct tt_as_store *s = NULL;
 	char path[4096];
-	int64_t ver = 0, rows = 0, migrated = 0;
+	int64_t ver = 0, rows = 0, migrated = 0, has_ak = 0;
 	int r = TT_ERR_STORAGE, n;
 
 	n = snprintf(path, sizeof(path), "%s/as.db", data_dir);
@@ -353,10 +354,19 @@ sq_open(const char *data_dir, struct tt_as_store **out)
 		r = key_setup(s, data_dir, (int)ver, rows);
 	if (r == 0 && ver == 1)
 		r = migrate_plain(s, &migrated);
+	/* Schema 3: existing nodes get an empty ak column; turtle-as fills it at start
+	 * (tt_as_nodes_index_ak), since the fingerprint needs the AK parsed. */
+	if (r == 0)
+		r = select_int(s, "SELECT count(*) FROM pragma_table_info('nodes') WHERE name = 'ak'",
+		    &has_ak);
+	if (r == 0 && has_ak == 0)
+		r = exec(s, "ALTER TABLE nodes ADD COLUMN ak TEXT");
+	if (r == 0)
+		r = exec(s, "CREATE UNIQUE INDEX IF NOT EXISTS nodes_ak ON nodes(ak)");
 	if (r == 0 && ver == 0)
-		r = exec(s, "INSERT INTO schema_version VALUES (2)");
-	else if (r == 0 && ver == 1)
-		r = exec(s, "UPDATE schema_version SET version = 2");
+		r = exec(s, "INSERT INTO schema_version VALUES (3)");
+	else if (r == 0 && ver < SCHEMA_VERSION)
+		r = exec(s, "UPDATE schema_version SET version = 3");
 	if ((r = tx_end(s, r)) != 0)
 		goto out;
 	if (ver == 1) {
@@ -382,6 +392,7 @@ sq_node_put(struct tt_as_store *s, const json_t *node)
 	char *doc = NULL;
 	const char *id = json_string_value(json_object_get(node, "id"));
 	const char *grp = json_string_value(json_object_get(node, "group"));
+	const char *ak = json_string_value(json_object_get(node, "ak_sha256"));
 	int r;
 
 	if (id == NULL || grp == NULL)
@@ -390,10 +401,17 @@ sq_node_put(struct tt_as_store *s, const json_t *node)
 		return TT_ERR_NO_MEMORY;
 	if ((r = tx_begin(s)) != 0)
 		goto out_free;
-	if ((r = prep(s, "INSERT OR REPLACE INTO nodes (id, grp, doc) VALUES (?,?,?)", &st)) == 0) {
+	/* An upsert on id, not INSERT OR REPLACE: a conflict on the unique ak must fail
+	 * (TT_ERR_ALREADY_EXISTS), never delete the other node that holds the AK. */
+	if ((r = prep(s, "INSERT INTO nodes (id, grp, doc, ak) VALUES (?,?,?,?) ON CONFLICT(id)"
+	    " DO UPDATE SET grp = excluded.grp, doc = excluded.doc, ak = excluded.ak", &st)) == 0) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, doc, -1, SQLITE_STATIC);
+		if (ak != NULL)
+			sqlite3_bind_text(st, 4, ak, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 4);
 		r = step_done(s, st);
 	}
 	sqlite3_finalize(st);
@@ -441,12 +459,12 @@ out:
 }
 
 static int
-sq_node_get(struct tt_as_store *s, const char *id, json_t **out)
+node_where(struct tt_as_store *s, const char *sql, const char *param, json_t **out)
 {
 	json_t *arr = NULL;
 	int r;
 
-	if ((r = select_docs(s, "SELECT doc FROM nodes WHERE id = ?", id, &arr)) != 0)
+	if ((r = select_docs(s, sql, param, &arr)) != 0)
 		return r;
 	if (json_array_size(arr) == 0) {
 		json_decref(arr);
@@ -455,6 +473,18 @@ sq_node_get(struct tt_as_store *s, const char *id, json_t **out)
 	*out = json_incref(json_array_get(arr, 0));
 	json_decref(arr);
 	return 0;
+}
+
+static int
+sq_node_get(struct tt_as_store *s, const char *id, json_t **out)
+{
+	return node_where(s, "SELECT doc FROM nodes WHERE id = ?", id, out);
+}
+
+static int
+sq_node_by_ak(struct tt_as_store *s, const char *ak_sha256, json_t **out)
+{
+	return node_where(s, "SELECT doc FROM nodes WHERE ak = ?", ak_sha256, out);
 }
 
 static int
@@ -896,6 +926,7 @@ const struct tt_as_store_ops tt_as_store_sqlite = {
 	.close = sq_close,
 	.node_put = sq_node_put,
 	.node_get = sq_node_get,
+	.node_by_ak = sq_node_by_ak,
 	.node_list = sq_node_list,
 	.node_delete = sq_node_delete,
 	.refval_import = sq_refval_import,

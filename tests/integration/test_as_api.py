@@ -136,10 +136,18 @@ def test_token_file_mode_enforced(as_factory):
     raise AssertionError("turtle-as accepted a world-readable admin token file")
 
 
+def _p256_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    return ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def test_nodes_crud(asd):
-    r = asd.admin("POST", "/v1/nodes", {"id": "node-1", "group": "web",
-                                        "ak_public": "-----BEGIN PUBLIC KEY-----"})
+    pem = _p256_pem()
+    r = asd.admin("POST", "/v1/nodes", {"id": "node-1", "group": "web", "ak_public": pem})
     assert r.status == 201, r
+    assert len(r.json()["ak_sha256"]) == 64
     assert asd.admin("GET", "/v1/nodes/node-1").json()["group"] == "web"
     assert [n["id"] for n in asd.admin("GET", "/v1/nodes").json()["nodes"]] == ["node-1"]
     problem(asd.admin("POST", "/v1/nodes", {"id": "bad id", "group": "g"}), 400)
@@ -487,3 +495,42 @@ def test_eat_nonce_is_the_issued_nonce(asd):
     assert r.status == 200, r
     _, c = verify_jwt(r.json()["token"], asd.jwks())
     assert c["eat_nonce"] == ch["nonce"]
+
+
+def test_node_ak_is_checked_and_unique(asd):
+    """An AK that does not parse is refused at registration, and one AK can belong to
+    one node only (KBS finds the node by the AK in the evidence)."""
+    problem(asd.admin("POST", "/v1/nodes", {"id": "n1", "group": "g",
+                                            "ak_public": "-----BEGIN PUBLIC KEY-----"}), 400)
+    pem = _p256_pem()
+    assert asd.admin("POST", "/v1/nodes", {"id": "n1", "group": "g", "ak_public": pem}).status == 201
+    r = asd.admin("POST", "/v1/nodes", {"id": "n2", "group": "g", "ak_public": pem})
+    problem(r, 409)
+    assert "another node" in r.json()["detail"]
+    # n1 is untouched, and can be re-registered (an update of itself)
+    assert asd.admin("GET", "/v1/nodes/n1").json()["ak_public"] == pem
+    assert asd.admin("POST", "/v1/nodes", {"id": "n1", "group": "h", "ak_public": pem}).status == 201
+    # once n1 is gone its AK is free
+    assert asd.admin("DELETE", "/v1/nodes/n1").status == 200
+    assert asd.admin("POST", "/v1/nodes", {"id": "n2", "group": "g", "ak_public": pem}).status == 201
+
+
+def test_nodes_of_older_builds_get_their_ak_indexed(asd):
+    """Nodes stored before the AK index existed are indexed when turtle-as starts."""
+    import sqlite3
+    pem = _p256_pem()
+    r = asd.admin("POST", "/v1/nodes", {"id": "old", "group": "g", "ak_public": pem})
+    fpr = r.json()["ak_sha256"]
+    asd.stop()
+    db = sqlite3.connect(os.path.join(asd.data, "as.db"))
+    db.execute("UPDATE nodes SET ak = NULL, doc = json_remove(doc, '$.ak_sha256')")
+    db.commit()
+    assert db.execute("SELECT ak FROM nodes").fetchall() == [(None,)]
+    db.close()
+    asd.start()
+    assert asd.admin("GET", "/v1/nodes/old").json()["ak_sha256"] == fpr
+    asd.stop()
+    db = sqlite3.connect(os.path.join(asd.data, "as.db"))
+    assert db.execute("SELECT ak FROM nodes").fetchall() == [(fpr,)]
+    db.close()
+    asd.start()

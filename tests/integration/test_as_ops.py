@@ -301,7 +301,7 @@ def test_schema1_plaintext_rows_sealed_at_open(as_factory):
     a.stop()
     assert_nowhere_in_clear(a, plain)
     db = sqlite3.connect(os.path.join(a.data, "as.db"))
-    assert db.execute("SELECT version FROM schema_version").fetchone() == (2,)
+    assert db.execute("SELECT version FROM schema_version").fetchone() == (3,)   # sealed (2), then nodes.ak (3)
     db.close()
 
 

@@ -201,6 +201,11 @@ struct tt_quote_input {
 	const struct tt_pcrs *pcrs; /* PCR values the attester claims were quoted */
 };
 
+/* SHA-256 of the AK's DER SubjectPublicKeyInfo, whichever encoding it comes in: one key,
+ * one fingerprint (how turtle-as finds a node by the AK in evidence). TT_ERR_INVALID_ARGUMENT
+ * when the bytes are not a usable AK (RSA or ECC P-256 for TPM2B_PUBLIC). */
+int tt_ak_fingerprint(const uint8_t *ak, size_t len, enum tt_ak_format fmt, uint8_t out[32]);
+
 struct tt_quote_result {
 	enum tt_quote_status status;
 	/* Filled once the attest bytes are authenticated (status past BAD_SIGNATURE). */

@@ -167,6 +167,26 @@ static enum tt_quote_status parse_ak(const struct tt_quote_input *in, EVP_PKEY *
 	return TT_QUOTE_BAD_KEY;
 }
 
+int
+tt_ak_fingerprint(const uint8_t *ak, size_t len, enum tt_ak_format fmt, uint8_t out[32])
+{
+	struct tt_quote_input in = { .ak = ak, .ak_len = len, .ak_format = fmt };
+	EVP_PKEY *pk = NULL;
+	unsigned char *der = NULL;
+	unsigned int dl = 0;
+	int n, r = TT_ERR_INVALID_ARGUMENT;
+
+	if (parse_ak(&in, &pk) != TT_QUOTE_OK)
+		return r;
+	/* Re-encoded, so PEM, DER and the TPM's own form of one key agree. */
+	if ((n = i2d_PUBKEY(pk, &der)) > 0 &&
+	    EVP_Digest(der, (size_t)n, out, &dl, EVP_sha256(), NULL) == 1 && dl == 32)
+		r = 0;
+	OPENSSL_free(der);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
 /*
  * Parsed AKs, keyed by the SHA-256 of their encoding. A verifier sees the same few AKs over
  * and over, and OpenSSL 3's decoders (PEM, SPKI) cost more than the quote's signature
