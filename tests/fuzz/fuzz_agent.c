@@ -225,23 +225,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	tt_log_set_level(TT_LOG_ERROR);
 	verbose = getenv("TT_FUZZ_VERBOSE") != NULL;
-	if ((dir = mkdtemp(tmpdir)) == NULL || (cfg = malloc(sizeof(*cfg))) == NULL)
-		abort();
-	tt_config_defaults(cfg);
-	free(cfg->data_dir);
-	free(cfg->socket_path);
-	cfg->data_dir = xstrdup(dir);
-	cfg->socket_path = NULL;
-	cfg->log_level = TT_LOG_ERROR;
-	cfg->max_body = 64 * 1024;
-	cfg->max_auth = 1024;
-	cfg->max_response = 64 * 1024;
-	if ((cfg->admins = calloc(1, sizeof(*cfg->admins))) == NULL)
-		abort();
-	cfg->admins[0].name = xstrdup("admin");
-	cfg->n_admins = 1;
-	if (tt_config_finish(cfg) != 0)
-		abort();
+	cfg = fuzz_service_config(tmpdir);
+	dir = tmpdir;
 	max_response = cfg->max_response;
 	if (tt_service_init(&svc, cfg) != 0 || svc.n_providers != 1 ||
 	    strcmp(svc.providers[0].ops->name, "soft") != 0) {

@@ -52,25 +52,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	tt_log_set_level(TT_LOG_ERROR);
 	verbose = getenv("TT_FUZZ_VERBOSE") != NULL;
-	if ((dir = mkdtemp(tmpdir)) == NULL || (cfg = malloc(sizeof(*cfg))) == NULL)
-		abort();
-	tt_config_defaults(cfg);
-	free(cfg->data_dir);
-	free(cfg->socket_path);
-	cfg->data_dir = strdup(dir);
-	cfg->socket_path = NULL;
-	cfg->log_level = TT_LOG_ERROR;
-	/* Smaller limits than the defaults keep each input cheap. */
-	cfg->max_body = 64 * 1024;
-	cfg->max_auth = 1024;
-	cfg->max_response = 64 * 1024;
-	/* One admin, so the admin-only operations are reachable. */
-	if ((cfg->admins = calloc(1, sizeof(*cfg->admins))) == NULL ||
-	    (cfg->admins[0].name = strdup("admin")) == NULL)
-		abort();
-	cfg->n_admins = 1;
-	if (cfg->data_dir == NULL || tt_config_finish(cfg) != 0)
-		abort();
+	cfg = fuzz_service_config(tmpdir);
+	dir = tmpdir;
 	max_body = cfg->max_body;
 	max_auth = cfg->max_auth;
 	max_response = cfg->max_response;
