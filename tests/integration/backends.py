@@ -28,6 +28,10 @@ turtled on swtpm (tests of the TPM provider and the node agent role):
                      the same, with the UEFI event log and IMA log at absent paths
     need_cli_and_tpm2_tools(*tools)   skips unless the turtle CLI and `tools` are there
 
+tpm2-tools against a TPM (quotes made the way real attesters make them):
+    Tpm2Tools(tcti)  .run(*argv) .path(name) .read(name) .make_ak(name, alg, scheme)
+                     .pcr_values("sha256:0,16") .cleanup()
+
 Fixtures (import them into a test module: `from backends import softhsm, swtpm`):
     softhsm   a fresh SoftHSM2 token per test (skips when softhsm2 is not installed)
     swtpm     a fresh, manufactured swtpm per test (skips when swtpm is not installed)
@@ -350,6 +354,49 @@ TPM_NOT_COMPILED = "is not compiled into this turtled"
 # machine matches swtpm's PCRs.
 ABSENT_EVENT_LOG = "/nonexistent/turtle-test/event_log"
 ABSENT_IMA_LOG = "/nonexistent/turtle-test/ima_log"
+
+
+class Tpm2Tools:
+    """tpm2-tools driven against one TPM (TCTI string) in a scratch directory: run a
+    command (asserting success), read what it wrote, make an AK under the RSA EK, read
+    PCRs. Tests subclass it for their own quote formats."""
+
+    def __init__(self, tcti, prefix="tpm2-tools-"):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.env = dict(os.environ, TPM2TOOLS_TCTI=tcti)
+
+    def run(self, *args):
+        p = subprocess.run(list(args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        assert p.returncode == 0, (args, p.stderr.decode(errors="replace"))
+        return p.stdout.decode(errors="replace")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def make_ak(self, name="ak", alg="ecc", scheme="ecdsa"):
+        """An AK under the RSA EK (made once); returns its public key as PEM."""
+        if not os.path.exists(self.path("ek.ctx")):
+            self.run("tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub")
+        self.run("tpm2_createak", "-C", "ek.ctx", "-c", name + ".ctx", "-G", alg,
+                 "-g", "sha256", "-s", scheme, "-u", name + ".pem", "-f", "pem",
+                 "-n", name + ".name")
+        self.run("tpm2_flushcontext", "-t")
+        return self.read(name + ".pem").decode()
+
+    def pcr_values(self, selection):
+        """{index: lowercase hex} of `tpm2_pcrread` for a selection like "sha256:0,16"."""
+        import re
+        out = self.run("tpm2_pcrread", selection)
+        return {int(m.group(1)): m.group(2).lower()
+                for m in re.finditer(r"^\s*(\d+)\s*:\s*0x([0-9A-Fa-f]+)", out, re.M)}
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def start_tpm_daemon(daemon_factory, tpm, admins=None, **extra):

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from as_harness import (as_bin, as_factory, asd, b64url, b64url_dec,  # noqa: E402,F401
                         jwe_decrypt_rsa, kbs_runtime_binding, problem, rsa_tee_key,
                         sample_evidence, verify_jwt)
-from backends import swtpm  # noqa: E402,F401
+from backends import Tpm2Tools, swtpm  # noqa: E402,F401
 
 SECRET = b"top secret \x00\x01 value"
 
@@ -420,41 +420,19 @@ def test_trustee_canonical_form_edge_cases(asd):
 
 # -- Trustee's TPM attester evidence against swtpm --------------------------------------------
 
-class TrusteeTpm:
+class TrusteeTpm(Tpm2Tools):
     """attester/src/tpm: an RSA AK (RsaSsa/SHA-256), a quote over all 24 SHA-256 PCRs with
     the report data cut or zero-padded to 32 bytes, evidence
     {"tpm_quote": {"signature", "message", "pcrs"}, "ak_public"} in standard base64."""
 
     def __init__(self, tcti):
-        import tempfile
-        self.dir = tempfile.mkdtemp(prefix="as-kbs-tpm-")
-        self.env = dict(os.environ, TPM2TOOLS_TCTI=tcti)
-
-    def run(self, *args):
-        import subprocess
-        p = subprocess.run(list(args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60)
-        assert p.returncode == 0, (args, p.stderr.decode(errors="replace"))
-        return p.stdout.decode(errors="replace")
-
-    def read(self, name):
-        with open(os.path.join(self.dir, name), "rb") as f:
-            return f.read()
+        super().__init__(tcti, prefix="as-kbs-tpm-")
 
     def make_ak(self, name="ak"):
-        if not os.path.exists(os.path.join(self.dir, "ek.ctx")):
-            self.run("tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub")
-        self.run("tpm2_createak", "-C", "ek.ctx", "-c", name + ".ctx", "-G", "rsa",
-                 "-g", "sha256", "-s", "rsassa", "-u", name + ".pem", "-f", "pem",
-                 "-n", name + ".name")
-        self.run("tpm2_flushcontext", "-t")
-        return self.read(name + ".pem").decode()
+        return super().make_ak(name, alg="rsa", scheme="rsassa")
 
     def pcrs(self):
-        import re
-        out = self.run("tpm2_pcrread", "sha256:all")
-        vals = {int(m.group(1)): m.group(2).lower()
-                for m in re.finditer(r"^\s*(\d+)\s*:\s*0x([0-9A-Fa-f]+)", out, re.M)}
+        vals = self.pcr_values("sha256:all")
         return [vals[i] for i in range(24)]
 
     def evidence(self, report_data, name="ak"):
@@ -470,10 +448,6 @@ class TrusteeTpm:
                               "message": b64std(self.read("quote.msg")),
                               "pcrs": self.pcrs()},
                 "ak_public": b64std(der)}
-
-    def cleanup(self):
-        import shutil
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,18 +3,15 @@ makes the EK, an AK and a quote over PCRs with the challenge nonce; turtle-as ch
 quote with the registered AK and appraises the PCRs against reference values."""
 
 import os
-import re
 import shutil
-import subprocess
 import sys
-import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from as_harness import (as_bin, as_factory, asd, b64url, b64url_dec,  # noqa: E402,F401
                         problem, verify_jwt)
-from backends import swtpm  # noqa: E402,F401
+from backends import Tpm2Tools, swtpm  # noqa: E402,F401
 
 PCRS = [0, 16]
 
@@ -28,54 +25,27 @@ def tpm(swtpm):
     t.cleanup()
 
 
-class TpmTool:
+class TpmTool(Tpm2Tools):
+    """turtle's own tpm evidence: an ECDSA AK, a quote over PCRS."""
+
     def __init__(self, tcti):
-        self.dir = tempfile.mkdtemp(prefix="as-tpm-")
-        self.env = dict(os.environ, TPM2TOOLS_TCTI=tcti)
-
-    def run(self, *args):
-        p = subprocess.run(list(args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60)
-        assert p.returncode == 0, (args, p.stderr.decode(errors="replace"))
-        return p.stdout.decode(errors="replace")
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def make_ak(self, name="ak"):
-        if not os.path.exists(self.path("ek.ctx")):
-            self.run("tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub")
-        self.run("tpm2_createak", "-C", "ek.ctx", "-c", name + ".ctx", "-G", "ecc",
-                 "-g", "sha256", "-s", "ecdsa", "-u", name + ".pem", "-f", "pem",
-                 "-n", name + ".name")
-        self.run("tpm2_flushcontext", "-t")
-        with open(self.path(name + ".pem")) as f:
-            return f.read()
+        super().__init__(tcti, prefix="as-tpm-")
 
     def extend(self, pcr, data):
         import hashlib
         self.run("tpm2_pcrextend", "%d:sha256=%s" % (pcr, hashlib.sha256(data).hexdigest()))
 
     def pcrs(self):
-        out = self.run("tpm2_pcrread", "sha256:" + ",".join(str(p) for p in PCRS))
-        vals = {}
-        for m in re.finditer(r"^\s*(\d+)\s*:\s*0x([0-9A-Fa-f]+)", out, re.M):
-            vals[m.group(1)] = m.group(2).lower()
-        return vals
+        vals = self.pcr_values("sha256:" + ",".join(str(p) for p in PCRS))
+        return {str(i): v for i, v in vals.items()}
 
     def quote(self, nonce, name="ak"):
         self.run("tpm2_quote", "-c", name + ".ctx", "-l", "sha256:" + ",".join(str(p) for p in PCRS),
                  "-q", nonce.hex(), "-m", "quote.msg", "-s", "quote.sig", "-g", "sha256")
         self.run("tpm2_flushcontext", "-t")
-        with open(self.path("quote.msg"), "rb") as f:
-            msg = f.read()
-        with open(self.path("quote.sig"), "rb") as f:
-            sig = f.read()
+        msg, sig = self.read("quote.msg"), self.read("quote.sig")
         return {"quote": {"attest": b64url(msg), "signature": b64url(sig)},
                 "pcrs": {"sha256": self.pcrs()}}
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def attest(d, tpm, node="node-1", tamper=None, ak="ak"):
