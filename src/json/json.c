@@ -129,7 +129,7 @@ put_utf8(uint32_t cp, char *o)
 static int
 read_string(struct rd *r, char **s, size_t *n)
 {
-	const unsigned char *q = r->p, *open = r->p - 1;
+	const unsigned char *q = r->p, *open = r->p - 1, *span;
 	char *buf = NULL, *o;
 	size_t u;
 
@@ -156,8 +156,17 @@ read_string(struct rd *r, char **s, size_t *n)
 		r->p = q + 1;
 		return 0;
 	}
-	/* Escapes: decode from the start into a buffer as long as the rest of the input. */
-	if ((buf = malloc((size_t)(r->end - r->p) + 1)) == NULL)
+	/* Escapes: find where the string ends (a quote not escaped) to size the buffer by
+	 * this string, not by the rest of the input (a body of many short escaped strings
+	 * would otherwise allocate the whole remaining body for each), then decode into it. */
+	for (span = q; span < r->end && *span != '"'; span++) {
+		if (*span == '\\' && r->end - span >= 2)
+			span++;
+	}
+	/* The decoder below stops at the same quote (escapes are consumed in the same
+	 * pairs; a \u's hex digits are never a quote) and never writes more than it
+	 * consumes, so span - r->p bytes (+ NUL) always suffice. */
+	if ((buf = malloc((size_t)(span - r->p) + 1)) == NULL)
 		return fail(r, q, "out of memory", TT_ERR_NO_MEMORY);
 	o = buf;
 	q = r->p;
