@@ -43,4 +43,14 @@ int tt_json_parse(const char *text, size_t len, unsigned max_depth, json_t **out
  * would print it; nothing turtle builds or parses comes near). */
 int tt_json_write(const json_t *v, char **out, size_t *outlen);
 
+/*
+ * RFC 8785 canonical JSON (JCS) of v, as Trustee's KBS client and server produce it for
+ * hashing: members sorted by UTF-16 code units, no whitespace, the mandatory escapes only
+ * (controls as lower-case \u00xx), integers up to 2^53 and integral reals as integers.
+ * Other reals (which need ECMAScript's shortest round-trip form) get
+ * TT_ERR_NOT_SUPPORTED; nesting deeper than 32 TT_ERR_LIMIT; output over max bytes
+ * TT_ERR_LIMIT. *out is malloc'd and NUL-terminated, *outlen (may be NULL) its length.
+ */
+int tt_json_canonical(const json_t *v, size_t max, char **out, size_t *outlen);
+
 #endif

@@ -204,6 +204,32 @@ test_random_roundtrip(void **state)
 	}
 }
 
+/* RFC 8785: UTF-16 member order (U+1F600, a surrogate pair, sorts before U+E000),
+ * lower-case control escapes, integers; unsupported reals and over-limit output refused. */
+static void
+test_canonical(void **state)
+{
+	json_t *v = json_pack("{s:i,s:s,s:{s:s},s:s,s:s,s:[b,n,f]}", "b", 1, "a", "t\x01\n\"",
+	    "c", "d", "e", "\xee\x80\x80", "x", "\xf0\x9f\x98\x80", "y", "z", 1, 2.0);
+	char *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(v);
+	assert_int_equal(tt_json_canonical(v, 4096, &out, &n), 0);
+	assert_string_equal(out, "{\"a\":\"t\\u0001\\n\\\"\",\"b\":1,\"c\":{\"d\":\"e\"},"
+	    "\"z\":[true,null,2],\"\xf0\x9f\x98\x80\":\"y\",\"\xee\x80\x80\":\"x\"}");
+	assert_int_equal(n, strlen(out));
+	free(out);
+	out = NULL;
+	assert_int_equal(tt_json_canonical(v, 16, &out, &n), TT_ERR_LIMIT);
+	assert_null(out);
+	json_decref(v);
+	v = json_pack("[f]", 0.5);
+	assert_int_equal(tt_json_canonical(v, 4096, &out, &n), TT_ERR_NOT_SUPPORTED);
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -214,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_error_offset),
 		cmocka_unit_test(test_writer),
 		cmocka_unit_test(test_random_roundtrip),
+		cmocka_unit_test(test_canonical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
