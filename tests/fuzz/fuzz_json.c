@@ -2,9 +2,9 @@
  * libFuzzer target: src/json against jansson, differentially. For every input the reader
  * must give jansson's verdict (json_loadb with JSON_REJECT_DUPLICATES) and, when both
  * accept, an equal value; the writer must give json_dumps(JSON_COMPACT)'s bytes for both
- * trees. The deliberate differences json.h lists are skipped: our depth bound, numbers
- * longer than our conversion buffer, and jansson skipping a NUL byte after a token.
- * Any other disagreement aborts.
+ * trees; the canonical (RFC 8785) form must be stable. The deliberate differences json.h
+ * lists are skipped: our depth bound, numbers longer than our conversion buffer, and
+ * jansson skipping a NUL byte after a token. Any other disagreement aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +26,27 @@ same_bytes(const json_t *v)
 		abort();
 	free(ours);
 	free(theirs);
+}
+
+/* RFC 8785 form (tt_json_canonical): what it writes parses, and writing that again gives
+ * the same bytes (canonical means idempotent). */
+static void
+canonical_stable(const json_t *v)
+{
+	char *a = NULL, *b = NULL;
+	size_t an = 0, bn = 0;
+	json_t *back = NULL;
+
+	if (tt_json_canonical(v, 1u << 20, &a, &an) != 0)
+		return;
+	if (strlen(a) != an)
+		abort();
+	if (tt_json_parse(a, an, 4096, &back, NULL) != 0 ||
+	    tt_json_canonical(back, 1u << 20, &b, &bn) != 0 || bn != an || memcmp(a, b, an) != 0)
+		abort();
+	json_decref(back);
+	free(a);
+	free(b);
 }
 
 int
@@ -51,6 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		same_bytes(ours);
 		same_bytes(theirs);
+		canonical_stable(ours);
 	}
 out:
 	json_decref(ours);
