@@ -16,6 +16,7 @@
 #include "http.h"
 #include "turtle/error.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/num.h"
@@ -393,8 +394,7 @@ tt_as_node_index_ak(json_t *node)
 	}
 	if (r != 0)
 		return TT_ERR_INVALID_ARGUMENT;
-	for (unsigned i = 0; i < sizeof(fpr); i++)
-		snprintf(hex + 2 * i, 3, "%02x", fpr[i]);
+	tt_hex_encode(fpr, sizeof(fpr), hex);
 	return json_object_set_new(node, "ak_sha256", json_string(hex)) != 0 ?
 	    TT_ERR_NO_MEMORY : 0;
 }
@@ -492,8 +492,7 @@ node_credential(json_t *node, struct tt_as_resp *rs, json_t **activation)
 		r = TT_ERR_GENERIC;
 		goto out;
 	}
-	for (unsigned i = 0; i < dl; i++)
-		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	tt_hex_encode(dig, dl, hex);
 	if ((r = tt_as_b64url_enc(idobj.d, idobj.len, &b1)) != 0 ||
 	    (r = tt_as_b64url_enc(encsec.d, encsec.len, &b2)) != 0)
 		goto out;
@@ -552,8 +551,7 @@ tt_as_h_activate(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_r
 		r = TT_ERR_GENERIC;
 		goto out;
 	}
-	for (unsigned i = 0; i < dl; i++)
-		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	tt_hex_encode(dig, dl, hex);
 	if (CRYPTO_memcmp(hex, want, 64) != 0) {
 		rs->detail = "wrong activation secret: the AK is not resident with the EK";
 		r = TT_ERR_NOT_AUTHENTICATED;

@@ -39,6 +39,7 @@
 #include "http.h"
 #include "json.h"
 #include "turtle/error.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -86,8 +87,7 @@ node_by_ak(struct tt_as_ctx *c, const json_t *ev, struct tt_as_resp *rs, json_t 
 		rs->detail = "\"ak_public\" is not a DER SubjectPublicKeyInfo";
 		goto out;
 	}
-	for (unsigned i = 0; i < sizeof(fpr); i++)
-		snprintf(hex + 2 * i, 3, "%02x", fpr[i]);
+	tt_hex_encode(fpr, sizeof(fpr), hex);
 	r = c->ops->node_by_ak(c->st, hex, node_out);
 	if (r == TT_ERR_DOES_NOT_EXIST) {
 		rs->detail = "evidence rejected: no registered node has this AK";

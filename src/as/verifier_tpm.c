@@ -35,6 +35,7 @@
 #include "as.h"
 #include "evidence.h"
 #include "turtle/error.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 #define MAX_EVENTLOG (16u << 20)
@@ -59,53 +60,11 @@ bank_name(uint16_t alg)
 }
 
 static int
-hex_val(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static int
-unhex(const char *s, uint8_t *out, size_t max, size_t *len)
-{
-	size_t n = strlen(s);
-
-	if (n % 2 != 0 || n / 2 > max)
-		return TT_ERR_INVALID_ARGUMENT;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_val(s[2 * i]), lo = hex_val(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return TT_ERR_INVALID_ARGUMENT;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static void
-tohex(const uint8_t *d, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[d[i] >> 4];
-		out[2 * i + 1] = hx[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
 set_hex(json_t *obj, const char *key, const uint8_t *d, size_t n)
 {
 	char hex[2 * TT_EV_MAX_DIGEST + 1];
 
-	tohex(d, n, hex);
+	tt_hex_encode(d, n, hex);
 	return json_object_set_new(obj, key, json_string(hex)) != 0 ? TT_ERR_NO_MEMORY : 0;
 }
 
@@ -134,7 +93,8 @@ parse_pcrs(const json_t *j, struct tt_pcrs *p, const char **reason)
 			long n = strtol(idx, &end, 10);
 
 			if (end == idx || *end != '\0' || n < 0 || n >= (long)TT_EV_NUM_PCRS ||
-			    !json_is_string(v) || unhex(json_string_value(v), d, sizeof(d), &dl) != 0)
+			    !json_is_string(v) || tt_hex_decode(json_string_value(v),
+			    json_string_length(v), d, sizeof(d), &dl) != 0)
 				return TT_ERR_INVALID_ARGUMENT;
 			if (tt_pcrs_set(p, alg, (unsigned)n, d, dl) != 0)
 				return TT_ERR_INVALID_ARGUMENT;
@@ -157,8 +117,9 @@ parse_pcr_array(const json_t *j, struct tt_pcrs *p, const char **reason)
 		uint8_t d[TT_EV_MAX_DIGEST];
 		size_t dl = 0;
 
-		if (!json_is_string(v) || unhex(json_string_value(v), d, sizeof(d), &dl) != 0 ||
-		    dl != 32 || tt_pcrs_set(p, TT_EV_ALG_SHA256, (unsigned)i, d, dl) != 0)
+		if (!json_is_string(v) || tt_hex_decode(json_string_value(v),
+		    json_string_length(v), d, sizeof(d), &dl) != 0 || dl != 32 ||
+		    tt_pcrs_set(p, TT_EV_ALG_SHA256, (unsigned)i, d, dl) != 0)
 			return TT_ERR_INVALID_ARGUMENT;
 	}
 	return 0;

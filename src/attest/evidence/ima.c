@@ -23,6 +23,7 @@
 #include "internal.h"
 #include "turtle/error.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/num.h"
 
 #define IMA_PCR 10u
@@ -72,38 +73,15 @@ static bool span_eq(const struct span *s, const char *lit)
 	return s->n == n && memcmp(s->p, lit, n) == 0;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool is_hex(const struct span *s)
-{
-	if (s->n == 0 || s->n % 2 != 0)
-		return false;
-	for (size_t i = 0; i < s->n; i++)
-		if (hexval(s->p[i]) < 0)
-			return false;
-	return true;
-}
-
-/* Decode an even-length hex span into out (cap bytes); *outn = bytes. */
+/* Decode a non-empty, even-length hex span into out (cap bytes); *outn = bytes. */
 static int unhex(const struct span *s, uint8_t *out, size_t cap, size_t *outn)
 {
-	if (!is_hex(s))
+	int r;
+
+	if (s->n == 0)
 		return TT_ERR_DATA_INVALID;
-	if (s->n / 2 > cap)
-		return TT_ERR_LIMIT;
-	for (size_t i = 0; i < s->n / 2; i++)
-		out[i] = (uint8_t)(hexval(s->p[2 * i]) << 4 | hexval(s->p[2 * i + 1]));
-	*outn = s->n / 2;
-	return 0;
+	r = tt_hex_decode((const char *)s->p, s->n, out, cap, outn);
+	return r == TT_ERR_PARSE ? TT_ERR_DATA_INVALID : r;
 }
 
 static int md_update_field(EVP_MD_CTX *ctx, const void *a, size_t an, const void *b, size_t bn,

@@ -22,6 +22,7 @@
 
 #include "evidence.h"
 #include "turtle/error.h"
+#include "util/hex.h"
 
 #ifndef TT_EVIDENCE_DATA
 #error "TT_EVIDENCE_DATA must name the test data directory"
@@ -52,13 +53,11 @@ static uint8_t *slurp(const char *name, size_t *len)
 
 static void unhex(const char *hex, uint8_t *out, size_t n)
 {
-	assert_int_equal(strlen(hex), 2 * n);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+	size_t got = 0;
 
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
+	assert_int_equal(strlen(hex), 2 * n);
+	assert_int_equal(tt_hex_decode(hex, 2 * n, out, n, &got), 0);
+	assert_int_equal(got, n);
 }
 
 static void assert_pcr(const struct tt_pcrs *p, uint16_t alg, unsigned idx, const char *hex)

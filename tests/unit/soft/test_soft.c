@@ -29,6 +29,7 @@
 #include "turtle/error.h"
 #include "turtle/psa.h"
 #include "util/buf.h"
+#include "util/hex.h"
 
 extern const struct tt_provider_ops tt_soft_provider;
 #define P (&tt_soft_provider)
@@ -48,14 +49,9 @@ struct tkey {
 static size_t
 unhex(const char *h, uint8_t *out)
 {
-	size_t n = strlen(h) / 2;
+	size_t n = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
+	assert_int_equal(tt_hex_decode(h, strlen(h), out, strlen(h) / 2, &n), 0);
 	return n;
 }
 
