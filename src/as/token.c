@@ -34,13 +34,7 @@ tt_as_now(void)
 int
 tt_as_b64url_enc(const uint8_t *in, size_t len, char **out)
 {
-	char *s;
-
-	if (len > SIZE_MAX / 2 || (s = malloc(tt_b64_enc_len(len, TT_B64_URL) + 1)) == NULL)
-		return TT_ERR_NO_MEMORY;
-	tt_b64_encode(in, len, TT_B64_URL, s);
-	*out = s;
-	return 0;
+	return tt_b64_encode_dup(in, len, TT_B64_URL, out);
 }
 
 int

@@ -1,4 +1,6 @@
 /* Base64 codec; the contract is in b64.h. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "turtle/error.h"
@@ -75,6 +77,18 @@ tt_b64_encode(const uint8_t *in, size_t n, unsigned mode, char *out)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+int
+tt_b64_encode_dup(const uint8_t *in, size_t n, unsigned mode, char **out)
+{
+	char *s;
+
+	if (n > SIZE_MAX / 2 || (s = malloc(tt_b64_enc_len(n, mode) + 1)) == NULL)
+		return TT_ERR_NO_MEMORY;
+	tt_b64_encode(in, n, mode, s);
+	*out = s;
+	return 0;
 }
 
 size_t

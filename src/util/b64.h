@@ -20,6 +20,8 @@ enum {
 size_t tt_b64_enc_len(size_t n, unsigned mode);
 /* Encode n bytes into out (tt_b64_enc_len + 1 bytes, NUL-terminated); returns the length. */
 size_t tt_b64_encode(const uint8_t *in, size_t n, unsigned mode, char *out);
+/* The same into a malloc'd string; TT_ERR_NO_MEMORY. */
+int tt_b64_encode_dup(const uint8_t *in, size_t n, unsigned mode, char **out);
 /* Upper bound of the decoded size of il characters. */
 size_t tt_b64_dec_max(size_t il);
 /*

@@ -196,13 +196,7 @@ out:
 int
 tt_ear_b64_enc(const void *in, size_t len, char **out)
 {
-	char *s;
-
-	if (len > SIZE_MAX / 2 || (s = malloc(tt_b64_enc_len(len, TT_B64_URL) + 1)) == NULL)
-		return TT_ERR_NO_MEMORY;
-	tt_b64_encode(in, len, TT_B64_URL, s);
-	*out = s;
-	return 0;
+	return tt_b64_encode_dup(in, len, TT_B64_URL, out);
 }
 
 int
