@@ -196,25 +196,6 @@ parse_bool(const char *v, bool *out)
 	return TT_ERR_PARSE;
 }
 
-/* Octal permission bits, e.g. "0660" or "660". The digits are checked here so that
- * "666" cannot be read as decimal; the value itself goes through tt_parse_u32. */
-static int
-parse_mode(const char *v, uint32_t *out)
-{
-	char tmp[8];
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 4)
-		return TT_ERR_PARSE;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '7')
-			return TT_ERR_PARSE;
-	}
-	/* A leading 0 makes tt_parse_u32 (strtoull base 0) read octal. */
-	snprintf(tmp, sizeof(tmp), "0%s", v);
-	return tt_parse_u32(tmp, 0, 0777, out);
-}
-
 static int
 parse_size_range(const char *v, uint64_t min, uint64_t max, uint32_t *out)
 {
@@ -364,11 +345,11 @@ on_service(struct cfg_parse *p, const char *name, const char *v)
 		else if (set_str(&c->kim_path, v) != 0)
 			cfg_error(p, "out of memory");
 	} else if (strcmp(name, "socket_mode") == 0) {
-		if (parse_mode(v, &c->socket_mode) != 0)
+		if (tt_parse_mode(v, &c->socket_mode) != 0)
 			cfg_error(p, "socket_mode: '%s' is not an octal mode in 0..0777", v);
 	} else if (strcmp(name, "threads") == 0) {
 		if (tt_parse_u32(v, TT_CONFIG_THREADS_MIN, TT_CONFIG_THREADS_MAX, &c->threads) != 0)
-			cfg_error(p, "threads: '%s' is not a number in %d..%d", v,
+			cfg_error(p, "threads: '%s' is not a decimal number in %d..%d", v,
 			    TT_CONFIG_THREADS_MIN, TT_CONFIG_THREADS_MAX);
 	} else if (strcmp(name, "log_level") == 0) {
 		if (tt_log_level_parse(v, &c->log_level) != 0)
@@ -386,29 +367,29 @@ on_limits(struct cfg_parse *p, const char *name, const char *v)
 	if (strcmp(name, "max_connections") == 0) {
 		if (tt_parse_u32(v, TT_CONFIG_MAX_CONN_MIN, TT_CONFIG_MAX_CONN_MAX,
 		    &c->max_connections) != 0)
-			cfg_error(p, "max_connections: '%s' is not a number in %d..%d", v,
+			cfg_error(p, "max_connections: '%s' is not a decimal number in %d..%d", v,
 			    TT_CONFIG_MAX_CONN_MIN, TT_CONFIG_MAX_CONN_MAX);
 	} else if (strcmp(name, "max_body") == 0) {
 		if (parse_size_range(v, TT_CONFIG_MAX_BODY_MIN, TT_CONFIG_MAX_BODY_MAX,
 		    &c->max_body) != 0)
-			cfg_error(p, "max_body: '%s' is not a size in 1K..256M", v);
+			cfg_error(p, "max_body: '%s' is not a decimal size in 1K..256M", v);
 	} else if (strcmp(name, "max_auth") == 0) {
 		if (parse_size_range(v, TT_CONFIG_MAX_AUTH_MIN, TT_CONFIG_MAX_AUTH_MAX,
 		    &c->max_auth) != 0)
-			cfg_error(p, "max_auth: '%s' is not a size in 16..65535", v);
+			cfg_error(p, "max_auth: '%s' is not a decimal size in 16..65535", v);
 	} else if (strcmp(name, "max_response") == 0) {
 		if (parse_size_range(v, TT_CONFIG_MAX_BODY_MIN, TT_CONFIG_MAX_BODY_MAX,
 		    &c->max_response) != 0)
-			cfg_error(p, "max_response: '%s' is not a size in 1K..256M", v);
+			cfg_error(p, "max_response: '%s' is not a decimal size in 1K..256M", v);
 	} else if (strcmp(name, "read_timeout_ms") == 0) {
 		if (tt_parse_u32(v, TT_CONFIG_TIMEOUT_MIN, TT_CONFIG_READ_TIMEOUT_MAX,
 		    &c->read_timeout_ms) != 0)
-			cfg_error(p, "read_timeout_ms: '%s' is not a number in %d..%d", v,
+			cfg_error(p, "read_timeout_ms: '%s' is not a decimal number in %d..%d", v,
 			    TT_CONFIG_TIMEOUT_MIN, TT_CONFIG_READ_TIMEOUT_MAX);
 	} else if (strcmp(name, "idle_timeout_ms") == 0) {
 		if (tt_parse_u32(v, TT_CONFIG_TIMEOUT_MIN, TT_CONFIG_IDLE_TIMEOUT_MAX,
 		    &c->idle_timeout_ms) != 0)
-			cfg_error(p, "idle_timeout_ms: '%s' is not a number in %d..%d", v,
+			cfg_error(p, "idle_timeout_ms: '%s' is not a decimal number in %d..%d", v,
 			    TT_CONFIG_TIMEOUT_MIN, TT_CONFIG_IDLE_TIMEOUT_MAX);
 	} else {
 		cfg_error(p, "unknown key '%s' in [limits]", name);

@@ -23,29 +23,52 @@ test_u64_valid(void **state)
 	assert_true(v == 42);
 	assert_int_equal(tt_parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
 	assert_true(v == UINT64_MAX);
-	assert_int_equal(tt_parse_u64("0x10", 0, UINT64_MAX, &v), 0);
-	assert_true(v == 16);
-	assert_int_equal(tt_parse_u64("0XfF", 0, UINT64_MAX, &v), 0);
-	assert_true(v == 255);
 }
 
-/* A leading zero reads octal (strtoull base 0). num.h says "decimal or 0x-hex", but
- * src/service/config.c relies on the octal reading for socket modes, so this pins the
- * behaviour down: "010" is 8 and "08" is not a number. */
+/* Numbers are decimal only: a leading zero or a 0x prefix is refused instead of being
+ * read as octal or hex ("threads = 010" must never silently mean 8). */
 static void
-test_u64_leading_zero_octal(void **state)
+test_u64_strictly_decimal(void **state)
 {
+	static const char *bad[] = { "010", "00", "0660", "08", "0x10", "0XfF", "0b1", "0o7" };
 	uint64_t v = SENT;
 
 	(void)state;
-	assert_int_equal(tt_parse_u64("010", 0, UINT64_MAX, &v), 0);
-	assert_true(v == 8);
-	assert_int_equal(tt_parse_u64("0660", 0, 0777, &v), 0);
-	assert_true(v == 0660);
-	v = SENT;
-	assert_int_equal(tt_parse_u64("08", 0, UINT64_MAX, &v), TT_ERR_PARSE);
-	assert_int_equal(tt_parse_u64("0999", 0, UINT64_MAX, &v), TT_ERR_PARSE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tt_parse_u64(bad[i], 0, UINT64_MAX, &v) != TT_ERR_PARSE)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_true(v == SENT);
+	}
+	assert_int_equal(tt_parse_size("01K", UINT64_MAX, &v), TT_ERR_PARSE);
+	assert_int_equal(tt_parse_size("0x400", UINT64_MAX, &v), TT_ERR_PARSE);
 	assert_true(v == SENT);
+	assert_int_equal(tt_parse_u64("10", 0, UINT64_MAX, &v), 0);
+	assert_true(v == 10);
+}
+
+/* Modes are the one octal reading, explicit at the call site. */
+static void
+test_mode(void **state)
+{
+	static const char *bad[] = { "", "8", "0778", "00777", "1000", "-1", "0x1ff", " 660", "66 " };
+	uint32_t m = 0x5151;
+
+	(void)state;
+	assert_int_equal(tt_parse_mode("660", &m), 0);
+	assert_true(m == 0660);
+	assert_int_equal(tt_parse_mode("0660", &m), 0);
+	assert_true(m == 0660);
+	assert_int_equal(tt_parse_mode("0", &m), 0);
+	assert_true(m == 0);
+	assert_int_equal(tt_parse_mode("777", &m), 0);
+	assert_true(m == 0777);
+	m = 0x5151;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tt_parse_mode(bad[i], &m) != TT_ERR_PARSE)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_true(m == 0x5151);
+	}
+	assert_int_equal(tt_parse_mode(NULL, &m), TT_ERR_PARSE);
 }
 
 static void
@@ -164,7 +187,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64_valid),
-		cmocka_unit_test(test_u64_leading_zero_octal),
+		cmocka_unit_test(test_u64_strictly_decimal),
+		cmocka_unit_test(test_mode),
 		cmocka_unit_test(test_u64_ranges),
 		cmocka_unit_test(test_u64_garbage_and_overflow),
 		cmocka_unit_test(test_u32),
