@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 
 #include "http.h"
+#include "tt_config.h"
 #include "turtle/error.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -54,8 +55,25 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: turtle-as --listen ADDR:PORT --data-dir DIR [--config FILE]\n"
-	    "                 [--admin-token-file FILE] [--foreground] [--log-level LEVEL]\n");
+	    "Usage: turtle-as --listen ADDR:PORT --data-dir DIR [OPTIONS]\n"
+	    "The Turtle attestation service (RATS Verifier, EAR tokens, KBS resource release).\n"
+	    "\n"
+	    "  -l, --listen ADDR:PORT      HTTP address, e.g. 127.0.0.1:8080 or [::1]:8080\n"
+	    "                              (or [as] listen in the config file)\n"
+	    "  -d, --data-dir DIR          store (as.db), resource data key and signing keys;\n"
+	    "                              created with mode 0700 (or [as] data_dir)\n"
+	    "  -c, --config FILE           INI file with an [as] section (turtle-as.conf(5));\n"
+	    "                              options given here win over the file\n"
+	    "  -t, --admin-token-file FILE bearer token for the admin API (/v1/nodes,\n"
+	    "                              /v1/reference-values, ...); without it, the systemd\n"
+	    "                              credential \"admin-token\" is used, else admin calls\n"
+	    "                              answer 403\n"
+	    "  -f, --foreground            accepted for scripts; turtle-as never forks\n"
+	    "  -v, --log-level LEVEL       error, warn, info or debug\n"
+	    "  -V, --version               print the version and exit\n"
+	    "  -h, --help                  print this help and exit\n"
+	    "\n"
+	    "SIGHUP re-reads the admin token file and log_level; SIGTERM stops. See turtle-as(8).\n");
 }
 
 static int
@@ -277,6 +295,7 @@ main(int argc, char **argv)
 		{ "admin-token-file", required_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -302,7 +321,7 @@ main(int argc, char **argv)
 	int o, sig, r = TT_ERR_CONFIG, rc = 1;
 
 	pthread_rwlock_init(&ctx.admin_lock, NULL);
-	while ((o = getopt_long(argc, argv, "l:d:c:t:fv:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:d:c:t:fv:Vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l': cli_listen = optarg; break;
 		case 'd': cli_dir = optarg; break;
@@ -317,6 +336,7 @@ main(int argc, char **argv)
 			tt_log_set_level(lvl);
 			cli_level = true;
 			break;
+		case 'V': printf("turtle-as %s\n", TT_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -25,6 +25,7 @@ enum {
 	CLI_OPT_APP_NAME,
 	CLI_OPT_JSON,
 	CLI_OPT_HELP,
+	CLI_OPT_VERSION,
 };
 
 /* Global options are accepted before or after the subcommand name. */
@@ -33,7 +34,8 @@ enum {
 	{ "provider", required_argument, NULL, CLI_OPT_PROVIDER }, \
 	{ "app-name", required_argument, NULL, CLI_OPT_APP_NAME }, \
 	{ "json", no_argument, NULL, CLI_OPT_JSON }, \
-	{ "help", no_argument, NULL, CLI_OPT_HELP }
+	{ "help", no_argument, NULL, CLI_OPT_HELP }, \
+	{ "version", no_argument, NULL, CLI_OPT_VERSION }
 
 struct cli;
 

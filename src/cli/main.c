@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "tt_config.h"
 #include "util/num.h"
 
 static const struct cli_cmd cmds[] = {
@@ -220,6 +221,9 @@ cli_common_opt(struct cli *cli, int code, const char *arg)
 	case CLI_OPT_JSON:
 		cli->json = true;
 		return -1;
+	case CLI_OPT_VERSION:
+		printf("turtle %s\n", TT_VERSION);
+		return CLI_OK;
 	case CLI_OPT_HELP:
 		if (cli->cmd != NULL)
 			print_cmd_help(cli->cmd);
