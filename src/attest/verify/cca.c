@@ -1,0 +1,18 @@
+/* Arm CCA evidence: in progress (see docs/evidence.md). */
+#include "turtle/error.h"
+#include "verify.h"
+
+static int
+cca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
+{
+	(void)in;
+	return tt_verify_fail(res, TT_ERR_NOT_SUPPORTED, "Arm CCA verification is not built yet");
+}
+
+const struct tt_verifier tt_verifier_cca = {
+	.version = TT_VERIFY_ABI,
+	.tee = "cca",
+	.name = "Arm CCA",
+	.caps = TT_VERIFY_CAP_BINDING | TT_VERIFY_CAP_CHAIN,
+	.verify = cca_verify,
+};

@@ -1,0 +1,221 @@
+/*
+ * Certificate chains for the verifiers: parse DER/PEM bundles, verify a leaf to an anchor
+ * at a caller-given time with OpenSSL's X509_STORE (which also handles the RSA-PSS
+ * signatures on AMD's certificates), CRLs when the caller supplies them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+
+#include "turtle/error.h"
+#include "util/hex.h"
+#include "verify.h"
+
+#define MAX_CERTS 16
+
+static bool
+is_pem(const uint8_t *data, size_t len)
+{
+	static const char tag[] = "-----BEGIN ";
+
+	for (size_t i = 0; i < len && i < 256; i++)
+		if (len - i >= sizeof(tag) - 1 && memcmp(data + i, tag, sizeof(tag) - 1) == 0)
+			return true;
+	return false;
+}
+
+int
+tt_verify_certs_parse(const uint8_t *data, size_t len, STACK_OF(X509) **out)
+{
+	STACK_OF(X509) *sk = NULL;
+	BIO *bio = NULL;
+	X509 *c = NULL;
+	int r = TT_ERR_NO_MEMORY;
+
+	if (data == NULL || len == 0 || len > TT_VERIFY_MAX_COLLATERAL || out == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((sk = sk_X509_new_null()) == NULL)
+		goto out;
+	if (!is_pem(data, len)) {
+		const unsigned char *p = data;
+
+		if ((c = d2i_X509(NULL, &p, (long)len)) == NULL || p != data + len) {
+			r = TT_ERR_DATA_INVALID;
+			goto out;
+		}
+		if (!sk_X509_push(sk, c))
+			goto out;
+		c = NULL;
+	} else {
+		if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL)
+			goto out;
+		/* PEM_read_bio_X509 skips blocks of other types and stops at the end. */
+		while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+			if (sk_X509_num(sk) >= MAX_CERTS) {
+				r = TT_ERR_LIMIT;
+				goto out;
+			}
+			if (!sk_X509_push(sk, c))
+				goto out;
+			c = NULL;
+		}
+		if (sk_X509_num(sk) == 0) {
+			r = TT_ERR_DATA_INVALID;
+			goto out;
+		}
+	}
+	*out = sk;
+	sk = NULL;
+	r = 0;
+out:
+	ERR_clear_error();
+	X509_free(c);
+	BIO_free(bio);
+	sk_X509_pop_free(sk, X509_free);
+	return r;
+}
+
+int
+tt_verify_crls_parse(const uint8_t *data, size_t len, STACK_OF(X509_CRL) **out)
+{
+	STACK_OF(X509_CRL) *sk = NULL;
+	BIO *bio = NULL;
+	X509_CRL *c = NULL;
+	int r = TT_ERR_NO_MEMORY;
+
+	if (data == NULL || len == 0 || len > TT_VERIFY_MAX_COLLATERAL || out == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((sk = sk_X509_CRL_new_null()) == NULL)
+		goto out;
+	if (!is_pem(data, len)) {
+		const unsigned char *p = data;
+
+		if ((c = d2i_X509_CRL(NULL, &p, (long)len)) == NULL || p != data + len) {
+			r = TT_ERR_DATA_INVALID;
+			goto out;
+		}
+		if (!sk_X509_CRL_push(sk, c))
+			goto out;
+		c = NULL;
+	} else {
+		if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL)
+			goto out;
+		while ((c = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+			if (sk_X509_CRL_num(sk) >= MAX_CERTS) {
+				r = TT_ERR_LIMIT;
+				goto out;
+			}
+			if (!sk_X509_CRL_push(sk, c))
+				goto out;
+			c = NULL;
+		}
+		if (sk_X509_CRL_num(sk) == 0) {
+			r = TT_ERR_DATA_INVALID;
+			goto out;
+		}
+	}
+	*out = sk;
+	sk = NULL;
+	r = 0;
+out:
+	ERR_clear_error();
+	X509_CRL_free(c);
+	BIO_free(bio);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return r;
+}
+
+static int
+map_verify_error(int e)
+{
+	switch (e) {
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_CERT_REVOKED:
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+		return TT_ERR_NOT_PERMITTED;
+	default:
+		return TT_ERR_INVALID_SIGNATURE;
+	}
+}
+
+int
+tt_verify_x509_chain(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *anchors,
+    STACK_OF(X509_CRL) *crls, int64_t now, const char **why)
+{
+	X509_STORE *st = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	X509_VERIFY_PARAM *vp;
+	unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;
+	int r = TT_ERR_NO_MEMORY, e;
+
+	if (why != NULL)
+		*why = "out of memory";
+	if (leaf == NULL || anchors == NULL || sk_X509_num(anchors) == 0)
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((st = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
+		goto out;
+	for (int i = 0; i < sk_X509_num(anchors); i++)
+		if (!X509_STORE_add_cert(st, sk_X509_value(anchors, i)))
+			goto out;
+	if (!X509_STORE_CTX_init(ctx, st, leaf, untrusted))
+		goto out;
+	if (crls != NULL) {
+		X509_STORE_CTX_set0_crls(ctx, crls);
+		flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+	}
+	vp = X509_STORE_CTX_get0_param(ctx);
+	/* The anchors are trusted as given (PARTIAL_CHAIN): an intermediate anchor such as a
+	 * vendor sub-CA ends the chain without its root. Time is the caller's. */
+	X509_VERIFY_PARAM_set_flags(vp, flags);
+	X509_VERIFY_PARAM_set_time(vp, (time_t)now);
+	/* No purpose is set: vendor attestation certificates carry no TLS key usage, and
+	 * every signature, name and validity check still applies. */
+	if (X509_verify_cert(ctx) == 1) {
+		r = 0;
+		if (why != NULL)
+			*why = NULL;
+		goto out;
+	}
+	e = X509_STORE_CTX_get_error(ctx);
+	if (why != NULL)
+		*why = X509_verify_cert_error_string(e);
+	r = map_verify_error(e);
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return r;
+}
+
+void
+tt_verify_x509_cn(X509 *c, char *out, size_t size)
+{
+	X509_NAME *n = c != NULL ? X509_get_subject_name(c) : NULL;
+
+	if (size == 0)
+		return;
+	if (n == NULL || X509_NAME_get_text_by_NID(n, NID_commonName, out, (int)size) < 0)
+		snprintf(out, size, "?");
+}
+
+int
+tt_verify_x509_sha256(X509 *c, char out[65])
+{
+	uint8_t md[32];
+	unsigned int n = 0;
+
+	if (c == NULL || !X509_digest(c, EVP_sha256(), md, &n) || n != sizeof(md)) {
+		ERR_clear_error();
+		return TT_ERR_DATA_INVALID;
+	}
+	tt_hex_encode(md, sizeof(md), out);
+	return 0;
+}
