@@ -7,7 +7,8 @@
  * attributes or enum field that psa_conv translates is then run through it, and what
  * from_pb accepts must survive to_pb -> from_pb unchanged (abort otherwise): both ends
  * must agree on every value either of them can produce. A decoded message is also
- * re-encoded and decoded again.
+ * re-encoded and decoded again. The NUL scanner of string fields walks the same bytes
+ * and must agree with protobuf-c about what is well-formed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +16,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "turtle/error.h"
 #include "turtle/psa.h"
+#include "wire/pb_strings.h"
 #include "wire/psa_conv.h"
 #include TT_FUZZ_PB_H
 
@@ -175,8 +178,14 @@ one(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t size)
 	uint8_t *buf;
 	size_t n;
 
+	/* The NUL scanner (wire/pb_strings.c) runs before every unpack in the daemon: it
+	 * must never call a body malformed that protobuf-c accepts. */
+	int sr = tt_wire_pb_check_strings(d, data, size);
+
 	if ((m = protobuf_c_message_unpack(d, NULL, size, data)) == NULL)
 		return;
+	if (sr == TT_ERR_DESERIALIZE)
+		abort();
 	walk(m);
 	n = protobuf_c_message_get_packed_size(m);
 	if ((buf = malloc(n ? n : 1)) == NULL)
