@@ -73,6 +73,33 @@ load_sym(void *ctx, const struct tt_key *k, struct soft_key **sk)
 	return 0;
 }
 
+/*
+ * Nonce lengths, with PSA's split between the two answers: a length the algorithm itself
+ * does not define is InvalidArgument, a defined length this implementation cannot do is
+ * NotSupported.
+ *   GCM: any length >= 1 (NIST SP 800-38D; 12 is only the efficient one). OpenSSL 3
+ *        takes 1..128 bytes (GCM_IV_MAX_SIZE), so longer ones are NotSupported.
+ *   CCM: 7..13 bytes (the length field takes the rest of the 15-byte block).
+ *   ChaCha20-Poly1305: 12 bytes (RFC 8439); the original 8-byte variant exists but is
+ *        not implemented here, as in Mbed TLS.
+ */
+#define SOFT_GCM_NONCE_MAX 128
+
+static int
+aead_nonce_ok(tt_alg_t base, size_t nonce_len)
+{
+	if (base == TT_ALG_GCM) {
+		if (nonce_len == 0)
+			return TT_ERR_INVALID_ARGUMENT;
+		return nonce_len <= SOFT_GCM_NONCE_MAX ? 0 : TT_ERR_NOT_SUPPORTED;
+	}
+	if (base == TT_ALG_CCM)
+		return nonce_len >= 7 && nonce_len <= 13 ? 0 : TT_ERR_INVALID_ARGUMENT;
+	if (nonce_len == 12)
+		return 0;
+	return nonce_len == 8 ? TT_ERR_NOT_SUPPORTED : TT_ERR_INVALID_ARGUMENT;
+}
+
 static int
 aead(void *ctx, const struct tt_key *k, tt_alg_t alg, int enc,
     const uint8_t *nonce, size_t nonce_len, const uint8_t *aad, size_t aad_len,
@@ -82,8 +109,9 @@ aead(void *ctx, const struct tt_key *k, tt_alg_t alg, int enc,
 	EVP_CIPHER_CTX *cc = NULL;
 	const EVP_CIPHER *ciph;
 	tt_alg_t base = aead_base(alg);
-	size_t tag_len = TT_ALG_AEAD_TAG_LENGTH(alg), ct_len, nonce_min, nonce_max;
+	size_t tag_len = TT_ALG_AEAD_TAG_LENGTH(alg), ct_len;
 	const uint8_t *tag = NULL;
+	static const uint8_t empty[1];
 	uint8_t *dst = NULL;
 	int n = 0, r, ccm = base == TT_ALG_CCM;
 
@@ -92,9 +120,9 @@ aead(void *ctx, const struct tt_key *k, tt_alg_t alg, int enc,
 	if (tt_soft_aead_alg_ok(k->attrs.type, alg) != 0)
 		return base == TT_ALG_GCM || base == TT_ALG_CCM || base == TT_ALG_CHACHA20_POLY1305 ?
 		    TT_ERR_INVALID_ARGUMENT : TT_ERR_NOT_SUPPORTED;
-	nonce_min = ccm ? 7 : 12;
-	nonce_max = ccm ? 13 : 12;
-	if (nonce_len < nonce_min || nonce_len > nonce_max || aad_len > SOFT_MAX_IO || in_len > SOFT_MAX_IO)
+	if ((r = aead_nonce_ok(base, nonce_len)) != 0)
+		return r;
+	if (aad_len > SOFT_MAX_IO || in_len > SOFT_MAX_IO)
 		return TT_ERR_INVALID_ARGUMENT;
 	if (!enc && in_len < tag_len)
 		return TT_ERR_INVALID_ARGUMENT;
@@ -127,7 +155,10 @@ aead(void *ctx, const struct tt_key *k, tt_alg_t alg, int enc,
 	r = TT_ERR_GENERIC;
 	if (!enc && !ccm && EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, (void *)tag) != 1)
 		goto out;
-	if (EVP_CipherUpdate(cc, dst, &n, in, (int)ct_len) != 1) {
+	/* An empty message still goes through one update with a non-NULL input:
+	 * OpenSSL's CCM treats (in == NULL, out != NULL) as "final" and then neither
+	 * computes the tag on encryption nor checks it on decryption. */
+	if (EVP_CipherUpdate(cc, dst, &n, in != NULL ? in : empty, (int)ct_len) != 1) {
 		/* CCM verifies its tag inside the update */
 		r = enc ? TT_ERR_GENERIC : TT_ERR_INVALID_SIGNATURE;
 		goto out;
