@@ -173,7 +173,7 @@ tt_client_check_response_hdr(const uint8_t raw[TT_WIRE_HDR_LEN], uint32_t opcode
 
 static int
 read_response_deadline(int fd, uint32_t opcode, size_t max_body, int64_t deadline,
-		       uint16_t *status, uint8_t **body, size_t *body_len)
+		       uint16_t *status, uint16_t *flags, uint8_t **body, size_t *body_len)
 {
 	uint8_t raw[TT_WIRE_HDR_LEN];
 	struct tt_wire_hdr h;
@@ -197,6 +197,8 @@ read_response_deadline(int fd, uint32_t opcode, size_t max_body, int64_t deadlin
 		}
 	}
 	*status = h.status;
+	if (flags != NULL)
+		*flags = h.flags;
 	*body = b;
 	*body_len = h.body_len;
 	b = NULL;
@@ -213,7 +215,8 @@ tt_client_read_response(int fd, uint32_t opcode, size_t max_body, unsigned timeo
 {
 	int64_t deadline = timeout_ms == 0 ? -1 : now_ms() + timeout_ms;
 
-	return read_response_deadline(fd, opcode, max_body, deadline, status, body, body_len);
+	return read_response_deadline(fd, opcode, max_body, deadline, status, NULL, body,
+				      body_len);
 }
 
 static void
@@ -284,7 +287,7 @@ call_locked(struct tt_client *c, uint32_t opcode, uint8_t provider, bool secret,
 	size_t req_len, frame_len = 0, body_len = 0;
 	ProtobufCMessage *m;
 	int64_t deadline;
-	uint16_t status;
+	uint16_t status, rflags = 0;
 	bool sent_any;
 	int attempt, r;
 
@@ -299,6 +302,9 @@ call_locked(struct tt_client *c, uint32_t opcode, uint8_t provider, bool secret,
 		goto out;
 	}
 	memset(&h, 0, sizeof(h));
+	/* Ask turtled to keep the connection for the next request; a PARSEC service
+	 * ignores the flag and closes after the response, which the reply tells us. */
+	h.flags = TT_WIRE_FLAG_KEEP_ALIVE;
 	h.provider = provider;
 	h.content_type = TT_WIRE_BODY_PROTOBUF;
 	h.accept_type = TT_WIRE_BODY_PROTOBUF;
@@ -332,8 +338,12 @@ call_locked(struct tt_client *c, uint32_t opcode, uint8_t provider, bool secret,
 		goto out;
 	}
 	if ((r = read_response_deadline(c->fd, opcode, c->max_response, deadline,
-					&status, &body, &body_len)) != 0)
+					&status, &rflags, &body, &body_len)) != 0)
 		goto out;
+	/* The service closes the connection after this response (a PARSEC service, or
+	 * turtled shutting down): do not try to reuse it. */
+	if ((rflags & TT_WIRE_FLAG_KEEP_ALIVE) == 0)
+		disconnect(c);
 	if (status != TT_STATUS_SUCCESS) {
 		r = tt_err_from_status(status);
 		goto out;

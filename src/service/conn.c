@@ -168,19 +168,23 @@ resp_prepare(struct tt_buf *resp, const struct limits *l)
 	}
 }
 
-/* One complete frame: run it and send the response. 0, or an error to close. */
+/* One complete frame: run it and send the response. 0, or an error to close. *keep
+ * says whether the connection stays open: only if the request asked for it (PARSEC
+ * clients do not, and read until EOF) and the service is not draining. */
 static int
 serve_frame(struct tt_server *s, struct tt_conn *c, struct tt_buf *resp, const struct limits *l,
-    uint64_t start)
+    uint64_t start, bool *keep)
 {
 	static const uint8_t empty[1];
 	const struct tt_wire_hdr *hdr = tt_frame_hdr(&c->fr);
 	const uint8_t *body = tt_frame_body(&c->fr), *auth = tt_frame_auth(&c->fr);
 	int r;
 
+	*keep = (hdr->flags & TT_WIRE_FLAG_KEEP_ALIVE) != 0 &&
+	    !atomic_load_explicit(&s->draining, memory_order_relaxed);
 	resp_prepare(resp, l);
 	r = tt_frontend_handle(s->svc, hdr, body != NULL ? body : empty,
-	    auth != NULL ? auth : empty, &c->peer, resp);
+	    auth != NULL ? auth : empty, &c->peer, *keep ? TT_WIRE_FLAG_KEEP_ALIVE : 0, resp);
 	if (r != 0)
 		return r;
 	return write_all(c->fd, tt_buf_ptr(resp), tt_buf_avail(resp),
@@ -213,6 +217,7 @@ conn_run(struct tt_server *s, struct tt_conn *c, uint8_t *rbuf, struct tt_buf *r
 		ssize_t k = read(c->fd, rbuf, READ_CHUNK);
 		uint64_t now;
 		size_t off = 0;
+		bool keep;
 
 		if (k == 0)
 			return true;   /* EOF, also what the sweeper's shutdown looks like */
@@ -236,13 +241,15 @@ conn_run(struct tt_server *s, struct tt_conn *c, uint8_t *rbuf, struct tt_buf *r
 				return true;
 			}
 			r = serve_frame(s, c, resp, &l,
-			    atomic_load_explicit(&c->req_start_ms, memory_order_relaxed));
+			    atomic_load_explicit(&c->req_start_ms, memory_order_relaxed), &keep);
 			tt_frame_next(&c->fr);
 			if (r != 0) {
 				tt_debug("closing connection (pid %d): %s", (int)c->peer.pid,
 				    tt_strerror(r));
 				return true;
 			}
+			if (!keep)
+				return true;   /* one request per connection, as PARSEC does */
 			now = now_ms();
 			atomic_store_explicit(&c->last_ms, now, memory_order_relaxed);
 			/* Pipelined bytes already here start the next request now. */

@@ -131,7 +131,8 @@ log_failure(const struct tt_wire_hdr *hdr, const struct tt_identity *id, int err
 
 int
 tt_frontend_handle(struct tt_service *svc, const struct tt_wire_hdr *hdr,
-    const uint8_t *body, const uint8_t *auth, const struct tt_peer *peer, struct tt_buf *resp)
+    const uint8_t *body, const uint8_t *auth, const struct tt_peer *peer, uint16_t resp_flags,
+    struct tt_buf *resp)
 {
 	struct tt_identity ident, *id = NULL;
 	struct tt_provider_slot *prov = NULL;
@@ -175,6 +176,7 @@ out:
 		log_failure(hdr, id, r);
 
 	memset(&rh, 0, sizeof(rh));
+	rh.flags = resp_flags;
 	rh.provider = hdr->provider;
 	rh.session = hdr->session;
 	rh.opcode = hdr->opcode;

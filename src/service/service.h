@@ -68,11 +68,13 @@ struct tt_provider_slot *tt_service_provider(struct tt_service *svc, uint8_t id)
 /*
  * Handle one complete request whose header already passed tt_wire_hdr_decode and the
  * body/auth length limits. Appends exactly one complete response frame (36-byte header +
- * body) to `resp`. Returns 0, or TT_ERR_NO_MEMORY if not even an error frame could be
- * built (the connection is then closed).
+ * body) to `resp`, whose header carries `resp_flags` (TT_WIRE_FLAG_KEEP_ALIVE when the
+ * connection stays open). Returns 0, or TT_ERR_NO_MEMORY if not even an error frame
+ * could be built (the connection is then closed).
  */
 int tt_frontend_handle(struct tt_service *svc, const struct tt_wire_hdr *hdr,
-    const uint8_t *body, const uint8_t *auth, const struct tt_peer *peer, struct tt_buf *resp);
+    const uint8_t *body, const uint8_t *auth, const struct tt_peer *peer, uint16_t resp_flags,
+    struct tt_buf *resp);
 
 /* The response frame for a request whose header could not be parsed or exceeded a
  * limit: PARSEC's default header (provider 0, opcode Ping, session 0) with `err`'s status. */

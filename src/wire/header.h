@@ -26,6 +26,17 @@
 #define TT_WIRE_VERSION_MIN  0
 #define TT_WIRE_BODY_PROTOBUF 0
 
+/*
+ * Bit 15 of the header's flags field (which PARSEC declares implementation-defined and
+ * its clients send as 0; PARSEC's service ignores it). In a request: keep this
+ * connection open after the response, for more requests. In a response: the service
+ * does keep it open. Without it the service closes the connection right after the
+ * response, as PARSEC does, so a PARSEC client that reads until EOF is not kept waiting.
+ * libturtle always sets it. The top bit leaves PARSEC the low bits, should it ever
+ * define flags of its own. docs/request-path.md, "Connections".
+ */
+#define TT_WIRE_FLAG_KEEP_ALIVE 0x8000u
+
 enum tt_auth_type {
 	TT_AUTH_NONE = 0,
 	TT_AUTH_DIRECT = 1,

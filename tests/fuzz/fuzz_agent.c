@@ -349,7 +349,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tt_buf_init(&resp, (size_t)max_response + TT_WIRE_HDR_LEN);
 		tt_buf_set_secret(&resp);
 		if (tt_frontend_handle(&svc, &h, len > 0 ? data + off : empty, auth, &peer,
-		    &resp) == 0)
+		    0, &resp) == 0)
 			check_response(&resp, h.opcode);
 		tt_buf_free(&resp);
 		off += len;

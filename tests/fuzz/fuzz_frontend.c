@@ -111,7 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const uint8_t *body = tt_frame_body(&f), *auth = tt_frame_auth(&f);
 
 			if (tt_frontend_handle(&svc, tt_frame_hdr(&f), body ? body : empty,
-			    auth ? auth : empty, &peer, &resp) == 0)
+			    auth ? auth : empty, &peer, 0, &resp) == 0)
 				check_response(&resp, 0);
 			tt_buf_free(&resp);
 			tt_frame_next(&f);

@@ -34,6 +34,12 @@ AUTH_TOKENS = 2
 AUTH_UNIX_PEER = 3
 AUTH_JWT_SVID = 4
 
+# turtled's one extension, invisible to PARSEC: bit 15 of the (implementation-defined)
+# flags field asks the service to keep the connection open after the response; the
+# response carries it back when the service does. Without it turtled closes the
+# connection after each response, as PARSEC's service does.
+FLAG_KEEP_ALIVE = 0x8000
+
 # Provider ids.
 PROVIDER_CORE = 0
 PROVIDER_MBED = 1   # turtled's soft provider sits in this slot
@@ -214,7 +220,8 @@ class PsaError(Exception):
 
 class Client:
     """A PARSEC client. persistent=False opens one connection per request, as PARSEC's
-    own client does; persistent=True sends every request over one connection."""
+    own client does; persistent=True sends every request over one connection and asks
+    for that with FLAG_KEEP_ALIVE (and checks that the service agreed)."""
 
     def __init__(self, path, pb, auth=AUTH_NOAUTH, provider=PROVIDER_MBED,
                  persistent=False, timeout=10.0):
@@ -255,9 +262,13 @@ class Client:
 
     def request(self, opcode, body=b"", provider=None, auth=None, **hdr):
         self.session += 1
+        if self.persistent and "flags" not in hdr:
+            hdr["flags"] = FLAG_KEEP_ALIVE
         frame = build_request(opcode, body, self.provider if provider is None else provider,
                               self.auth if auth is None else auth, session=self.session, **hdr)
         r = self.raw(frame)
+        if self.persistent and not r.header.flags & FLAG_KEEP_ALIVE:
+            self.close()   # the service closes it after this response
         assert r.header.magic == MAGIC and r.header.hdr_size == HDR_SIZE
         assert (r.header.ver_maj, r.header.ver_min) == (1, 0)
         assert r.header.opcode == opcode

@@ -32,14 +32,19 @@ def test_hundred_requests_one_connection(daemon, pb, algs):
     c.close()
 
 
+KEEP = parsec.FLAG_KEEP_ALIVE
+
+
 def test_pipelined_requests(daemon):
     """Several requests written at once on one connection are answered in order."""
-    frames = b"".join(parsec.build_request(OP.PING, session=i) for i in range(1, 21))
+    frames = b"".join(parsec.build_request(OP.PING, session=i, flags=KEEP)
+                      for i in range(1, 21))
     with parsec.connect(daemon.sock) as s:
         s.sendall(frames)
         for i in range(1, 21):
             r = parsec.read_response(s)
             assert r.status == 0 and r.header.session == i
+            assert r.header.flags == KEEP
 
 
 def test_request_split_across_writes(daemon, pb):
@@ -70,7 +75,7 @@ def test_close_after_each_request(daemon, pb):
 def test_idle_connection_closed(daemon_factory):
     d = daemon_factory("[limits]\nidle_timeout_ms = 300\n")
     with parsec.connect(d.sock, timeout=30.0) as s:
-        s.sendall(parsec.build_request(OP.PING))
+        s.sendall(parsec.build_request(OP.PING, flags=KEEP))
         assert parsec.read_response(s).status == 0
         # now idle: the server must close it (recv returns b'' rather than timing out)
         assert parsec.peer_closed(s)
@@ -180,7 +185,7 @@ def test_max_connections(daemon_factory, pb):
     while len(held) < 8:
         s = parsec.connect(d.sock, 10.0)
         try:
-            s.sendall(parsec.build_request(OP.PING))
+            s.sendall(parsec.build_request(OP.PING, flags=KEEP))
             assert parsec.read_response(s).status == 0
             held.append(s)
         except (parsec.ConnectionClosed, ConnectionResetError, BrokenPipeError):
@@ -216,7 +221,7 @@ def test_max_connections(daemon_factory, pb):
 def test_session_handle_echoed(daemon):
     with parsec.connect(daemon.sock) as s:
         for sess in (0, 1, 0xFFFFFFFFFFFFFFFF, 0x0123456789ABCDEF):
-            s.sendall(parsec.build_request(OP.PING, session=sess))
+            s.sendall(parsec.build_request(OP.PING, session=sess, flags=KEEP))
             r = parsec.read_response(s)
             assert r.header.session == sess
             assert struct.pack("<Q", sess) == r.header.pack()[11:19]

@@ -29,7 +29,7 @@ def assert_closed(s):
 
 
 def assert_still_usable(s):
-    s.sendall(parsec.build_request(OP.PING))
+    s.sendall(parsec.build_request(OP.PING, flags=parsec.FLAG_KEEP_ALIVE))
     r = parsec.read_response(s)
     assert r.status == 0 and r.header.opcode == OP.PING
     s.close()
@@ -180,7 +180,8 @@ def test_request_errors(daemon, pb, case):
     kw, want = cases[case]
     opcode = kw.pop("opcode")
     body = kw.pop("body", b"")
-    frame = parsec.build_request(opcode, body, session=0x1122334455667788, **kw)
+    frame = parsec.build_request(opcode, body, session=0x1122334455667788,
+                                 flags=parsec.FLAG_KEEP_ALIVE, **kw)
     s, r = send_and_read(daemon.sock, frame)
     if want is None:
         assert r.status != 0

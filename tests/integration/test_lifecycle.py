@@ -110,7 +110,7 @@ def test_sigterm_drains_in_flight_request(daemon, pb, algs):
     frame = parsec.build_request(OP.PSA_GENERATE_KEY, op.SerializeToString(), provider=1,
                                  auth=parsec.auth_direct("alice"))
     s = parsec.connect(daemon.sock, 60.0)
-    s.sendall(parsec.build_request(OP.PING))
+    s.sendall(parsec.build_request(OP.PING, flags=parsec.FLAG_KEEP_ALIVE))
     assert parsec.read_response(s).status == 0
     s.sendall(frame)
     time.sleep(0.2)   # give the daemon a chance to pick the request up; not an assertion

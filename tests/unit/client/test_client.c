@@ -166,8 +166,9 @@ test_read_response(void **state)
 /* ---------- a scripted fake service ---------- */
 
 enum fake_mode {
-	FAKE_PING_OK,          /* valid ping result, keep the connection */
-	FAKE_PING_OK_CLOSE,    /* valid ping result, then close (like PARSEC) */
+	FAKE_PING_OK,          /* valid ping result, keep the connection (like turtled) */
+	FAKE_PING_OK_CLOSE,    /* valid ping result without the keep-alive flag, then close
+				* (like PARSEC) */
 	FAKE_WRONG_OPCODE,
 	FAKE_STATUS,           /* status 1140 (PsaErrorDoesNotExist) */
 	FAKE_BAD_MAGIC,
@@ -182,6 +183,7 @@ struct fake {
 	int connections;
 	int requests;
 	uint8_t last_auth_type;
+	uint16_t last_flags;
 	uint8_t last_auth[8];
 	uint16_t last_auth_len;
 	pthread_t th;
@@ -218,11 +220,14 @@ fake_main(void *arg)
 				break;
 			f->requests++;
 			f->last_auth_type = h.auth_type;
+			f->last_flags = h.flags;
 			f->last_auth_len = h.auth_len;
 			memcpy(f->last_auth, buf + h.body_len, h.auth_len < 8 ? h.auth_len : 8);
 			memset(&rh, 0, sizeof(rh));
 			rh.opcode = h.opcode;
 			rh.provider = h.provider;
+			if (f->mode != FAKE_PING_OK_CLOSE)
+				rh.flags = h.flags & TT_WIRE_FLAG_KEEP_ALIVE;
 			size_t blen = 0;
 			if (f->mode == FAKE_PING_OK || f->mode == FAKE_PING_OK_CLOSE) {
 				Ping__Result res = PING__RESULT__INIT;
@@ -321,6 +326,7 @@ test_fake_ping_and_auth(void **state)
 	/* One persistent connection for both requests; unix-peer auth carries euid LE. */
 	assert_int_equal(f->connections, 1);
 	assert_int_equal(f->requests, 2);
+	assert_int_equal(f->last_flags, TT_WIRE_FLAG_KEEP_ALIVE);
 	assert_int_equal(f->last_auth_type, TT_AUTH_UNIX_PEER);
 	assert_int_equal(f->last_auth_len, 4);
 	assert_memory_equal(f->last_auth, le, 4);
@@ -355,12 +361,12 @@ test_fake_reconnect_after_close(void **state)
 	struct tt_client *c;
 	int i;
 
+	/* A response without the keep-alive flag means the service closes after it, so
+	 * each request goes out on a new connection, with no wait for the close. */
 	f->mode = FAKE_PING_OK_CLOSE;
 	c = fake_client(f, NULL);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 3; i++)
 		assert_int_equal(tt_ping(c, NULL, NULL), 0);
-		usleep(20000); /* let the service's close arrive before the next request */
-	}
 	assert_int_equal(f->requests, 3);
 	assert_int_equal(f->connections, 3);
 	tt_client_close(c);

@@ -170,7 +170,7 @@ send_hdr(struct fx *f, struct tt_wire_hdr *h, const struct who *w, const Protobu
 	h->body_len = (uint32_t)body_len;
 
 	tt_buf_init(&resp, 4u << 20);
-	assert_int_equal(tt_frontend_handle(&f->svc, h, body, auth_len ? auth : NULL, &peer, &resp), 0);
+	assert_int_equal(tt_frontend_handle(&f->svc, h, body, auth_len ? auth : NULL, &peer, 0, &resp), 0);
 	assert_true(tt_buf_avail(&resp) >= TT_WIRE_HDR_LEN);
 	assert_int_equal(tt_wire_hdr_decode(tt_buf_ptr(&resp), &rh), 0);
 	/* every response echoes provider, session and opcode and carries no auth */
@@ -380,7 +380,7 @@ test_header_field_errors(void **state)
 	h.auth_type = TT_AUTH_UNIX_PEER;
 	h.auth_len = 3;
 	tt_buf_init(&resp, 1024);
-	assert_int_equal(tt_frontend_handle(&f->svc, &h, NULL, (const uint8_t *)"\x92\x10\x00", &peer, &resp), 0);
+	assert_int_equal(tt_frontend_handle(&f->svc, &h, NULL, (const uint8_t *)"\x92\x10\x00", &peer, 0, &resp), 0);
 	{
 		struct tt_wire_hdr rh;
 
@@ -403,7 +403,7 @@ test_header_field_errors(void **state)
 	h.auth_len = 5;
 	h.body_len = sizeof(garbage);
 	tt_buf_init(&resp, 1024);
-	assert_int_equal(tt_frontend_handle(&f->svc, &h, garbage, (const uint8_t *)"alice", &peer, &resp), 0);
+	assert_int_equal(tt_frontend_handle(&f->svc, &h, garbage, (const uint8_t *)"alice", &peer, 0, &resp), 0);
 	{
 		struct tt_wire_hdr rh;
 
@@ -988,7 +988,7 @@ test_garbage_bodies(void **state)
 			h.body_len = (uint32_t)len;
 			tt_buf_init(&resp, 1u << 21);
 			assert_int_equal(tt_frontend_handle(&f->svc, &h, body,
-			    (const uint8_t *)"alice", &peer, &resp), 0);
+			    (const uint8_t *)"alice", &peer, 0, &resp), 0);
 			assert_int_equal(tt_wire_hdr_decode(tt_buf_ptr(&resp), &rh), 0);
 			assert_int_equal(rh.body_len, tt_buf_avail(&resp) - TT_WIRE_HDR_LEN);
 			if (rh.status != 0)
