@@ -43,6 +43,19 @@ def _der_int(v):
     return b"\x02" + _der_len(len(b)) + b
 
 
+def rsa_private_der(n, e, d, p, q, dp, dq, qi):
+    """PKCS#1 RSAPrivateKey (version 0) from its integers, whatever they are: the tests
+    build degenerate and mismatched keys that no key generator would produce."""
+    body = _der_int(0) + b"".join(_der_int(v) for v in (n, e, d, p, q, dp, dq, qi))
+    return b"\x30" + _der_len(len(body)) + body
+
+
+def rsa_public_der(n, e):
+    """PKCS#1 RSAPublicKey from its integers."""
+    body = _der_int(n) + _der_int(e)
+    return b"\x30" + _der_len(len(body)) + body
+
+
 def ecdsa_raw_to_der(sig):
     """PSA's ECDSA signature is r || s, each the curve's byte length; X9.62 wants
     SEQUENCE { INTEGER r, INTEGER s }."""

@@ -878,3 +878,51 @@ def _digest_for(pb, alg, cache):
     if hname not in cache:
         cache[hname] = hashlib.new(names[hname], MSG).digest()
     return cache[hname]
+
+
+# ---- degenerate RSA material is refused by every provider that imports (issue 9, item 7) --
+
+def _degenerate_rsa_keys():
+    """(id, is_pair, DER) for keys that parse but must not be accepted."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    a = rsa.generate_private_key(65537, 2048).private_numbers()
+    b = rsa.generate_private_key(65537, 2048).private_numbers()
+    n, p, q = a.public_numbers.n, a.p, a.q
+    lam = (p - 1) * (q - 1) // __import__("math").gcd(p - 1, q - 1)
+    out = []
+    for e in (0, 1, 65536):
+        out.append(("public-e%d" % e, False, ossl.rsa_public_der(n, e)))
+    out.append(("public-even-modulus", False, ossl.rsa_public_der(n + 1, 65537)))
+    # e = 1 with d = 1 is a consistent pair in which encryption is the identity
+    out.append(("pair-e1", True, ossl.rsa_private_der(n, 1, 1, p, q, 1, 1, a.iqmp)))
+    # e = 3 is odd, but not invertible when 3 divides lambda; take an even e instead
+    out.append(("pair-e-even", True, ossl.rsa_private_der(n, 65538, a.d, p, q, a.dmp1,
+                                                          a.dmq1, a.iqmp)))
+    # another key's private exponent with this key's modulus
+    out.append(("pair-foreign-d", True, ossl.rsa_private_der(n, 65537, b.d, p, q, a.dmp1,
+                                                             a.dmq1, a.iqmp)))
+    # another key's primes with this key's modulus
+    out.append(("pair-foreign-primes", True, ossl.rsa_private_der(
+        n, 65537, a.d, b.p, b.q, b.dmp1, b.dmq1, b.iqmp)))
+    # mismatching CRT values
+    out.append(("pair-bad-crt", True, ossl.rsa_private_der(n, 65537, a.d, p, q, a.dmp1 + 2,
+                                                           a.dmq1, a.iqmp)))
+    # d off by lambda is still a valid exponent; d + 1 is not
+    assert (a.d * 65537) % lam == 1
+    out.append(("pair-d-plus-1", True, ossl.rsa_private_der(n, 65537, a.d + 1, p, q, a.dmp1,
+                                                            a.dmq1, a.iqmp)))
+    return out
+
+
+def test_import_degenerate_rsa_refused(prov, c, algs):
+    KT = prov.pb.psa_key_attributes.KeyType
+    enc = algs.rsa_pkcs1v15_crypt()
+    for kid, pair, der in _degenerate_rsa_keys():
+        kt = KT(rsa_key_pair=KT.RsaKeyPair()) if pair else KT(rsa_public_key=KT.RsaPublicKey())
+        flags = ("encrypt", "decrypt") if pair else ("encrypt",)
+        a = parsec.attrs(prov.pb, kt, 0, algs.policy(asymmetric_encryption=enc), *flags)
+        st = c.import_key("bad-" + kid, a, der)
+        assert st == ST.PSA_INVALID_ARGUMENT, "%s: %s imported it (%d)" % (prov.name, kid, st)
+        assert c.export_public_key("bad-" + kid)[0] == ST.PSA_DOES_NOT_EXIST
+    assert list(c.list_keys()) == []

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "providers/pkcs11/p11_int.h"
+#include "providers/rsa_check.h"
 #include "turtle/error.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -463,6 +464,8 @@ import_rsa(struct p11_ctx *c, const char *label, size_t label_len, const uint8_t
 		r = a->bits != 0 && *bits != a->bits ? TT_ERR_INVALID_ARGUMENT : TT_ERR_NOT_SUPPORTED;
 		goto out;
 	}
+	if ((r = tt_prov_rsa_check(pk, is_pair)) != 0)
+		goto out;
 	for (int i = 0; i < nv; i++)
 		if ((r = bn_param(pk, names[i], &v[i], &vl[i])) != 0)
 			goto out;

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "providers/rsa_check.h"
 #include "providers/soft/soft_int.h"
 #include "providers/tpm/tpm_seal.h"
 #include "turtle/error.h"
@@ -470,10 +471,12 @@ soft_can_do(void *ctx, enum tt_check_type check, const struct tt_key_attrs *a)
 
 /* ---- key life cycle ---- */
 
-/* Parse, check size, wrap and (warm) cache the material of a new key. */
+/* Parse, check size, wrap and (warm) cache the material of a new key. Imported RSA
+ * material is validated (tt_prov_rsa_check); generated keys are OpenSSL's own. */
 static int
 store_new(struct soft_ctx *c, const struct tt_key_owner *o, const uint8_t kid[TT_KEY_ID_LEN],
-    const struct tt_key_attrs *a, const uint8_t *psa, size_t psa_len, struct tt_buf *ref)
+    const struct tt_key_attrs *a, const uint8_t *psa, size_t psa_len, bool imported,
+    struct tt_buf *ref)
 {
 	struct soft_key *k = NULL;
 	struct tt_buf aad;
@@ -487,6 +490,9 @@ store_new(struct soft_ctx *c, const struct tt_key_owner *o, const uint8_t kid[TT
 		r = TT_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
+	if (imported && TT_KEY_TYPE_IS_RSA(a->type) &&
+	    (r = tt_prov_rsa_check(k->pkey, TT_KEY_TYPE_IS_KEY_PAIR(a->type))) != 0)
+		goto out;
 	if ((r = tt_soft_aad(o, kid, a, &aad)) != 0 ||
 	    (r = tt_soft_wrap(c, tt_buf_ptr(&aad), tt_buf_avail(&aad), psa, psa_len, ref)) != 0)
 		goto out;
@@ -509,7 +515,7 @@ soft_generate_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[TT_
 	tt_buf_init(&psa, SOFT_MAX_KEY_BYTES);
 	tt_buf_set_secret(&psa);
 	if ((r = tt_soft_key_generate(a->type, a->bits, &psa)) == 0)
-		r = store_new(ctx, o, kid, a, tt_buf_ptr(&psa), tt_buf_avail(&psa), ref);
+		r = store_new(ctx, o, kid, a, tt_buf_ptr(&psa), tt_buf_avail(&psa), false, ref);
 	tt_buf_free(&psa);
 	return r;
 }
@@ -522,7 +528,7 @@ soft_import_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[TT_KE
 
 	if ((r = tt_soft_type_ok(a->type, a->bits, 1)) != 0)
 		return r;
-	return store_new(ctx, o, kid, a, data, len, ref);
+	return store_new(ctx, o, kid, a, data, len, true, ref);
 }
 
 static int

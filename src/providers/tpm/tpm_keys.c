@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
+#include "providers/rsa_check.h"
 #include "providers/tpm/tpm_int.h"
 #include "turtle/error.h"
 #include "util/log.h"
@@ -386,6 +387,11 @@ import_material(const struct tt_key_attrs *a, const uint8_t *data, size_t len,
 	if (TT_KEY_TYPE_IS_RSA(a->type)) {
 		if ((pk = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &q, (long)len)) == NULL || q != data + len)
 			goto out;
+		/* Degenerate material is InvalidArgument before any "this TPM cannot" answer;
+		 * the costlier pair check (primality) waits for the size checks below. */
+		if ((r = tt_prov_rsa_check(pk, false)) != 0)
+			goto out;
+		r = TT_ERR_INVALID_ARGUMENT;
 		if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) ||
 		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_FACTOR1, &p))
 			goto out;
@@ -403,6 +409,10 @@ import_material(const struct tt_key_attrs *a, const uint8_t *data, size_t len,
 				goto out;
 			}
 		}
+		/* after the cheap size checks: the pair check tests p and q for primality */
+		if ((r = tt_prov_rsa_check(pk, true)) != 0)
+			goto out;
+		r = TT_ERR_INVALID_ARGUMENT;
 		pub->publicArea.unique.rsa.size = 256;
 		BN_bn2binpad(n, pub->publicArea.unique.rsa.buffer, 256);
 		s->sensitiveType = TPM2_ALG_RSA;
@@ -459,6 +469,9 @@ import_public(const struct tt_key_attrs *a, const uint8_t *data, size_t len, TPM
 	if (TT_KEY_TYPE_IS_RSA(a->type)) {
 		if ((pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)len)) == NULL || q != data + len)
 			goto out;
+		if ((r = tt_prov_rsa_check(pk, false)) != 0)
+			goto out;
+		r = TT_ERR_INVALID_ARGUMENT;
 		if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) ||
 		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e))
 			goto out;
