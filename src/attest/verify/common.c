@@ -94,6 +94,31 @@ tt_verify_check_binding(const struct tt_verify_in *in, struct tt_verify_result *
 	return 0;
 }
 
+int
+tt_verify_check_init_data(const struct tt_verify_in *in, struct tt_verify_result *res,
+    const uint8_t *field, size_t len)
+{
+	uint8_t z = 0;
+	bool ok;
+	int r;
+
+	if (in->init_data == NULL)
+		return tt_verify_link_skipped(res, "binding", "init data",
+		    "no expected init data given; reported as a claim");
+	ok = in->init_data_len > 0 && in->init_data_len <= len;
+	if (ok) {
+		for (size_t i = in->init_data_len; i < len; i++)
+			z |= field[i];
+		ok = (CRYPTO_memcmp(field, in->init_data, in->init_data_len) | z) == 0;
+	}
+	if ((r = tt_verify_link(res, "binding", "init data", ok, NULL)) != 0)
+		return r;
+	if (!ok)
+		return tt_verify_fail(res, TT_ERR_NOT_AUTHENTICATED,
+		    "init data does not match the expected value");
+	return 0;
+}
+
 /* Read a whole regular file of at most TT_VERIFY_MAX_COLLATERAL bytes, NUL-terminated. */
 static int
 read_file(const char *path, uint8_t **data, size_t *len)

@@ -43,6 +43,8 @@
 /* tt_verify_in.flags */
 #define TT_VERIFY_F_NO_BINDING   (1u << 0) /* caller has no challenge: binding not checked */
 #define TT_VERIFY_F_REQUIRE_CRL  (1u << 1) /* refuse unless every CRL of the chain is supplied */
+#define TT_VERIFY_F_ANY_VMPL     (1u << 2) /* snp: accept a report requested above VMPL 0
+                                            * (SVSM/paravisor); the claim carries the VMPL */
 
 /* Upper bounds applied to inputs before anything else is read. */
 #define TT_VERIFY_MAX_EVIDENCE    (1u << 20)  /* 1 MiB of evidence */
@@ -75,6 +77,11 @@ struct tt_verify_in {
 	 * data's size. Required unless flags has TT_VERIFY_F_NO_BINDING. */
 	const uint8_t *binding;
 	size_t binding_len;
+	/* Optional: the expected init-data hash the host bound at launch (SNP host_data,
+	 * TDX mr_config_id, ...), compared as the binding is. NULL: not checked (the value
+	 * is still a claim for the policy). */
+	const uint8_t *init_data;
+	size_t init_data_len;
 	int64_t now;                 /* seconds since the epoch; certificates, CRLs and
 	                              * collateral are judged at this time */
 	const struct tt_verify_trust *trust;  /* may be NULL: built-in anchors only */
@@ -169,6 +176,14 @@ int tt_verify_check_binding(const struct tt_verify_in *in, struct tt_verify_resu
     const uint8_t *report_data, size_t rd_len);
 
 /*
+ * The launch-time init data (host_data, mr_config_id, ...) equals in->init_data, or
+ * begins with it and the rest is zero. When in->init_data is NULL records a "not checked"
+ * link and returns 0; otherwise 0 or TT_ERR_NOT_AUTHENTICATED (with a reason).
+ */
+int tt_verify_check_init_data(const struct tt_verify_in *in, struct tt_verify_result *res,
+    const uint8_t *field, size_t len);
+
+/*
  * A trust anchor by name ("amd/milan.pem", "arm/cpak.json", ...): from trust->anchors_dir
  * when set, else from the anchors built into the library (anchors/ in this directory).
  * *data is a NUL-terminated copy the caller frees. TT_ERR_DOES_NOT_EXIST when there is no
@@ -210,7 +225,8 @@ int tt_verify_certs_parse(const uint8_t *data, size_t len, STACK_OF(X509) **out)
 int tt_verify_crls_parse(const uint8_t *data, size_t len, STACK_OF(X509_CRL) **out);
 
 /*
- * Verify leaf up to one of `anchors` (trusted as given, e.g. a self-signed root) through
+ * Verify leaf up to one of `anchors` (trusted as given, e.g. a self-signed root, whose own
+ * signature must then verify) through
  * `untrusted` intermediates, judging validity at `now`. With crls non-NULL every
  * certificate of the chain must have a valid CRL from its issuer among them and must not be
  * listed (TT_ERR_NOT_PERMITTED when revoked). On failure *why (may be NULL) is OpenSSL's

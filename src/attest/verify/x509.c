@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "turtle/error.h"
 #include "util/hex.h"
@@ -153,7 +154,7 @@ tt_verify_x509_chain(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *anch
 	X509_STORE *st = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *vp;
-	unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;
+	unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_CHECK_SS_SIGNATURE;
 	int r = TT_ERR_NO_MEMORY, e;
 
 	if (why != NULL)
@@ -162,9 +163,21 @@ tt_verify_x509_chain(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *anch
 		return TT_ERR_INVALID_ARGUMENT;
 	if ((st = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
 		goto out;
-	for (int i = 0; i < sk_X509_num(anchors); i++)
-		if (!X509_STORE_add_cert(st, sk_X509_value(anchors, i)))
+	for (int i = 0; i < sk_X509_num(anchors); i++) {
+		X509 *a = sk_X509_value(anchors, i);
+
+		/* OpenSSL takes a trust anchor as given even with X509_V_FLAG_CHECK_SS_SIGNATURE
+		 * in a partial chain; a self-issued anchor must carry its own valid signature,
+		 * so that a damaged copy is refused, not trusted. */
+		if (X509_check_issued(a, a) == X509_V_OK && X509_verify(a, X509_get0_pubkey(a)) != 1) {
+			if (why != NULL)
+				*why = "trust anchor's self-signature does not verify";
+			r = TT_ERR_INVALID_SIGNATURE;
 			goto out;
+		}
+		if (!X509_STORE_add_cert(st, a))
+			goto out;
+	}
 	if (!X509_STORE_CTX_init(ctx, st, leaf, untrusted))
 		goto out;
 	if (crls != NULL) {
