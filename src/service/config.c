@@ -141,6 +141,8 @@ tt_config_defaults(struct tt_config *c)
 	c->max_response = 1024 * 1024;
 	c->read_timeout_ms = 5000;
 	c->idle_timeout_ms = 60000;
+	c->max_keys_per_client = 1000;
+	c->max_clients = 1024;
 	c->auth_direct = true;
 	c->auth_unix_peer = true;
 }
@@ -364,7 +366,16 @@ on_limits(struct cfg_parse *p, const char *name, const char *v)
 {
 	struct tt_config *c = p->c;
 
-	if (strcmp(name, "max_connections") == 0) {
+	if (strcmp(name, "max_keys_per_client") == 0) {
+		if (tt_parse_u32(v, TT_CONFIG_QUOTA_MIN, TT_CONFIG_QUOTA_MAX,
+		    &c->max_keys_per_client) != 0)
+			cfg_error(p, "max_keys_per_client: '%s' is not a decimal number in %d..%d", v,
+			    TT_CONFIG_QUOTA_MIN, TT_CONFIG_QUOTA_MAX);
+	} else if (strcmp(name, "max_clients") == 0) {
+		if (tt_parse_u32(v, TT_CONFIG_QUOTA_MIN, TT_CONFIG_QUOTA_MAX, &c->max_clients) != 0)
+			cfg_error(p, "max_clients: '%s' is not a decimal number in %d..%d", v,
+			    TT_CONFIG_QUOTA_MIN, TT_CONFIG_QUOTA_MAX);
+	} else if (strcmp(name, "max_connections") == 0) {
 		if (tt_parse_u32(v, TT_CONFIG_MAX_CONN_MIN, TT_CONFIG_MAX_CONN_MAX,
 		    &c->max_connections) != 0)
 			cfg_error(p, "max_connections: '%s' is not a decimal number in %d..%d", v,

@@ -23,6 +23,8 @@
 #define TT_CONFIG_MAX_BODY_MAX     (256u * 1024 * 1024)  /* also max_response */
 #define TT_CONFIG_MAX_AUTH_MIN     16
 #define TT_CONFIG_MAX_AUTH_MAX     65535                 /* auth_len is 16 bits on the wire */
+#define TT_CONFIG_QUOTA_MIN        1
+#define TT_CONFIG_QUOTA_MAX        1000000               /* max_keys_per_client, max_clients */
 #define TT_CONFIG_TIMEOUT_MIN      10
 #define TT_CONFIG_READ_TIMEOUT_MAX 3600000               /* 1 hour */
 #define TT_CONFIG_IDLE_TIMEOUT_MAX 86400000              /* 1 day */
@@ -54,6 +56,8 @@ struct tt_config {
 	uint32_t max_response;      /* default 1 MiB */
 	uint32_t read_timeout_ms;   /* a started request must complete within this; default 5000 */
 	uint32_t idle_timeout_ms;   /* idle persistent connection lifetime; default 60000 */
+	uint32_t max_keys_per_client; /* key store rows per client, default 1000 */
+	uint32_t max_clients;       /* clients holding keys, default 1024 (ListClients fits) */
 	/* [authenticator] */
 	bool auth_direct;           /* default true */
 	bool auth_unix_peer;        /* default true */

@@ -191,6 +191,7 @@ tt_service_init(struct tt_service *svc, struct tt_config *cfg)
 		tt_err_log("cannot open key store %s: %s", cfg->kim_path, tt_strerror(r));
 		goto out;
 	}
+	tt_kim_set_quota(svc->kim, cfg->max_keys_per_client, cfg->max_clients);
 	if ((r = init_providers(svc, cfg)) != 0)
 		goto out;
 	r = recover(svc);
@@ -261,6 +262,7 @@ tt_service_reload(struct tt_service *svc, struct tt_config *cfg)
 	pthread_rwlock_wrlock(&svc->cfg_lock);
 	old = svc->cfg;
 	svc->cfg = cfg;
+	tt_kim_set_quota(svc->kim, cfg->max_keys_per_client, cfg->max_clients);
 	pthread_rwlock_unlock(&svc->cfg_lock);
 	tt_config_free(old);
 	free(old);

@@ -240,3 +240,84 @@ def test_import_rsa8192_pair_and_sign(daemon, pb, rsa8192):
     daemon.restart()
     st, sig2 = c.sign_hash("big", alg, digest)
     assert st == 0 and sig2 == sig
+
+
+# ---- item 3: key quota per client, a bounded number of clients, ListClients always answers
+
+INSUFFICIENT_STORAGE = 1142
+
+
+def _raw(pb):
+    return _exportable_aes(pb)
+
+
+def test_key_quota_per_client(daemon_factory, pb):
+    d = daemon_factory("[limits]\nmax_keys_per_client = 3\n")
+    alice = parsec.Client(d.sock, pb, auth=parsec.auth_direct("alice"))
+    bob = parsec.Client(d.sock, pb, auth=parsec.auth_direct("bob"))
+    for i in range(3):
+        assert alice.import_key("k%d" % i, _raw(pb), b"x" * 16) == 0
+    assert alice.import_key("k3", _raw(pb), b"x" * 16) == INSUFFICIENT_STORAGE
+    assert alice.generate_key("k3", _exportable_aes(pb)) == INSUFFICIENT_STORAGE
+    # a duplicate name is still a duplicate
+    assert alice.import_key("k0", _raw(pb), b"x" * 16) == ST.PSA_ALREADY_EXISTS
+    # the quota is per client
+    assert bob.import_key("k0", _raw(pb), b"y" * 16) == 0
+    # destroying frees quota
+    assert alice.destroy_key("k1") == 0
+    assert alice.import_key("k3", _raw(pb), b"x" * 16) == 0
+    assert sorted(k.name for k in alice.list_keys()) == ["k0", "k2", "k3"]
+    # the quota is reloaded with SIGHUP, and lowering it leaves existing keys alone
+    import signal, time
+    d.write_config("[limits]\nmax_keys_per_client = 5\n")
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while alice.import_key("k4", _raw(pb), b"x" * 16) != 0:
+        assert time.monotonic() < deadline, "reload not applied"
+        time.sleep(0.05)
+    assert alice.import_key("k5", _raw(pb), b"x" * 16) == 0
+    assert alice.import_key("k6", _raw(pb), b"x" * 16) == INSUFFICIENT_STORAGE
+
+
+def test_list_clients_truncated_never_fails(daemon_factory, pb):
+    # A 1 KiB answer holds 4 of 5 names of 250 bytes: the admin still gets an answer.
+    d = daemon_factory("[limits]\nmax_response = 1K\nmax_clients = 5\n"
+                       "[authenticator]\nadmins = root\n")
+    names = [chr(ord("a") + i) * 250 for i in range(5)]
+    for n in names:
+        assert parsec.Client(d.sock, pb, auth=parsec.auth_direct(n)).import_key(
+            "k", _raw(pb), b"x" * 16) == 0
+    # a sixth client may not start; existing ones may still add keys
+    assert parsec.Client(d.sock, pb, auth=parsec.auth_direct("f")).import_key(
+        "k", _raw(pb), b"x" * 16) == INSUFFICIENT_STORAGE
+    assert parsec.Client(d.sock, pb, auth=parsec.auth_direct(names[0])).import_key(
+        "k2", _raw(pb), b"x" * 16) == 0
+    admin = parsec.Client(d.sock, pb, auth=parsec.auth_direct("root"))
+    st, res = admin.list_clients()
+    assert st == 0
+    assert list(res.clients) == names[:4]
+    assert "ListClients: 4 of 5 clients listed" in d.logtext()
+    # deleting listed clients shows the rest
+    assert admin.delete_client(names[0])[0] == 0
+    st, res = admin.list_clients()
+    assert st == 0 and list(res.clients) == names[1:]
+
+
+def test_default_client_limit_keeps_list_clients_answering(daemon_factory, pb):
+    # The attack with the default limits: many direct-auth names with one key
+    # each. Past max_clients (1024) new names are refused, and ListClients, whose answer
+    # then holds at most 1024 names of 256 bytes, fits the default 1 MiB.
+    d = daemon_factory("[authenticator]\nadmins = root\n")
+    created = 0
+    for i in range(1030):
+        n = ("%04d" % i) * 64
+        st = parsec.Client(d.sock, pb, auth=parsec.auth_direct(n)).import_key(
+            "k", _raw(pb), b"x" * 16)
+        if st == INSUFFICIENT_STORAGE:
+            break
+        assert st == 0
+        created += 1
+    assert created == 1024
+    st, res = parsec.Client(d.sock, pb, auth=parsec.auth_direct("root")).list_clients()
+    assert st == 0 and len(res.clients) == 1024
+    assert "clients listed" not in d.logtext()

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -64,8 +65,40 @@ mig_v1(sqlite3 *db)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/*
+ * v2: one row per client that owns rows in any state, with its row count, kept by
+ * triggers in the same statement as the change to `keys`. Quotas read it instead of
+ * scanning `keys`: the number of clients is COUNT(*) over at most max_clients rows and a
+ * client's key count is one lookup. Rows of `keys` never change owner (updates touch only
+ * ref and state), so insert and delete triggers are enough.
+ */
+static int
+mig_v2(sqlite3 *db)
+{
+	static const char sql[] =
+	    "CREATE TABLE clients ("
+	    " auth_type INTEGER NOT NULL,"
+	    " app TEXT NOT NULL,"
+	    " nkeys INTEGER NOT NULL CHECK (nkeys > 0),"
+	    " PRIMARY KEY (auth_type, app)"
+	    ") WITHOUT ROWID;"
+	    "INSERT INTO clients SELECT auth_type, app, COUNT(*) FROM keys GROUP BY auth_type, app;"
+	    "CREATE TRIGGER keys_count_ins AFTER INSERT ON keys BEGIN"
+	    " INSERT INTO clients VALUES (NEW.auth_type, NEW.app, 1)"
+	    "  ON CONFLICT (auth_type, app) DO UPDATE SET nkeys = nkeys + 1;"
+	    " END;"
+	    "CREATE TRIGGER keys_count_del AFTER DELETE ON keys BEGIN"
+	    " DELETE FROM clients WHERE auth_type = OLD.auth_type AND app = OLD.app AND nkeys = 1;"
+	    " UPDATE clients SET nkeys = nkeys - 1"
+	    "  WHERE auth_type = OLD.auth_type AND app = OLD.app AND nkeys > 1;"
+	    " END;";
+
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	mig_v1,
+	mig_v2,
 };
 #define KIM_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -89,6 +122,8 @@ enum kim_stmt {
 	ST_LIST_KEYS,
 	ST_LIST_PENDING,
 	ST_LIST_CLIENTS,
+	ST_CLIENT_KEYS,
+	ST_CLIENTS,
 	ST_COUNT,
 };
 
@@ -114,6 +149,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_PENDING] = "SELECT " REC_COLS " FROM keys WHERE state <> 2 ORDER BY created, kid",
 	[ST_LIST_CLIENTS] = "SELECT DISTINCT auth_type, app FROM keys WHERE state = 2"
 	    " ORDER BY auth_type, app",
+	[ST_CLIENT_KEYS] = "SELECT nkeys FROM clients WHERE auth_type = ?1 AND app = ?2",
+	[ST_CLIENTS] = "SELECT COUNT(*) FROM clients",
 };
 
 struct tt_kim {
@@ -122,6 +159,8 @@ struct tt_kim {
 	sqlite3_stmt *st[ST_COUNT];
 	int lock_fd;          /* flock'ed for the handle's life: one owner per store */
 	char *path;           /* for log messages */
+	uint32_t max_keys;    /* per client, rows in any state; 0: no limit */
+	uint32_t max_clients; /* clients owning rows; 0: no limit */
 };
 
 /* ---- helpers ---- */
@@ -481,7 +520,7 @@ static int
 migrate(struct tt_kim *kim)
 {
 	char sql[64];
-	int ver, rc, ret;
+	int ver = 0, rc, ret;
 
 	for (;;) {
 		if ((ret = pragma_exec(kim, "BEGIN IMMEDIATE")) != 0)
@@ -687,6 +726,76 @@ out:
 	return ret;
 }
 
+/* One integer from a statement that yields at most one row; no row is 0. */
+static int
+count_query(struct tt_kim *kim, sqlite3_stmt *s, uint64_t *out, const char *what)
+{
+	int rc, ret;
+
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = col_uint(s, 0, UINT32_MAX, out) == 0 ? 0 : decode_fail(kim, TT_ERR_DATA_CORRUPT);
+	else if (rc == SQLITE_DONE) {
+		*out = 0;
+		ret = 0;
+	} else
+		ret = db_err(kim, rc, what);
+	st_done(s);
+	return ret;
+}
+
+/*
+ * The quotas, checked under the lock right before the insert (one process owns the
+ * store, so nothing can slip in between): a client may hold max_keys rows in any state
+ * (CREATING and DESTROYING rows still hold material), and a client that holds none yet
+ * may only start if fewer than max_clients clients hold rows. TT_ERR_INSUFFICIENT_STORAGE
+ * when over; an existing name stays TT_ERR_ALREADY_EXISTS.
+ */
+static int
+quota_locked(struct tt_kim *kim, const struct tt_kim_client *c, size_t app_len,
+    const char *name, size_t name_len)
+{
+	sqlite3_stmt *s = kim->st[ST_CLIENT_KEYS];
+	uint64_t n;
+	int ret;
+
+	if (kim->max_keys == 0 && kim->max_clients == 0)
+		return 0;
+	if ((ret = bind_client(s, c, app_len)) != 0) {
+		st_done(s);
+		return ret;
+	}
+	if ((ret = count_query(kim, s, &n, "client_keys")) != 0)
+		return ret;
+	if (n == 0 && kim->max_clients != 0) {
+		uint64_t nc;
+
+		if ((ret = count_query(kim, kim->st[ST_CLIENTS], &nc, "clients")) != 0)
+			return ret;
+		if (nc >= kim->max_clients) {
+			tt_warn("key store: %" PRIu64 " clients hold keys (max_clients); a new client "
+			    "is refused", nc);
+			return TT_ERR_INSUFFICIENT_STORAGE;
+		}
+		return 0;
+	}
+	if (kim->max_keys != 0 && n >= kim->max_keys) {
+		if ((ret = name_taken(kim, c, app_len, name, name_len)) != 0)
+			return ret == 1 ? TT_ERR_ALREADY_EXISTS : ret;
+		return TT_ERR_INSUFFICIENT_STORAGE;
+	}
+	return 0;
+}
+
+void
+tt_kim_set_quota(struct tt_kim *kim, uint32_t max_keys, uint32_t max_clients)
+{
+	pthread_mutex_lock(&kim->lock);
+	kim->max_keys = max_keys;
+	kim->max_clients = max_clients;
+	pthread_mutex_unlock(&kim->lock);
+}
+
 int
 tt_kim_begin_create(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
     uint8_t provider, const struct tt_key_attrs *a, uint8_t kid_out[TT_KEY_ID_LEN])
@@ -702,6 +811,8 @@ tt_kim_begin_create(struct tt_kim *kim, const struct tt_kim_client *c, const cha
 		return ret;
 	pthread_mutex_lock(&kim->lock);
 	locked = 1;
+	if ((ret = quota_locked(kim, c, app_len, name, name_len)) != 0)
+		goto out;
 	s = kim->st[ST_INSERT];
 	/* A second attempt covers a kid collision, which at 128 random bits means a broken
 	 * RNG rather than bad luck; the name check tells the two constraints apart. */

@@ -88,6 +88,14 @@ void tt_kim_rec_to_key(const struct tt_kim_rec *r, struct tt_key *k);
 int tt_kim_get(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
     struct tt_kim_rec *out);
 
+/*
+ * Quotas for tt_kim_begin_create (0 = no limit, the default of a fresh handle): a client
+ * holds at most max_keys rows in any state, and at most max_clients clients hold rows.
+ * Over either, begin_create is TT_ERR_INSUFFICIENT_STORAGE (a duplicate name is still
+ * TT_ERR_ALREADY_EXISTS). Lowering a quota never touches existing keys.
+ */
+void tt_kim_set_quota(struct tt_kim *kim, uint32_t max_keys, uint32_t max_clients);
+
 int tt_kim_begin_create(struct tt_kim *kim, const struct tt_kim_client *c, const char *name,
     uint8_t provider, const struct tt_key_attrs *a, uint8_t kid_out[TT_KEY_ID_LEN]);
 int tt_kim_commit_create(struct tt_kim *kim, const uint8_t kid[TT_KEY_ID_LEN],

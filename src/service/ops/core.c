@@ -287,6 +287,34 @@ client_cb(uint8_t auth_type, const char *app, void *arg)
 	return str_list_add(l, auth_type, app);
 }
 
+/*
+ * How many of the listed names fit in one answer of at most `max` bytes. PARSEC's
+ * ListClients has no paging, and an admin must always get an answer (a client that can
+ * create keys must not be able to blind the admin), so an answer that would be too large
+ * is cut to the names that fit, in the key store's order (authenticator, then name),
+ * and the cut is logged. max_clients (docs/config.md) keeps this from happening with the
+ * default limits: 1024 names of at most 256 bytes take 265 KiB of a 1 MiB answer.
+ * Each entry of `repeated string clients = 1` costs a 1-byte tag, a varint length and
+ * the name.
+ */
+static size_t
+list_clients_fit(const struct str_list *l, size_t max)
+{
+	size_t used = 0, i;
+
+	for (i = 0; i < l->n; i++) {
+		size_t len = strlen(l->v[i]), cost = 1 + len;
+
+		for (size_t v = len; v >= 0x80; v >>= 7)
+			cost++;
+		cost++;   /* the varint's last byte */
+		if (cost > max - used)
+			break;
+		used += cost;
+	}
+	return i;
+}
+
 int
 tt_op_list_clients(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len, struct tt_buf *out)
 {
@@ -300,7 +328,10 @@ tt_op_list_clients(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len,
 	list_clients__operation__free_unpacked(op, NULL);
 	if ((r = tt_kim_list_clients(ctx->svc->kim, client_cb, &l)) != 0)
 		goto out;
-	res.n_clients = l.n;
+	res.n_clients = list_clients_fit(&l, tt_ops_max_response(ctx));
+	if (res.n_clients < l.n)
+		tt_warn("ListClients: %zu of %zu clients listed; the rest would exceed max_response"
+		    " (raise it, or lower max_clients)", res.n_clients, l.n);
 	res.clients = l.v;
 	r = tt_ops_pack(&res.base, out);
 out:

@@ -465,9 +465,78 @@ test_newer_schema_refused(void **state)
 	assert_int_equal(tt_kim_open(f->path, &k2), TT_ERR_STORAGE);
 	/* restore so teardown and later opens work */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(tt_kim_open(f->path, &f->kim), 0);
+}
+
+/* Quotas: keys per client (rows in any state) and clients holding keys. */
+static void
+test_quota(void **state)
+{
+	struct fx *f = *state;
+	uint8_t kid[TT_KEY_ID_LEN], k3[TT_KEY_ID_LEN];
+	struct tt_kim_rec rec = { 0 };
+
+	tt_kim_set_quota(f->kim, 3, 2);
+	make_key(f->kim, &alice, "a1", 1, kid);
+	make_key(f->kim, &alice, "a2", 1, kid);
+	/* a CREATING row counts: it may already hold material */
+	assert_int_equal(tt_kim_begin_create(f->kim, &alice, "a3", 1, &ecc_attrs, k3), 0);
+	assert_int_equal(tt_kim_begin_create(f->kim, &alice, "a4", 1, &ecc_attrs, kid),
+	    TT_ERR_INSUFFICIENT_STORAGE);
+	/* a duplicate stays a duplicate at the quota */
+	assert_int_equal(tt_kim_begin_create(f->kim, &alice, "a1", 1, &ecc_attrs, kid),
+	    TT_ERR_ALREADY_EXISTS);
+	/* the second client may start, a third may not */
+	make_key(f->kim, &bob, "b1", 1, kid);
+	assert_int_equal(tt_kim_begin_create(f->kim, &carol, "c1", 1, &ecc_attrs, kid),
+	    TT_ERR_INSUFFICIENT_STORAGE);
+	/* freeing a row frees quota; a client whose last key goes frees its client slot */
+	assert_int_equal(tt_kim_abort_create(f->kim, k3), 0);
+	assert_int_equal(tt_kim_begin_create(f->kim, &alice, "a4", 1, &ecc_attrs, k3), 0);
+	assert_int_equal(tt_kim_commit_create(f->kim, k3, (const uint8_t *)"r", 1), 0);
+	assert_int_equal(tt_kim_begin_destroy(f->kim, &bob, "b1", &rec), 0);
+	assert_int_equal(tt_kim_finish_destroy(f->kim, rec.kid), 0);
+	tt_kim_rec_clear(&rec);
+	make_key(f->kim, &carol, "c1", 1, kid);
+	/* the counts survive a reopen (they live in the store) */
+	reopen(f);
+	tt_kim_set_quota(f->kim, 3, 2);
+	assert_int_equal(tt_kim_begin_create(f->kim, &bob, "b2", 1, &ecc_attrs, kid),
+	    TT_ERR_INSUFFICIENT_STORAGE);
+	assert_int_equal(tt_kim_begin_create(f->kim, &alice, "a5", 1, &ecc_attrs, kid),
+	    TT_ERR_INSUFFICIENT_STORAGE);
+	/* 0 lifts a limit */
+	tt_kim_set_quota(f->kim, 0, 0);
+	make_key(f->kim, &bob, "b2", 1, kid);
+	make_key(f->kim, &alice, "a5", 1, kid);
+}
+
+/* A version-1 store gets its client counts from the rows it already holds. */
+static void
+test_migration_v1_counts(void **state)
+{
+	struct fx *f = *state;
+	uint8_t kid[TT_KEY_ID_LEN];
+	sqlite3 *db;
+
+	make_key(f->kim, &alice, "a1", 1, kid);
+	make_key(f->kim, &alice, "a2", 1, kid);
+	make_key(f->kim, &bob, "b1", 1, kid);
+	tt_kim_close(f->kim);
+	f->kim = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER keys_count_ins; DROP TRIGGER keys_count_del;"
+	    "DROP TABLE clients; PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(tt_kim_open(f->path, &f->kim), 0);
+	tt_kim_set_quota(f->kim, 2, 2);
+	assert_int_equal(tt_kim_begin_create(f->kim, &alice, "a3", 1, &ecc_attrs, kid),
+	    TT_ERR_INSUFFICIENT_STORAGE);
+	assert_int_equal(tt_kim_begin_create(f->kim, &carol, "c1", 1, &ecc_attrs, kid),
+	    TT_ERR_INSUFFICIENT_STORAGE);
+	make_key(f->kim, &bob, "b2", 1, kid);
 }
 
 static void
@@ -502,7 +571,7 @@ test_schema_version(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	assert_int_equal(sqlite3_column_int(s, 0), 2);
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -734,6 +803,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_second_open_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v1_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_bounds, setup, teardown),
