@@ -402,14 +402,18 @@ int main(int argc, char **argv)
 		char cpath[4096];
 		snprintf(cpath, sizeof(cpath), "%s/%s", dir, cats[c]);
 		struct stat st;
-		if (stat(cpath, &st) || !S_ISDIR(st.st_mode))
+		if (stat(cpath, &st) || !S_ISDIR(st.st_mode)) {
+			free(cats[c]);
 			continue;
+		}
 		size_t nf;
 		char **files = list_dir(cpath, &nf);
 		unsigned p = 0, f = 0, s = 0;
 		for (size_t i = 0; i < nf; i++) {
-			if (!is_yaml(files[i]))
+			if (!is_yaml(files[i])) {
+				free(files[i]);
 				continue;
+			}
 			char fpath[8192];
 			snprintf(fpath, sizeof(fpath), "%s/%s", cpath, files[i]);
 			json_t *doc = load_yaml(fpath);

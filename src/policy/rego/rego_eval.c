@@ -399,7 +399,8 @@ static int dkey_k(struct rctx *c, struct rv *key, void *env)
 {
 	struct dkey_env *e = env;
 	struct rv **np = rg_alloc(c->a, (e->ncur + 1) * sizeof(*np));
-	memcpy(np, e->cur, e->ncur * sizeof(*np));
+	if (e->ncur)
+		memcpy(np, e->cur, e->ncur * sizeof(*np));
 	np[e->ncur] = key;
 	struct rnode *kid = key->t == RV_STR ? rg_node_kid(e->node, key->s, key->n) : NULL;
 	if (!kid && key->t == RV_STR && e->node && !node_has_rules(e->node)) {
