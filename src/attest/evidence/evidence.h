@@ -148,12 +148,16 @@ struct tt_ima_claims {
 	struct tt_pcrs pcrs;
 	uint32_t nviolations;
 	uint32_t nentries;
-	struct tt_ima_entry *entries;     /* log order; the same path may appear again */
+	/* Every measurement in log order (the same path may appear again: a history, not a
+	 * map). Violations are not entries: they prove nothing about a file. */
+	struct tt_ima_entry *entries;
 };
 
 /* Parse an IMA ascii log (templates ima-ng and ima-sig), check every template hash against
  * the template data recomputed from the line (TT_ERR_DATA_INVALID on the first mismatch),
- * and replay PCR 10. The template-hash column may be SHA-1 (ascii_runtime_measurements) or
+ * and replay PCR 10. A violation line (all-zero template hash, which the kernel writes
+ * instead of a hash) must carry an all-zero file digest, as the kernel logs it; one that
+ * names a digest is refused (TT_ERR_DATA_INVALID), and no violation becomes an entry. The template-hash column may be SHA-1 (ascii_runtime_measurements) or
  * SHA-256 (ascii_runtime_measurements_sha256). Only PCR 10 lines are accepted. */
 int tt_ima_parse(const char *text, size_t len, const struct tt_evidence_limits *lim,
 	struct tt_ima_claims **out);
@@ -208,6 +212,9 @@ int tt_ak_fingerprint(const uint8_t *ak, size_t len, enum tt_ak_format fmt, uint
 
 struct tt_quote_result {
 	enum tt_quote_status status;
+	/* TPMS_ATTEST type (TPM_ST_ATTEST_*), set once the signature verified: a structure
+	 * the AK signed that is not a quote (certify, time, ...) is named by it. */
+	uint16_t attest_type;
 	/* Filled once the attest bytes are authenticated (status past BAD_SIGNATURE). */
 	struct tt_pcr_selection selection;
 	uint16_t pcr_digest_len;
@@ -227,6 +234,10 @@ struct tt_quote_result {
  * otherwise a negative tt_err (TT_ERR_INVALID_SIGNATURE, TT_ERR_DATA_INVALID,
  * TT_ERR_NOT_SUPPORTED, ...) and res->status says which check failed. */
 int tt_quote_verify(const struct tt_quote_input *in, struct tt_quote_result *res);
+
+/* "quote", "certify", "time", "nv", "command-audit", "session-audit", "creation",
+ * "nv-digest", or "unknown" for a TPM_ST_ATTEST_* value; never NULL. */
+const char *tt_attest_type_name(uint16_t type);
 
 /* Compare replayed PCRs with quoted ones: for every PCR in `sel` that `replayed` has a
  * value for (its bank's mask), the quoted value must be present and equal. Returns 0, or

@@ -288,11 +288,17 @@ static int parse_line(struct tt_ima_claims *c, struct span s, uint32_t max_entri
 		r = try_split(&ln, &path, NULL, 0, h1, h256);
 	}
 	if (all_zero(ln.th, ln.thn)) {
-		/* Violation: the logged hash is zero by design; PCR got 0xFF..FF. */
+		/* Violation: the kernel writes a zero hash instead of hashing the line, so
+		 * nothing binds the line's path or digest to the PCR. The kernel logs a zero
+		 * file digest; a violation naming a digest is an attempt to pass one off. */
+		if (!all_zero(ln.fd, ln.fdn))
+			return TT_ERR_DATA_INVALID;
 		memset(h1, 0xff, sizeof(h1));
 		memset(h256, 0xff, sizeof(h256));
 		c->nviolations++;
-		r = 0;
+		return tt_ev_extend(TT_EV_ALG_SHA1, c->pcrs.bank[bank1].pcr[IMA_PCR], h1, 20) != 0 ||
+		    tt_ev_extend(TT_EV_ALG_SHA256, c->pcrs.bank[bank256].pcr[IMA_PCR], h256, 32) != 0 ?
+		    TT_ERR_GENERIC : 0;
 	}
 	if (r != 0)
 		return r;   /* template hash does not match the line */

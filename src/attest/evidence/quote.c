@@ -46,6 +46,21 @@ const char *tt_quote_status_name(enum tt_quote_status s)
 	return "unknown";
 }
 
+const char *tt_attest_type_name(uint16_t type)
+{
+	switch (type) {
+	case TPM2_ST_ATTEST_QUOTE: return "quote";
+	case TPM2_ST_ATTEST_CERTIFY: return "certify";
+	case TPM2_ST_ATTEST_TIME: return "time";
+	case TPM2_ST_ATTEST_NV: return "nv";
+	case TPM2_ST_ATTEST_COMMAND_AUDIT: return "command-audit";
+	case TPM2_ST_ATTEST_SESSION_AUDIT: return "session-audit";
+	case TPM2_ST_ATTEST_CREATION: return "creation";
+	case 0x801C: return "nv-digest";   /* TPM_ST_ATTEST_NV_DIGEST (TPM 2.0 rev 1.59) */
+	default: return "unknown";
+	}
+}
+
 /* The one tt_err each verdict maps to. */
 static int status_err(enum tt_quote_status s)
 {
@@ -374,6 +389,7 @@ enum tt_quote_status tt_ev_quote_check_attest(const struct tt_quote_input *in, u
 		return TT_QUOTE_MALFORMED;
 	if (att.magic != TPM2_GENERATED_VALUE)
 		return TT_QUOTE_BAD_MAGIC;
+	res->attest_type = att.type;
 	if (att.type != TPM2_ST_ATTEST_QUOTE)
 		return TT_QUOTE_BAD_TYPE;
 	res->clock = att.clockInfo.clock;
