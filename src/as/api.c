@@ -68,6 +68,15 @@ method_not_supported(struct tt_as_resp *rs)
 	return TT_ERR_NOT_SUPPORTED;
 }
 
+/* A node's evidence type: its "tee" member, "tpm" for records made before it existed. */
+static bool
+node_tee_is(const json_t *node, const char *tee)
+{
+	const char *t = json_string_value(json_object_get(node, "tee"));
+
+	return strcmp(t != NULL ? t : "tpm", tee) == 0;
+}
+
 /* ---- challenge / attest ---- */
 
 int
@@ -107,118 +116,6 @@ out:
 	return r;
 }
 
-/*
- * Store reads of the attestation path, through the cache. "There is none" is cached too
- * (as JSON null), so an unknown node or a group without a policy costs no query either.
- * The handle is shared: read its value (tt_as_cached_value: NULL for none), never modify
- * it, never take a jansson reference to it, and release the handle.
- */
-static int
-cached_read(struct tt_as_ctx *c, int kind, const char *key, int64_t now,
-	struct tt_as_cached **out)
-{
-	uint64_t gen;
-	json_t *v = NULL;
-	int r;
-
-	if (tt_as_cache_get(c->cache, kind, key, out, &gen) == 0)
-		return 0;
-	switch (kind) {
-	case TT_AS_CACHE_NODE:
-		r = c->ops->node_get(c->st, key, &v);
-		break;
-	case TT_AS_CACHE_REFVALS:
-		r = c->ops->refval_valid(c->st, key, now, &v);
-		break;
-	default:   /* the group's policy, else group default's, else none */
-		r = c->ops->policy_get(c->st, key, &v);
-		if (r == TT_ERR_DOES_NOT_EXIST && strcmp(key, "default") != 0)
-			r = c->ops->policy_get(c->st, "default", &v);
-		break;
-	}
-	if (r == TT_ERR_DOES_NOT_EXIST) {
-		v = json_null();
-		r = 0;
-	}
-	if (r != 0)
-		return r;
-	return tt_as_cache_put(c->cache, kind, key, v, gen, out);
-}
-
-int
-tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, char **token,
-	enum tt_ear_tier *tier, struct tt_as_resp *rs)
-{
-	const char *group = a->group != NULL ? a->group : "default";
-	struct tt_as_cached *refvals_h = NULL, *policy_h = NULL;
-	const json_t *refvals, *policy;
-	json_t *submod = NULL, *claims = NULL, *none = NULL;
-	const struct tt_as_policy_engine *eng;
-	struct tt_as_policy_ctx pctx = { 0 };
-	char policy_id[300];
-	int64_t now = tt_as_now();
-	const char *k;
-	json_t *v;
-	int r;
-
-	if ((r = cached_read(c, TT_AS_CACHE_REFVALS, group, now, &refvals_h)) != 0 ||
-	    (r = cached_read(c, TT_AS_CACHE_POLICY, group, now, &policy_h)) != 0)
-		goto out;
-	if ((refvals = tt_as_cached_value(refvals_h)) == NULL) {
-		if ((none = json_object()) == NULL) {
-			r = TT_ERR_NO_MEMORY;
-			goto out;
-		}
-		refvals = none;
-	}
-	policy = tt_as_cached_value(policy_h);   /* NULL: no policy, the built-in default */
-	eng = tt_as_policy_find(json_string_value(json_object_get(policy, "engine")));
-	if (eng == NULL) {
-		rs->detail = "the node group's policy names an unknown engine";
-		r = TT_ERR_CONFIG;
-		goto out;
-	}
-	pctx.tee = a->tee;
-	pctx.node_id = a->node_id;
-	pctx.group = group;
-	pctx.policy = policy;
-	if ((r = eng->appraise(a->claims, refvals, &pctx, &submod, tier)) != 0)
-		goto out;
-	snprintf(policy_id, sizeof(policy_id), "policy:%s/%.200s", eng->name,
-	    policy != NULL && json_is_string(json_object_get(policy, "id")) ?
-	    json_string_value(json_object_get(policy, "id")) : "builtin");
-	if (json_object_set(submod, "turtle.claims", (json_t *)a->claims) != 0) {
-		r = TT_ERR_NO_MEMORY;
-		goto out;
-	}
-	claims = json_pack("{s:s,s:I,s:I,s:s,s:{s:s,s:s},s:s,s:{s:O}}",
-	    "eat_profile", EAR_PROFILE,
-	    "iat", (json_int_t)now,
-	    "exp", (json_int_t)(now + (int64_t)c->cfg->token_ttl),
-	    "eat_nonce", a->nonce,
-	    "ear.verifier-id", "developer", "https://turtle.example/turtle-as",
-	    "build", "turtle-as " TT_AS_VERSION,
-	    "ear.appraisal-policy-id", policy_id,
-	    "submods", a->tee, submod);
-	if (claims == NULL) {
-		r = TT_ERR_NO_MEMORY;
-		goto out;
-	}
-	if (a->node_id != NULL)
-		json_object_set_new(claims, "turtle.node-id", json_string(a->node_id));
-	json_object_set_new(claims, "turtle.node-group", json_string(group));
-	json_object_foreach((json_t *)a->extra, k, v)
-		json_object_set(claims, k, v);
-	r = tt_as_issuer_sign(c->issuer, claims, token);
-out:
-	tt_as_cached_release(refvals_h);
-	tt_as_cached_release(policy_h);
-	json_decref(none);
-	json_decref(submod);
-	json_decref(claims);
-	return r;
-}
-
 int
 tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
@@ -233,7 +130,7 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 	uint8_t *bin = NULL;
 	size_t binlen = 0;
 	char *token = NULL, *canon = NULL;
-	enum tt_ear_tier tier = TT_TIER_NONE;
+	enum tt_ear_status status = TT_EAR_STATUS_NONE;
 	int r;
 
 	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
@@ -272,11 +169,19 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 		goto out;
 	}
 	if (n.node_id != NULL) {
-		if ((r = cached_read(c, TT_AS_CACHE_NODE, n.node_id, tt_as_now(), &node_h)) != 0)
+		if ((r = tt_as_cached_read(c, TT_AS_CACHE_NODE, n.node_id, tt_as_now(), &node_h)) != 0)
 			goto out;
 		node = tt_as_cached_value(node_h);
-		if (node == NULL && strcmp(tee, "sample") != 0) {
+		if (node == NULL) {
 			rs->detail = "the challenge's node is not registered";
+			r = TT_ERR_NOT_AUTHENTICATED;
+			goto out;
+		}
+		/* Unsigned evidence proves nothing about who sent it: it may speak for a node
+		 * only when an admin registered that node as a sample node. */
+		if (strcmp(tee, "sample") == 0 && !node_tee_is(node, "sample")) {
+			rs->detail = "sample evidence cannot speak for this node: it is not "
+			    "registered with \"tee\": \"sample\"";
 			r = TT_ERR_NOT_AUTHENTICATED;
 			goto out;
 		}
@@ -290,7 +195,7 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 		tt_as_detail(rs, "evidence rejected: %s", reason != NULL ? reason : tt_strerror(r));
 		goto out;
 	}
-	ap.tee = tee;
+	ap.vf = vf;
 	ap.node_id = n.node_id;
 	ap.group = json_string_value(json_object_get(node, "group"));
 	/* eat_nonce carries the nonce as issued (base64url), whichever alphabet or padding
@@ -299,9 +204,10 @@ tt_as_h_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_res
 		goto out;
 	ap.nonce = canon;
 	ap.claims = claims;
-	if ((r = tt_as_appraise_and_sign(c, &ap, &token, &tier, rs)) != 0)
+	if ((r = tt_as_appraise_and_sign(c, &ap, &token, &status, rs)) != 0)
 		goto out;
-	if ((rs->json = json_pack("{s:s,s:s}", "token", token, "status", tt_as_tier_name(tier))) == NULL)
+	if ((rs->json = json_pack("{s:s,s:s}", "token", token, "status",
+	    tt_ear_status_name(status))) == NULL)
 		r = TT_ERR_NO_MEMORY;
 out:
 	free(token);
@@ -618,8 +524,14 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 			rs->detail = "\"ek_public\", \"ek_cert\", \"ak_public\", \"ak_tpm2b\" must be strings";
 			goto out;
 		}
-		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
+		if (json_object_get(body, "tee") != NULL &&
+		    tt_as_verifier_find(json_string_value(json_object_get(body, "tee"))) == NULL) {
+			rs->detail = "\"tee\" must be \"tpm\" (the default) or \"sample\"";
+			goto out;
+		}
+		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
 		    "group", json_object_get(body, "group"),
+		    "tee", json_object_get(body, "tee"),
 		    "ek_public", json_object_get(body, "ek_public"),
 		    "ek_cert", json_object_get(body, "ek_cert"),
 		    "ak_public", json_object_get(body, "ak_public"),
@@ -769,7 +681,9 @@ int
 tt_as_h_policies(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
 	json_t *body = NULL, *arr;
-	const char *group;
+	const struct tt_policy_engine *eng;
+	const char *group, *why = NULL;
+	void *prog = NULL;
 	int r;
 
 	if (rq->tail[0] != '\0') {
@@ -799,17 +713,18 @@ tt_as_h_policies(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_r
 		rs->detail = "\"group\" must be a string of [A-Za-z0-9._:-], 1..128";
 		goto out;
 	}
-	if (tt_as_policy_find(json_string_value(json_object_get(body, "engine"))) == NULL ||
+	if ((eng = tt_policy_find(json_string_value(json_object_get(body, "engine")))) == NULL ||
 	    (json_object_get(body, "engine") != NULL &&
 	    !json_is_string(json_object_get(body, "engine")))) {
 		rs->detail = "\"engine\" must name a known policy engine (\"default\")";
 		goto out;
 	}
-	if (!opt_string(body, "id", 128) || (json_object_get(body, "sample_affirming") != NULL &&
-	    !json_is_boolean(json_object_get(body, "sample_affirming")))) {
-		rs->detail = "\"id\" must be a string and \"sample_affirming\" a boolean";
+	/* Compiled once here so that a document an engine cannot use is never stored. */
+	if (eng->compile(body, &prog, &why) != 0) {
+		tt_as_detail(rs, "policy refused: %s", why != NULL ? why : "the engine refused it");
 		goto out;
 	}
+	eng->release(prog);
 	if ((r = c->ops->policy_put(c->st, group, body, tt_as_now())) != 0)
 		goto out;
 	rs->status = 201;

@@ -37,6 +37,7 @@ struct tt_as_config {
 	unsigned session_ttl;         /* seconds a KBS session lives (default 300) */
 	unsigned max_challenges;      /* outstanding challenges held in memory (default 100000) */
 	unsigned cache_ttl_ms;        /* node/refval/policy cache lifetime (default 1000; 0 off) */
+	unsigned audit_mib;           /* MiB of appraisal records kept for audit (default 64) */
 	bool foreground;
 };
 
@@ -194,6 +195,10 @@ struct tt_as_verify_in {
 struct tt_as_verifier {
 	const char *tee;
 	int (*verify)(const struct tt_as_verify_in *in, json_t **claims, const char **reason);
+	/* Prefixes of the measurement names this verifier produces (NULL-terminated; ""
+	 * owns every name). A reference value whose name starts with one of them is
+	 * required of this tee's evidence: absent, it makes the result contraindicated. */
+	const char *const *owned;
 };
 
 /* Verifier for a tee name, or NULL. */
@@ -202,37 +207,26 @@ extern const struct tt_as_verifier tt_as_verifier_sample;
 extern const struct tt_as_verifier tt_as_verifier_tpm;
 
 /* ---------------------------------------------------------------------------------- */
-/* Policy                                                                               */
+/* Policy: the engines live in src/policy (policy.h); status is enum tt_ear_status.      */
 
-/* EAR status tiers (draft-ietf-rats-ear / AR4SI). */
-enum tt_ear_tier {
-	TT_TIER_NONE = 0,
-	TT_TIER_AFFIRMING = 1,
-	TT_TIER_WARNING = 2,
-	TT_TIER_CONTRAINDICATED = 3,
-};
-const char *tt_as_tier_name(enum tt_ear_tier t);
+/* ---------------------------------------------------------------------------------- */
+/* Audit records of appraisals (results.c)                                              */
 
-struct tt_as_policy_ctx {
-	const char *tee;
-	const char *node_id;          /* may be NULL */
-	const char *group;            /* node group the policy was chosen for */
-	const json_t *policy;         /* the stored policy document (may be NULL) */
-};
+struct tt_as_results;
 
-/*
- * A policy engine appraises claims against reference values (name -> array of values).
- * It returns the submodule's appraisal as a JSON object
- *   {"ear.status": "...", "ear.trustworthiness-vector": {...}, "turtle.reasons": [...]}
- * and its status tier.
- */
-struct tt_as_policy_engine {
-	const char *name;
-	int (*appraise)(const json_t *claims, const json_t *refvals,
-		const struct tt_as_policy_ctx *ctx, json_t **submod, enum tt_ear_tier *tier);
-};
-const struct tt_as_policy_engine *tt_as_policy_find(const char *name);
-extern const struct tt_as_policy_engine tt_as_policy_default;
+/* Keep the full record of recent appraisals (JSON text: claims, appraisal, token facts)
+ * in memory, at most `max_bytes` in all, oldest dropped first; 0 keeps none. In memory
+ * on purpose, as challenges are: a record per attestation in the store would cost a
+ * durable write on the hot path (docs/turtle-as.md, "Audit records"). */
+int tt_as_results_new(size_t max_bytes, struct tt_as_results **out);
+void tt_as_results_free(struct tt_as_results *t);           /* NULL ok */
+/* Keep `text` (malloc'd, `len` bytes, NUL-terminated; ownership passes in every case)
+ * under `id` (a fresh random id of at most 64 bytes). A record larger than the whole
+ * budget is dropped. t may be NULL (the text is freed). */
+int tt_as_results_put(struct tt_as_results *t, const char *id, char *text, size_t len);
+/* A malloc'd copy of the record with this id; TT_ERR_DOES_NOT_EXIST when unknown or
+ * already dropped. */
+int tt_as_results_get(struct tt_as_results *t, const char *id, char **text, size_t *len);
 
 /* ---------------------------------------------------------------------------------- */
 /* Token issuer (EAR JWT, JWKS, JWE)                                                    */

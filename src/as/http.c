@@ -66,6 +66,7 @@ static const struct route routes[] = {
 	{ NULL, "/v1/policies/", true, ADMIN, tt_as_h_policies, true },
 	{ NULL, "/v1/resources", false, ADMIN, tt_as_h_resources, false },
 	{ NULL, "/v1/resources/", true, ADMIN, tt_as_h_resources, false },
+	{ "GET", "/v1/results/", true, ADMIN, tt_as_h_results, false },
 	{ "POST", "/kbs/v0/auth", false, PUBLIC, tt_as_h_kbs_auth, false },
 	{ "POST", "/kbs/v0/attest", false, PUBLIC, tt_as_h_kbs_attest, false },
 	{ "GET", "/kbs/v0/resource/", true, PUBLIC, tt_as_h_kbs_resource, false },

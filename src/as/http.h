@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "as.h"
+#include "policy.h"
 
 struct tt_as_ctx {
 	const struct tt_as_config *cfg;
@@ -24,6 +25,7 @@ struct tt_as_ctx {
 	struct tt_as_issuer *issuer;
 	struct tt_as_nonces *nonces;  /* outstanding challenges */
 	struct tt_as_cache *cache;    /* nodes, reference values, policies (may be NULL) */
+	struct tt_as_results *results; /* audit records of recent appraisals (may be NULL) */
 	uint8_t admin_digest[32];     /* SHA-256 of the admin token; under admin_lock */
 	bool admin_enabled;           /* fixed before the HTTP front starts */
 	/* SIGHUP replaces admin_digest (main.c, write lock) while request threads compare
@@ -65,17 +67,32 @@ int tt_as_random_b64url(size_t n, char **out);
  * not "." or ".."); an empty repo becomes "default". *out malloc'd. */
 int tt_as_resource_path(const char *tail, char **out);
 
-/* Appraise verified claims and issue an EAR token: shared by /v1/attest and KBS. */
+/* Appraise verified claims and issue an EAR token: shared by /v1/attest and KBS
+ * (appraise.c). */
 struct tt_as_appraisal {
-	const char *tee;
+	const struct tt_as_verifier *vf; /* the verifier that produced the claims */
 	const char *node_id;          /* may be NULL */
 	const char *group;            /* may be NULL ("default") */
 	const char *nonce;            /* base64url, goes into eat_nonce */
 	const json_t *claims;
 	const json_t *extra;          /* extra top-level claims (KBS tee-pubkey), may be NULL */
 };
+/*
+ * The pipeline: reference values and policy of the group (through the cache), the names
+ * the evidence must carry (tt_policy_required), the engine's eval, tt_policy_enforce,
+ * then the token. The token holds the verdict, the vector, the reasons, the measurements
+ * the appraisal used (bounded, see appraise.c), a digest of the full claims and the id of
+ * the audit record that keeps them (GET /v1/results/ID). A token that would exceed
+ * TT_AS_TOKEN_MAX is never issued (TT_ERR_LIMIT).
+ */
+#define TT_AS_TOKEN_MAX (64u * 1024u)
 int tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a,
-	char **token, enum tt_ear_tier *tier, struct tt_as_resp *rs);
+	char **token, enum tt_ear_status *status, struct tt_as_resp *rs);
+
+/* Read a node (TT_AS_CACHE_NODE), a group's valid reference values or policy through the
+ * cache; the handle's value is NULL for "there is none". Release the handle. */
+int tt_as_cached_read(struct tt_as_ctx *c, int kind, const char *key, int64_t now,
+	struct tt_as_cached **out);
 
 /* Set the node's "ak_sha256" (the fingerprint the store indexes) from its trusted AK, or
  * remove it when no AK is trusted yet. TT_ERR_INVALID_ARGUMENT: the AK does not parse. */
@@ -93,6 +110,7 @@ int tt_as_h_nodes(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_res
 int tt_as_h_refvals(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_policies(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_resources(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_results(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_kbs_auth(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_kbs_attest(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_kbs_resource(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);

@@ -242,7 +242,7 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 	const char *reason = NULL;
 	char *token = NULL;
 	uint8_t h[48];
-	enum tt_ear_tier tier = TT_TIER_NONE;
+	enum tt_ear_status status = TT_EAR_STATUS_NONE;
 	int r;
 
 	if ((r = session_from_cookie(c, rq, rs, &s)) != 0)
@@ -290,15 +290,15 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 		r = TT_ERR_NO_MEMORY;
 		goto out;
 	}
-	ap.tee = s.tee;
+	ap.vf = vf;
 	ap.node_id = json_string_value(json_object_get(node, "id"));
 	ap.group = node != NULL ? json_string_value(json_object_get(node, "group")) : "default";
 	ap.nonce = s.nonce;
 	ap.claims = claims;
 	ap.extra = extra;
-	if ((r = tt_as_appraise_and_sign(c, &ap, &token, &tier, rs)) != 0)
+	if ((r = tt_as_appraise_and_sign(c, &ap, &token, &status, rs)) != 0)
 		goto out;
-	r = c->ops->session_attest(c->st, s.id, s.nonce, tier == TT_TIER_AFFIRMING, pk);
+	r = c->ops->session_attest(c->st, s.id, s.nonce, status == TT_EAR_STATUS_AFFIRMING, pk);
 	if (r == TT_ERR_DOES_NOT_EXIST) {
 		rs->detail = "this session's challenge was already answered";
 		r = TT_ERR_NOT_AUTHENTICATED;

@@ -125,6 +125,7 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 			{ "session_ttl", offsetof(struct tt_as_config, session_ttl), 1, 86400 },
 			{ "max_challenges", offsetof(struct tt_as_config, max_challenges), 16, 16u << 20 },
 			{ "cache_ttl_ms", offsetof(struct tt_as_config, cache_ttl_ms), 0, 60000 },
+			{ "audit_mib", offsetof(struct tt_as_config, audit_mib), 0, 4096 },
 		};
 		size_t i;
 
@@ -309,6 +310,7 @@ main(int argc, char **argv)
 		.session_ttl = 300,
 		.max_challenges = 100000,
 		.cache_ttl_ms = 1000,
+		.audit_mib = 64,
 	};
 	struct cfg_parse cp = { .cfg = &cfg };
 	struct tt_as_ctx ctx = { 0 };
@@ -399,7 +401,9 @@ main(int argc, char **argv)
 	ctx.cfg = &cfg;
 	ctx.ops = &tt_as_store_sqlite;
 	if ((r = tt_as_nonces_new(cfg.max_challenges, &ctx.nonces)) != 0 ||
-	    (r = tt_as_cache_new(cfg.cache_ttl_ms, &ctx.cache)) != 0)
+	    (r = tt_as_cache_new(cfg.cache_ttl_ms, &ctx.cache)) != 0 ||
+	    (r = tt_as_results_new((size_t)cfg.audit_mib << 20, &ctx.results)) != 0 ||
+	    (r = tt_policy_init_all()) != 0)
 		goto out;
 	if ((r = ctx.ops->open(cfg.data_dir, &ctx.st)) != 0)
 		goto out;
@@ -435,6 +439,8 @@ out:
 		ctx.ops->close(ctx.st);
 	tt_as_nonces_free(ctx.nonces);
 	tt_as_cache_free(ctx.cache);
+	tt_as_results_free(ctx.results);
+	tt_policy_fini_all();
 	OPENSSL_cleanse(ctx.admin_digest, sizeof(ctx.admin_digest));
 	pthread_rwlock_destroy(&ctx.admin_lock);
 	free(cfg.listen_host);

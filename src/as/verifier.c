@@ -99,7 +99,9 @@ sample_verify(const struct tt_as_verify_in *in, json_t **claims, const char **re
 		r = TT_ERR_NO_MEMORY;
 		goto out;
 	}
-	if (json_object_get(ev, "svn") != NULL)
+	/* Informational, and it must have a canonical form (no reals): a string or an
+	 * integer, as the attesters send it. */
+	if (json_is_string(json_object_get(ev, "svn")) || json_is_integer(json_object_get(ev, "svn")))
 		json_object_set(out, "svn", json_object_get(ev, "svn"));
 	*claims = out;
 	*reason = NULL;
@@ -110,7 +112,12 @@ out:
 	return r;
 }
 
+/* Sample claims are whatever names the attester chose, so every reference value of the
+ * group is required of it. */
+static const char *const sample_owned[] = { "", NULL };
+
 const struct tt_as_verifier tt_as_verifier_sample = {
 	.tee = "sample",
 	.verify = sample_verify,
+	.owned = sample_owned,
 };

@@ -218,7 +218,7 @@ def test_reference_value_expiry_and_scope(asd):
     _, r = attest(asd, {"b": "web-only"})
     _, c = verify_jwt(r.json()["token"], asd.jwks())
     assert submod(c)["ear.status"] == "warning"          # out of scope for group default
-    asd.admin("POST", "/v1/nodes", {"id": "w1", "group": "web"})
+    asd.admin("POST", "/v1/nodes", {"id": "w1", "group": "web", "tee": "sample"})
     _, r = attest(asd, {"b": "web-only"}, node_id="w1")
     _, c = verify_jwt(r.json()["token"], asd.jwks())
     assert submod(c)["ear.status"] == "affirming"
@@ -455,13 +455,13 @@ def test_admin_writes_take_effect_at_once(asd):
     asd.admin("POST", "/v1/policies", {"group": "web", "sample_affirming": True})
     asd.admin("POST", "/v1/reference-values", {"reference_values": [
         {"name": "b", "value": "web-only", "scope": "group:web"}]})
-    asd.admin("POST", "/v1/nodes", {"id": "w2", "group": "web"})
+    asd.admin("POST", "/v1/nodes", {"id": "w2", "group": "web", "tee": "sample"})
     for _ in range(3):   # warm the cache
         _, r = attest(asd, {"b": "web-only"}, node_id="w2")
         assert submod(verify_jwt(r.json()["token"], asd.jwks())[1])["ear.status"] == "affirming"
     # the node moves to another group: its reference value no longer applies
     assert asd.admin("DELETE", "/v1/nodes/w2").status == 200
-    asd.admin("POST", "/v1/nodes", {"id": "w2", "group": "db"})
+    asd.admin("POST", "/v1/nodes", {"id": "w2", "group": "db", "tee": "sample"})
     _, r = attest(asd, {"b": "web-only"}, node_id="w2")
     _, c = verify_jwt(r.json()["token"], asd.jwks())
     assert c["turtle.node-group"] == "db" and submod(c)["ear.status"] == "warning"

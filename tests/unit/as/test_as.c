@@ -1,4 +1,4 @@
-/* Unit tests of turtle-as internals: store, default policy, helpers. */
+/* Unit tests of turtle-as internals: store, audit records, helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,50 +250,6 @@ test_sessions(void **state)
 	json_decref(jwk);
 }
 
-static enum tt_ear_tier
-appraise(const char *tee, const char *claims, const char *refs, const char *policy)
-{
-	json_t *c = json_loads(claims, 0, NULL), *r = json_loads(refs, 0, NULL);
-	json_t *p = policy != NULL ? json_loads(policy, 0, NULL) : NULL, *sm = NULL;
-	struct tt_as_policy_ctx ctx = { .tee = tee, .group = "default", .policy = p };
-	enum tt_ear_tier t = TT_TIER_NONE;
-
-	assert_int_equal(tt_as_policy_default.appraise(c, r, &ctx, &sm, &t), 0);
-	assert_string_equal(json_string_value(json_object_get(sm, "ear.status")), tt_as_tier_name(t));
-	json_decref(sm);
-	json_decref(c);
-	json_decref(r);
-	json_decref(p);
-	return t;
-}
-
-static void
-test_default_policy(void **state)
-{
-	const char *refs = "{\"pcr.sha256.0\":[\"aa\",\"bb\"],\"boot.app.0\":[\"k\"]}";
-
-	(void)state;
-	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"bb\","
-	    "\"boot.app.0\":\"k\"}}", refs, NULL), TT_TIER_AFFIRMING);
-	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"cc\","
-	    "\"boot.app.0\":\"k\"}}", refs, NULL), TT_TIER_CONTRAINDICATED);
-	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"aa\","
-	    "\"pcr.sha256.9\":\"zz\"}}", refs, NULL), TT_TIER_WARNING);
-	assert_int_equal(appraise("tpm", "{\"measurements\":{}}", refs, NULL), TT_TIER_NONE);
-	/* contraindicated beats warning */
-	assert_int_equal(appraise("tpm", "{\"measurements\":{\"pcr.sha256.0\":\"cc\","
-	    "\"x\":\"1\"}}", refs, NULL), TT_TIER_CONTRAINDICATED);
-	/* sample: never affirming unless the policy says so */
-	assert_int_equal(appraise("sample", "{\"measurements\":{\"pcr.sha256.0\":\"aa\"}}",
-	    refs, NULL), TT_TIER_WARNING);
-	assert_int_equal(appraise("sample", "{\"measurements\":{\"pcr.sha256.0\":\"aa\"}}",
-	    refs, "{\"sample_affirming\":false}"), TT_TIER_WARNING);
-	assert_int_equal(appraise("sample", "{\"measurements\":{\"pcr.sha256.0\":\"aa\"}}",
-	    refs, "{\"sample_affirming\":true}"), TT_TIER_AFFIRMING);
-	assert_non_null(tt_as_policy_find(NULL));
-	assert_null(tt_as_policy_find("rego"));
-}
-
 static void
 test_resource_path(void **state)
 {
@@ -366,7 +322,6 @@ main(void)
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test_setup_teardown(test_refvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
-		cmocka_unit_test(test_default_policy),
 		cmocka_unit_test(test_resource_path),
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_ak_name),
