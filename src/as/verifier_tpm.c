@@ -23,10 +23,18 @@
  * replayed and compared with the quoted PCRs; the IMA log replayed and compared with
  * quoted PCR 10 (Trustee's form carries neither log).
  *
- * Claims: measurements "pcr.<bank>.<n>" (hex) for every quoted PCR, "boot.app.<i>"
- * (sha256 hex of each EV_EFI_BOOT_SERVICES_APPLICATION), "kernel_cmdline",
- * "ima.<path>" (file digest hex, last entry per path); informational "secure_boot",
- * "ima_entries", "events".
+ * Claims come only from what the AK signed (docs/evidence.md, "Appraisal model"):
+ *   "pcr.<bank>.<n>"  (hex) for every PCR in the quote's selection;
+ *   from the UEFI log, only when the log's replay equals the quote in a bank the quote
+ *   covers (a log with no bank in common with the quote is refused; a PCR the log
+ *   extends but the quote does not cover is compared nowhere, so nothing is read from
+ *   its events): "boot.app.<i>" (SHA-256 of each EV_EFI_BOOT_SERVICES_APPLICATION, PCR
+ *   verified in the SHA-256 bank), "kernel_cmdline" (PCR 8), "secure_boot" (PCR 7);
+ *   from the IMA log, only when PCR 10 is quoted in the SHA-1 or SHA-256 bank (else the
+ *   log is refused): "ima.<path>" for every measurement of the path, a string for one
+ *   digest, else the array of its distinct digests in log order (a history: each must
+ *   match); violations yield no claim, only the count "ima_violations".
+ * Informational: "events", "ima_entries", "reset_count", "eventlog_unverified_pcrs".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +143,189 @@ b64_member(const json_t *o, const char *k, uint8_t **out, size_t *len)
 	return tt_as_b64_dec(s, out, len);
 }
 
+/* Why a quote was refused, naming the structure: the reasons are static strings. */
+static const char *
+quote_reason(const struct tt_quote_result *qr)
+{
+	switch (qr->status) {
+	case TT_QUOTE_NONCE_MISMATCH: return "quote: nonce-mismatch";
+	case TT_QUOTE_BAD_SIGNATURE: return "quote: bad-signature (not signed by the registered AK)";
+	case TT_QUOTE_PCR_DIGEST_MISMATCH: return "quote: pcr-digest-mismatch";
+	case TT_QUOTE_PCR_MISSING: return "quote: pcr-missing (a quoted PCR has no value in \"pcrs\")";
+	case TT_QUOTE_BAD_KEY: return "quote: bad-key (registered AK unusable)";
+	case TT_QUOTE_UNSUPPORTED_ALG: return "quote: unsupported-alg";
+	case TT_QUOTE_BAD_MAGIC: return "quote: the signed TPMS_ATTEST is not TPM-generated (magic)";
+	case TT_QUOTE_BAD_TYPE:
+		switch (qr->attest_type) {
+		case 0x8017: return "quote: attest type is certify, not quote";
+		case 0x8019: return "quote: attest type is time (GetTime), not quote";
+		case 0x8014: return "quote: attest type is nv (NV_Certify), not quote";
+		case 0x801C: return "quote: attest type is nv-digest (NV_Certify), not quote";
+		case 0x8015: return "quote: attest type is command-audit, not quote";
+		case 0x8016: return "quote: attest type is session-audit, not quote";
+		case 0x801A: return "quote: attest type is creation (CertifyCreation), not quote";
+		default: return "quote: attest type is unknown, not quote";
+		}
+	default: return "quote: malformed (attest or signature bytes do not parse)";
+	}
+}
+
+/* Was PCR `pcr` of bank `alg` compared equal with the quote? (checked[] as filled by
+ * tt_evidence_check_pcrs, one mask per selection entry.) */
+static bool
+verified(const struct tt_pcr_selection *sel, const uint32_t checked[TT_EV_MAX_BANKS],
+	uint16_t alg, unsigned pcr)
+{
+	for (unsigned s = 0; s < sel->count && s < TT_EV_MAX_BANKS; s++)
+		if ((alg == 0 || sel->sel[s].alg == alg) && (checked[s] & (UINT32_C(1) << pcr)))
+			return true;
+	return false;
+}
+
+/* Event log claims: only from events in PCRs whose replay the quote confirmed. */
+static int
+eventlog_claims(const struct tt_evlog_claims *el, const struct tt_pcrs *quoted,
+	const struct tt_pcr_selection *sel, json_t *meas, json_t *info, const char **reason)
+{
+	uint32_t checked[TT_EV_MAX_BANKS] = { 0 }, unverified, extended = 0;
+	uint16_t bad_alg = 0;
+	unsigned bad_pcr = 0, napps = 0;
+	char key[64];
+	json_t *list;
+	int r;
+
+	if (tt_evidence_check_pcrs(&el->pcrs, quoted, sel, checked, &bad_alg, &bad_pcr) != 0) {
+		*reason = "event log replay does not match the quoted PCRs";
+		return TT_ERR_DATA_INVALID;
+	}
+	/* PCRs the log extends that no quoted bank confirmed: their events are unverified. */
+	for (unsigned b = 0; b < el->pcrs.nbanks; b++)
+		extended |= el->pcrs.bank[b].mask;
+	unverified = extended;
+	for (unsigned i = 0; i < TT_EV_NUM_PCRS; i++)
+		if (verified(sel, checked, 0, i))
+			unverified &= ~(UINT32_C(1) << i);
+	if (extended != 0 && unverified == extended) {
+		/* Another machine's log next to an empty or disjoint quote, or a log in a bank
+		 * the quote does not cover: believed nowhere, so refused. */
+		*reason = "event log: the quote covers none of the PCRs it extends in a bank it "
+		    "replays";
+		return TT_ERR_DATA_INVALID;
+	}
+	for (uint32_t i = 0; i < el->nboot_apps; i++) {
+		const struct tt_evlog_digests *d = &el->boot_apps[i];
+
+		if (!verified(sel, checked, TT_EV_ALG_SHA256, d->pcr))
+			continue;
+		for (unsigned k = 0; k < d->count; k++) {
+			if (d->dig[k].alg != TT_EV_ALG_SHA256)
+				continue;
+			snprintf(key, sizeof(key), "boot.app.%u", napps++);
+			if ((r = set_hex(meas, key, d->dig[k].d, d->dig[k].size)) != 0)
+				return r;
+		}
+	}
+	if (el->kernel_cmdline != NULL && verified(sel, checked, 0, 8) &&
+	    json_object_set_new(meas, "kernel_cmdline", json_string(el->kernel_cmdline)) != 0)
+		return TT_ERR_NO_MEMORY;
+	if (verified(sel, checked, 0, 7) && json_object_set_new(info, "secure_boot", json_string(
+	    el->secure_boot == TT_SECURE_BOOT_ON ? "on" :
+	    el->secure_boot == TT_SECURE_BOOT_OFF ? "off" : "unknown")) != 0)
+		return TT_ERR_NO_MEMORY;
+	if ((list = json_array()) == NULL ||
+	    json_object_set_new(info, "eventlog_unverified_pcrs", list) != 0)
+		return TT_ERR_NO_MEMORY;
+	for (unsigned i = 0; i < TT_EV_NUM_PCRS; i++)
+		if ((unverified & (UINT32_C(1) << i)) &&
+		    json_array_append_new(list, json_integer(i)) != 0)
+			return TT_ERR_NO_MEMORY;
+	return json_object_set_new(info, "events", json_integer(el->nevents)) != 0 ?
+	    TT_ERR_NO_MEMORY : 0;
+}
+
+/* IMA claims: the whole history, from a log whose PCR 10 replay the quote confirmed. */
+static int
+ima_claims(const struct tt_ima_claims *ima, const struct tt_pcrs *quoted,
+	const struct tt_pcr_selection *sel, json_t *meas, json_t *info, const char **reason)
+{
+	uint32_t checked[TT_EV_MAX_BANKS] = { 0 };
+	char hex[2 * TT_EV_MAX_DIGEST + 1];
+	uint16_t bad_alg = 0;
+	unsigned bad_pcr = 0;
+	char *key = NULL;
+	int r = TT_ERR_NO_MEMORY;
+
+	if (tt_evidence_check_pcrs(&ima->pcrs, quoted, sel, checked, &bad_alg, &bad_pcr) != 0) {
+		*reason = "IMA log replay does not match quoted PCR 10";
+		return TT_ERR_DATA_INVALID;
+	}
+	if (!verified(sel, checked, TT_EV_ALG_SHA1, 10) &&
+	    !verified(sel, checked, TT_EV_ALG_SHA256, 10)) {
+		*reason = "IMA log: PCR 10 is not quoted in the sha1 or sha256 bank, so nothing "
+		    "vouches for the log";
+		return TT_ERR_DATA_INVALID;
+	}
+	for (uint32_t i = 0; i < ima->nentries; i++) {
+		const struct tt_ima_entry *e = &ima->entries[i];
+		size_t plen = strlen(e->path);
+		json_t *cur, *val;
+
+		free(key);
+		if ((key = malloc(plen + 5)) == NULL)
+			goto out;
+		memcpy(key, "ima.", 4);
+		memcpy(key + 4, e->path, plen + 1);
+		tt_hex_encode(e->digest, e->digest_len, hex);
+		if ((val = json_string(hex)) == NULL)
+			goto out;
+		cur = json_object_get(meas, key);
+		if (cur == NULL) {
+			if (json_object_set_new(meas, key, val) != 0) {
+				/* jansson refuses a key that is not UTF-8: a path it cannot name */
+				*reason = "IMA log: a path is not valid UTF-8";
+				r = TT_ERR_DATA_INVALID;
+				goto out;
+			}
+			continue;
+		}
+		/* The path was measured before: keep every distinct digest, in log order. */
+		if (json_is_string(cur)) {
+			json_t *arr;
+
+			if (json_equal(cur, val)) {
+				json_decref(val);
+				continue;
+			}
+			if ((arr = json_pack("[O]", cur)) == NULL ||
+			    json_object_set_new(meas, key, arr) != 0) {
+				json_decref(val);
+				goto out;
+			}
+			cur = arr;
+		} else {
+			size_t k;
+			json_t *v;
+			bool seen = false;
+
+			json_array_foreach(cur, k, v)
+				seen = seen || json_equal(v, val);
+			if (seen) {
+				json_decref(val);
+				continue;
+			}
+		}
+		if (json_array_append_new(cur, val) != 0)
+			goto out;
+	}
+	if (json_object_set_new(info, "ima_entries", json_integer(ima->nentries)) != 0 ||
+	    json_object_set_new(info, "ima_violations", json_integer(ima->nviolations)) != 0)
+		goto out;
+	r = 0;
+out:
+	free(key);
+	return r;
+}
+
 static int
 tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reason)
 {
@@ -148,7 +339,7 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	struct tt_pcrs *quoted = NULL;
 	uint8_t *attest = NULL, *sig = NULL, *log = NULL, *akbin = NULL, padded[64];
 	size_t attest_len = 0, sig_len = 0, log_len = 0, akbin_len = 0;
-	json_t *meas = NULL, *out = NULL;
+	json_t *meas = NULL, *out = NULL, *info = NULL;
 	char key[300];
 	bool trustee;
 	int r = TT_ERR_INVALID_ARGUMENT;
@@ -216,15 +407,7 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 		r = tt_quote_verify(&qi, &qr);
 	}
 	if (r != 0) {
-		switch (qr.status) {
-		case TT_QUOTE_NONCE_MISMATCH: *reason = "quote: nonce-mismatch"; break;
-		case TT_QUOTE_BAD_SIGNATURE: *reason = "quote: bad-signature (not signed by the registered AK)"; break;
-		case TT_QUOTE_PCR_DIGEST_MISMATCH: *reason = "quote: pcr-digest-mismatch"; break;
-		case TT_QUOTE_PCR_MISSING: *reason = "quote: pcr-missing"; break;
-		case TT_QUOTE_BAD_KEY: *reason = "quote: bad-key (registered AK unusable)"; break;
-		case TT_QUOTE_UNSUPPORTED_ALG: *reason = "quote: unsupported-alg"; break;
-		default: *reason = "quote: malformed"; break;
-		}
+		*reason = quote_reason(&qr);
 		r = qr.status == TT_QUOTE_NONCE_MISMATCH ? TT_ERR_NOT_AUTHENTICATED :
 		    qr.status == TT_QUOTE_BAD_SIGNATURE ? TT_ERR_INVALID_SIGNATURE :
 		    TT_ERR_INVALID_ARGUMENT;
@@ -246,74 +429,37 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 				goto out;
 		}
 	}
-	if (json_is_string(json_object_get(ev, "eventlog"))) {
-		uint16_t bad_alg = 0;
-		unsigned bad_pcr = 0;
-
-		*reason = "malformed event log";
-		if ((r = b64_member(ev, "eventlog", &log, &log_len)) != 0 || log_len > MAX_EVENTLOG ||
-		    (r = tt_evlog_parse(log, log_len, &lim, &el)) != 0) {
-			r = TT_ERR_INVALID_ARGUMENT;
-			goto out;
-		}
-		if (tt_evidence_check_pcrs(&el->pcrs, quoted, &qr.selection, NULL, &bad_alg,
-		    &bad_pcr) != 0) {
-			*reason = "event log replay does not match the quoted PCRs";
-			r = TT_ERR_DATA_INVALID;
-			goto out;
-		}
-		for (uint32_t i = 0; i < el->nboot_apps; i++) {
-			for (unsigned d = 0; d < el->boot_apps[i].count; d++) {
-				if (el->boot_apps[i].dig[d].alg != TT_EV_ALG_SHA256)
-					continue;
-				snprintf(key, sizeof(key), "boot.app.%u", i);
-				if ((r = set_hex(meas, key, el->boot_apps[i].dig[d].d,
-				    el->boot_apps[i].dig[d].size)) != 0)
-					goto out;
-			}
-		}
-		if (el->kernel_cmdline != NULL &&
-		    json_object_set_new(meas, "kernel_cmdline", json_string(el->kernel_cmdline)) != 0) {
-			r = TT_ERR_NO_MEMORY;
-			goto out;
-		}
-	}
-	if (json_is_string(json_object_get(ev, "ima"))) {
-		const char *txt = json_string_value(json_object_get(ev, "ima"));
-		uint16_t bad_alg = 0;
-		unsigned bad_pcr = 0;
-
-		if (tt_ima_parse(txt, json_string_length(json_object_get(ev, "ima")), &lim, &ima) != 0) {
-			*reason = "malformed IMA log (or a template hash does not match its line)";
-			r = TT_ERR_INVALID_ARGUMENT;
-			goto out;
-		}
-		if (tt_evidence_check_pcrs(&ima->pcrs, quoted, &qr.selection, NULL, &bad_alg,
-		    &bad_pcr) != 0) {
-			*reason = "IMA log replay does not match quoted PCR 10";
-			r = TT_ERR_DATA_INVALID;
-			goto out;
-		}
-		for (uint32_t i = 0; i < ima->nentries; i++) {
-			snprintf(key, sizeof(key), "ima.%.280s", ima->entries[i].path);
-			if ((r = set_hex(meas, key, ima->entries[i].digest,
-			    ima->entries[i].digest_len)) != 0)
-				goto out;
-		}
-	}
-	out = json_pack("{s:s,s:O}", "tee", "tpm", "measurements", meas);
-	if (out == NULL) {
+	if ((info = json_object()) == NULL) {
 		r = TT_ERR_NO_MEMORY;
 		goto out;
 	}
-	if (el != NULL) {
-		json_object_set_new(out, "secure_boot", json_string(
-		    el->secure_boot == TT_SECURE_BOOT_ON ? "on" :
-		    el->secure_boot == TT_SECURE_BOOT_OFF ? "off" : "unknown"));
-		json_object_set_new(out, "events", json_integer(el->nevents));
+	if (json_object_get(ev, "eventlog") != NULL) {
+		*reason = "malformed event log";
+		r = TT_ERR_INVALID_ARGUMENT;
+		if (!json_is_string(json_object_get(ev, "eventlog")) ||
+		    b64_member(ev, "eventlog", &log, &log_len) != 0 || log_len > MAX_EVENTLOG ||
+		    tt_evlog_parse(log, log_len, &lim, &el) != 0)
+			goto out;
+		if ((r = eventlog_claims(el, quoted, &qr.selection, meas, info, reason)) != 0)
+			goto out;
 	}
-	if (ima != NULL)
-		json_object_set_new(out, "ima_entries", json_integer(ima->nentries));
+	if (json_object_get(ev, "ima") != NULL) {
+		const json_t *txt = json_object_get(ev, "ima");
+
+		*reason = "malformed IMA log (a line does not parse, a template hash does not "
+		    "match its line, or a violation names a file digest)";
+		r = TT_ERR_INVALID_ARGUMENT;
+		if (!json_is_string(txt) || tt_ima_parse(json_string_value(txt),
+		    json_string_length(txt), &lim, &ima) != 0)
+			goto out;
+		if ((r = ima_claims(ima, quoted, &qr.selection, meas, info, reason)) != 0)
+			goto out;
+	}
+	out = json_pack("{s:s,s:O}", "tee", "tpm", "measurements", meas);
+	if (out == NULL || json_object_update(out, info) != 0) {
+		r = TT_ERR_NO_MEMORY;
+		goto out;
+	}
 	json_object_set_new(out, "reset_count", json_integer(qr.reset_count));
 	if (trustee)
 		json_object_set_new(out, "evidence_format", json_string("trustee"));
@@ -329,10 +475,19 @@ out:
 	tt_evlog_claims_free(el);
 	tt_ima_claims_free(ima);
 	json_decref(meas);
+	json_decref(info);
+	if (r != 0)
+		json_decref(out);
 	return r;
 }
+
+/* Names this verifier makes from signed data: a reference value of one of these names is
+ * required. "ima." is not among them: IMA reference values are an allow-list of file
+ * digests, and a file that was never run has no entry (docs/evidence.md). */
+static const char *const tpm_owned[] = { "pcr.", "boot.", "kernel_cmdline", NULL };
 
 const struct tt_as_verifier tt_as_verifier_tpm = {
 	.tee = "tpm",
 	.verify = tpm_verify,
+	.owned = tpm_owned,
 };
