@@ -434,6 +434,11 @@ def test_cli_attest_sample_tee(asd, tmp_path):
     if not cli or not os.path.exists(cli):
         pytest.skip("TURTLE_CLI not built")
     base = "http://127.0.0.1:%d" % asd.port
+    # unsigned evidence may not speak for a node that is not registered as a sample node
+    p = subprocess.run([cli, "attest", "--as", base, "--tee", "sample", "--node", "n1",
+                        "--json"], capture_output=True, timeout=60)
+    assert p.returncode != 0 and b"not registered" in p.stderr, p.stderr.decode()
+    assert asd.admin("POST", "/v1/nodes", {"id": "n1", "group": "g", "tee": "sample"}).status == 201
     p = subprocess.run([cli, "attest", "--as", base, "--tee", "sample", "--node", "n1",
                         "--json"], capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr.decode()
