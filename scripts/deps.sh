@@ -8,7 +8,7 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
 	libinih-dev libtss2-dev libp11-kit-dev libjose-dev libjansson-dev libmicrohttpd-dev
 	libcurl4-openssl-dev libcbor-dev)
 test_pkgs=(libcmocka-dev libyaml-dev clang libclang-rt-14-dev python3 python3-pytest python3-protobuf python3-cryptography
-	protobuf-compiler util-linux swtpm swtpm-tools softhsm2 p11-kit tpm2-tools)
+	protobuf-compiler util-linux swtpm swtpm-tools softhsm2 p11-kit tpm2-tools opensc)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

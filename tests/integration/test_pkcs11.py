@@ -88,3 +88,59 @@ def test_unknown_label_lists_tokens(daemon_factory, softhsm):  # noqa: F811
     if "is not compiled into this turtled" in log:
         pytest.skip("turtled was built without the pkcs11 provider")
     assert 'no token with label "nope"' in log and '"%s"' % softhsm.label in log
+
+
+def _list_objects(hsm, login):
+    """pkcs11-tool's listing of the token, as anyone on the host could run it (no PIN) or
+    with the user PIN."""
+    import os
+    import shutil
+    import subprocess
+    tool = shutil.which("pkcs11-tool")
+    if tool is None:
+        pytest.skip("pkcs11-tool (Debian package opensc) is not installed")
+    args = [tool, "--module", hsm.module, "--token-label", hsm.label, "--list-objects"]
+    if login:
+        args += ["--login", "--pin", hsm.user_pin]
+    e = dict(os.environ)
+    e.update(hsm.env())
+    p = subprocess.run(args, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 0, out
+    return out
+
+
+def test_labels_do_not_expose_key_names(daemon_factory, softhsm, pb, algs, wd):  # noqa: F811
+    # Issue 9, item 10: the token's public objects can be listed without logging in, so
+    # their labels must not carry key (or client) names.
+    d = _start(daemon_factory, softhsm)
+    secret_names = ["payments-prod-signing", "db-backup-encryption", "imported-scalar"]
+    with _client(d, pb, app="tenant-acme") as c:
+        assert c.generate_key(secret_names[0], parsec.ecc_p256_sign_attrs(pb)) == 0
+        rsa = parsec.attrs(pb, parsec.rsa_pair(pb), 2048,
+                           algs.policy(asymmetric_encryption=algs.rsa_pkcs1v15_crypt()),
+                           "encrypt", "decrypt")
+        assert c.generate_key(secret_names[1], rsa) == 0
+        key = ossl.genpkey(wd, "p256.pem", "-algorithm", "EC", "-pkeyopt",
+                           "ec_paramgen_curve:P-256")
+        text = ossl.run(["openssl", "pkey", "-in", key, "-text", "-noout"]).stdout.decode()
+        priv_hex = "".join(text.split("priv:")[1].split("pub:")[0].split()).replace(":", "")
+        scalar = bytes.fromhex(priv_hex)[-32:].rjust(32, b"\0")
+        assert c.import_key(secret_names[2], parsec.ecc_p256_sign_attrs(pb), scalar) == 0
+    d.stop()   # the key store is read while turtled does not hold it
+    kids = sorted(r.lower() for r in d.sql("SELECT hex(kid) FROM keys"))
+    assert len(kids) == 3
+    for login in (False, True):
+        out = _list_objects(softhsm, login)
+        for n in secret_names + ["tenant-acme"]:
+            assert n not in out, "key or client name visible on the token:\n" + out
+        labels = sorted(ln.split("label:", 1)[1].strip() for ln in out.splitlines()
+                        if ln.strip().startswith("label:"))
+        # without login only the three public objects; with it the private ones too
+        expect = kids if not login else sorted(kids * 2)
+        assert labels == ["turtle-" + k for k in expect], out
+    # and the keys still work (found by CKA_ID, not by label)
+    d.start(env=softhsm.env())
+    with _client(d, pb, app="tenant-acme") as c:
+        digest = hashlib.sha256(b"m").digest()
+        assert c.sign_hash(secret_names[2], algs.ecdsa("SHA_256"), digest)[0] == 0

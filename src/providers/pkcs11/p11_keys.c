@@ -4,6 +4,11 @@
  * Every key is a pair of token objects (private and public) sharing CKA_ID = kid; a
  * public-key import is a public object alone. The private object is CKA_SENSITIVE and
  * not extractable, so nothing secret ever leaves the token after creation.
+ *
+ * CKA_LABEL is "turtle-" and the kid in hex, never the key name: public objects can be
+ * listed without logging in, and a name ("payments-prod-signing") says more than the
+ * random kid, which CKA_ID shows anyway. The key store maps a kid back to its client and
+ * name for whoever may read it (docs/providers-pkcs11.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,7 @@
 #include "providers/rsa_check.h"
 #include "turtle/error.h"
 #include "util/log.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 /* DER OIDs of the NIST curves, as CKA_EC_PARAMS carries them. */
@@ -162,6 +168,47 @@ hslot(struct p11_ctx *c, const uint8_t kid[TT_KEY_ID_LEN], CK_OBJECT_CLASS cls)
 	return &c->hcache[(kid[0] ^ (kid[1] << 1) ^ (unsigned)cls) % P11_HCACHE];
 }
 
+#define P11_LABEL_PREFIX "turtle-"
+#define P11_LABEL_LEN (sizeof(P11_LABEL_PREFIX) - 1 + 2 * TT_KEY_ID_LEN)
+
+static void
+opaque_label(const uint8_t kid[TT_KEY_ID_LEN], char out[P11_LABEL_LEN + 1])
+{
+	memcpy(out, P11_LABEL_PREFIX, sizeof(P11_LABEL_PREFIX) - 1);
+	tt_hex_encode(kid, TT_KEY_ID_LEN, out + sizeof(P11_LABEL_PREFIX) - 1);
+	out[P11_LABEL_LEN] = '\0';
+}
+
+/*
+ * Objects made before labels became opaque carry the key name. Each is relabelled the
+ * first time it is looked up (best effort: a token that refuses leaves the old label,
+ * with a warning), so a store's names disappear from the token as its keys are used.
+ */
+static void
+relabel_legacy(struct p11_ctx *c, struct p11_sess *s, CK_OBJECT_HANDLE h,
+    const uint8_t kid[TT_KEY_ID_LEN])
+{
+	char want[P11_LABEL_LEN + 1], have[P11_LABEL_LEN + 1];
+	CK_ATTRIBUTE a = { CKA_LABEL, have, sizeof(have) };
+	CK_RV rv;
+
+	opaque_label(kid, want);
+	rv = tt_p11_chk(s, c->f->C_GetAttributeValue(s->h, h, &a, 1));
+	if (rv == CKR_OK && a.ulValueLen == P11_LABEL_LEN && memcmp(have, want, P11_LABEL_LEN) == 0)
+		return;
+	/* CKR_BUFFER_TOO_SMALL: a longer label, i.e. an old one */
+	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+		return;
+	a.pValue = want;
+	a.ulValueLen = P11_LABEL_LEN;
+	rv = tt_p11_chk(s, c->f->C_SetAttributeValue(s->h, h, &a, 1));
+	if (rv == CKR_OK)
+		tt_info("pkcs11: object %s relabelled (its label was a key name)", want);
+	else
+		tt_warn("pkcs11: object %s keeps its old label (C_SetAttributeValue: 0x%lx)", want,
+		    (unsigned long)rv);
+}
+
 void
 tt_p11_hcache_drop(struct p11_ctx *c, const uint8_t kid[TT_KEY_ID_LEN])
 {
@@ -208,6 +255,7 @@ tt_p11_find(struct p11_ctx *c, struct p11_sess *s, const uint8_t kid[TT_KEY_ID_L
 		return tt_p11_fail("C_FindObjects", rv);
 	if (n != 1)
 		return TT_ERR_DOES_NOT_EXIST;
+	relabel_legacy(c, s, *h, kid);
 	pthread_mutex_lock(&c->hmu);
 	memcpy(e->kid, kid, TT_KEY_ID_LEN);
 	e->cls = cls;
@@ -325,8 +373,8 @@ tt_p11_generate_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[T
 	static const uint8_t e65537[] = { 0x01, 0x00, 0x01 };
 	CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
 	const struct curve *cv = NULL;
-	const char *label = o != NULL && o->name != NULL ? o->name : "";
-	CK_ULONG label_len = strlen(label) > 256 ? 256 : strlen(label);
+	char label[P11_LABEL_LEN + 1];
+	CK_ULONG label_len = P11_LABEL_LEN;
 	CK_OBJECT_HANDLE hpub, hpriv;
 	CK_ATTRIBUTE pub[8], priv[10];
 	CK_ULONG np = 0, nk = 0;
@@ -334,8 +382,10 @@ tt_p11_generate_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[T
 	CK_RV rv;
 	int r;
 
+	(void)o;   /* the owner never reaches the token (see the top of this file) */
 	if (!TT_KEY_TYPE_IS_KEY_PAIR(a->type) || (r = type_ok(a->type, a->bits, 0)) != 0)
 		return TT_ERR_NOT_SUPPORTED;
+	opaque_label(kid, label);
 	pub[np++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
 	pub[np++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &no, sizeof(no) };
 	pub[np++] = (CK_ATTRIBUTE){ CKA_ID, (void *)kid, TT_KEY_ID_LEN };
@@ -601,10 +651,13 @@ tt_p11_import_key(void *ctx, const struct tt_key_owner *o, const uint8_t kid[TT_
     const struct tt_key_attrs *a, const uint8_t *data, size_t len, struct tt_buf *ref)
 {
 	struct p11_ctx *c = ctx;
-	const char *label = o != NULL && o->name != NULL ? o->name : "";
-	size_t label_len = strlen(label) > 256 ? 256 : strlen(label);
+	char label[P11_LABEL_LEN + 1];
+	size_t label_len = P11_LABEL_LEN;
 	uint32_t bits = 0;
 	int r;
+
+	(void)o;   /* the owner never reaches the token (see the top of this file) */
+	opaque_label(kid, label);
 
 	if ((r = type_ok(a->type, a->bits, 1)) != 0)
 		return r;
