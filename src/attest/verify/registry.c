@@ -10,11 +10,15 @@
 extern const struct tt_verifier tt_verifier_snp;
 extern const struct tt_verifier tt_verifier_cca;
 extern const struct tt_verifier tt_verifier_virtcca;
+extern const struct tt_verifier tt_verifier_tdx;
+extern const struct tt_verifier tt_verifier_sgx;
 
 const struct tt_verifier *const tt_verifier_registry[] = {
 	&tt_verifier_snp,
 	&tt_verifier_cca,
 	&tt_verifier_virtcca,
+	&tt_verifier_tdx,
+	&tt_verifier_sgx,
 	NULL,
 };
 

@@ -45,6 +45,10 @@
 #define TT_VERIFY_F_REQUIRE_CRL  (1u << 1) /* refuse unless every CRL of the chain is supplied */
 #define TT_VERIFY_F_ANY_VMPL     (1u << 2) /* snp: accept a report requested above VMPL 0
                                             * (SVSM/paravisor); the claim carries the VMPL */
+/* A verified TCB status other than the vendor's "up to date" (Intel's SWHardeningNeeded,
+ * OutOfDate, ...) is reported in the claims for the policy to judge instead of refused.
+ * Revoked is refused whatever the flags. */
+#define TT_VERIFY_F_ANY_TCB_STATUS (1u << 3)
 
 /* Upper bounds applied to inputs before anything else is read. */
 #define TT_VERIFY_MAX_EVIDENCE    (1u << 20)  /* 1 MiB of evidence */
