@@ -126,6 +126,11 @@ static int date_field(const char *s, size_t n, uint32_t min, uint32_t max, uint3
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return TT_ERR_DATA_INVALID;
+	/* Leading zeros off: tt_parse_u32 reads "0"-prefixed text as octal. */
+	while (n > 1 && s[0] == '0') {
+		s++;
+		n--;
+	}
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	return tt_parse_u32(tmp, min, max, out) == 0 ? 0 : TT_ERR_DATA_INVALID;

@@ -166,13 +166,16 @@ static int octets(const ASN1_TYPE *v, uint8_t *out, size_t n)
 
 static int small_int(const ASN1_TYPE *v, int type, int64_t max, int64_t *out)
 {
-	const ASN1_INTEGER *i;
 	int64_t x;
+	int i;
 
 	if (v->type != type)
 		return TT_ERR_DATA_INVALID;
-	i = type == V_ASN1_INTEGER ? v->value.integer : (const ASN1_INTEGER *)v->value.enumerated;
-	if (ASN1_INTEGER_get_int64(&x, i) != 1 || x < 0 || x > max)
+	if (type == V_ASN1_INTEGER)
+		i = ASN1_INTEGER_get_int64(&x, v->value.integer);
+	else
+		i = ASN1_ENUMERATED_get_int64(&x, v->value.enumerated);
+	if (i != 1 || x < 0 || x > max)
 		return TT_ERR_DATA_INVALID;
 	*out = x;
 	return 0;

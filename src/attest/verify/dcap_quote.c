@@ -156,8 +156,12 @@ int tt_dcap_quote_parse(const uint8_t *data, size_t len, struct tt_dcap_quote *o
 
 	if ((e = tt_buf_get_u32le(&b, &slen)) != 0 || (e = tt_buf_get_ref(&b, slen, &sig)) != 0)
 		return e;
-	if (tt_buf_avail(&b) != 0)
-		return TT_ERR_TRAILING;
+	/* Quote generation services hand out fixed-size buffers: zero bytes after the
+	 * signature data are padding (signed by nothing, read by nothing); anything else is
+	 * refused. */
+	for (const uint8_t *p = tt_buf_ptr(&b), *end = p + tt_buf_avail(&b); p < end; p++)
+		if (*p != 0)
+			return TT_ERR_TRAILING;
 	tt_buf_init_ro(&s, sig, slen);
 	if ((e = tt_buf_get_bytes(&s, q.signature, 64)) != 0 ||
 	    (e = tt_buf_get_bytes(&s, q.attest_key, 64)) != 0)

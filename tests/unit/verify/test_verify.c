@@ -47,6 +47,8 @@ static const struct {
 	  "da2abe9225d795a380e2899d530ef0318a5b32bc81aafd4488ba961ddf7502d4" },
 	{ "huawei/it-product-ca.pem", "Huawei IT Product CA",
 	  "91be99a26258953efc71757164a75550ceec3dfb95ef978be636508d9ccd9afa" },
+	{ "intel/sgx-root-ca.pem", "Intel SGX Root CA",
+	  "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3" },
 };
 
 static void
