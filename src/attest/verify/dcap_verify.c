@@ -100,8 +100,9 @@ static int chain_fail(struct tt_dcap_result *res, enum tt_dcap_check chain_check
 	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
 	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
 	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-		return fail(res, TT_DCAP_CRL, v == X509_V_ERR_CRL_HAS_EXPIRED ?
-			TT_ERR_NOT_PERMITTED : TT_ERR_DATA_INVALID, "%s: CRL: %s", what,
+		return fail(res, TT_DCAP_CRL, v == X509_V_ERR_CRL_HAS_EXPIRED ||
+			v == X509_V_ERR_CRL_NOT_YET_VALID ? TT_ERR_NOT_PERMITTED : TT_ERR_DATA_INVALID,
+			"%s: CRL: %s", what,
 			X509_verify_cert_error_string(v));
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:

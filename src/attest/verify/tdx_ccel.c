@@ -126,10 +126,23 @@ static bool padding(const struct tt_buf *b)
 	return true;
 }
 
-/* A printable-ASCII description (EV_IPL, EV_EFI_ACTION...) without trailing NULs. */
-static json_t *details(uint32_t type, const uint8_t *d, size_t n)
+/* SHA-384 of n bytes equals digest. */
+static bool covers(const uint8_t *d, size_t n, const uint8_t *digest)
+{
+	uint8_t h[48];
+	unsigned hl = 0;
+
+	return EVP_Digest(d, n, h, &hl, EVP_sha384(), NULL) == 1 && hl == 48 &&
+		memcmp(h, digest, 48) == 0;
+}
+
+/* A printable-ASCII description (EV_ACTION, EV_IPL, EV_EFI_ACTION), without trailing
+ * NULs, and only when the event's digest is the hash of that data: the registers vouch
+ * for digests, not for what a log says next to them. */
+static json_t *details(uint32_t type, const uint8_t *d, size_t n, const uint8_t *digest)
 {
 	json_t *o = json_object();
+	size_t full = n;
 	char *s;
 
 	if (o == NULL)
@@ -138,6 +151,8 @@ static json_t *details(uint32_t type, const uint8_t *d, size_t n)
 		return o;
 	while (n > 0 && d[n - 1] == 0)
 		n--;
+	if (!covers(d, full, digest) && !covers(d, n, digest))
+		return o;
 	if (n == 0 || n > 4096)
 		return o;
 	for (size_t i = 0; i < n; i++)
@@ -153,7 +168,7 @@ static json_t *details(uint32_t type, const uint8_t *d, size_t n)
 }
 
 static int event_json(json_t *arr, uint32_t idx, uint32_t type, json_t *digests,
-	const uint8_t *data, size_t n)
+	const uint8_t *data, size_t n, const uint8_t *sha384)
 {
 	json_t *ev = json_object();
 	char tbuf[16], *b64 = NULL;
@@ -165,7 +180,7 @@ static int event_json(json_t *arr, uint32_t idx, uint32_t type, json_t *digests,
 		return TT_ERR_NO_MEMORY;
 	}
 	snprintf(tbuf, sizeof(tbuf), "0x%08X", type);
-	e = json_object_set_new(ev, "details", details(type, data, n)) ||
+	e = json_object_set_new(ev, "details", details(type, data, n, sha384)) ||
 		json_object_set_new(ev, "digests", digests) ||
 		json_object_set_new(ev, "event", json_string(b64)) ||
 		json_object_set_new(ev, "index", json_integer(idx)) ||
@@ -268,7 +283,7 @@ int tt_dcap_ccel_replay(const uint8_t *log, size_t len, const uint8_t rtmr[4][48
 			e = TT_ERR_NO_MEMORY;
 			goto out;
 		}
-		if ((e = event_json(arr, idx, type, digs, data, size)) != 0)
+		if ((e = event_json(arr, idx, type, digs, data, size, sha384)) != 0)
 			goto out;
 	}
 	if (memcmp(reg, rtmr, sizeof(reg)) != 0)
