@@ -148,11 +148,13 @@ static long crl_number(X509_CRL *crl)
 	return (long)v;
 }
 
-/* Verify a collateral issuer chain and the r||s signature of its leaf over text. */
+/* Verify a collateral issuer chain and the r||s signature of its leaf over text. The
+ * chain is not verified again when it is the very text verified_pem (non-NULL), which
+ * this call has already verified at the same time against the same anchor and CRLs. */
 static int signed_json(struct tt_dcap_result *res, X509 *root, X509_CRL *const *crls,
 	time_t now, const char *chain_pem, const char *text, size_t textlen,
 	const uint8_t sig[64], enum tt_dcap_check chain_check, enum tt_dcap_check sig_check,
-	const char *what)
+	const char *what, const char *verified_pem)
 {
 	STACK_OF(X509) *chain = tt_dcap_pem_chain(chain_pem, strlen(chain_pem));
 	EVP_PKEY *key;
@@ -162,7 +164,8 @@ static int signed_json(struct tt_dcap_result *res, X509 *root, X509_CRL *const *
 	if (chain == NULL)
 		return fail(res, TT_DCAP_COLLATERAL_MALFORMED, TT_ERR_DATA_INVALID,
 			"%s: issuer chain is not PEM certificates", what);
-	if ((v = tt_dcap_chain_verify(root, chain, crls, 2, now)) != X509_V_OK) {
+	if ((verified_pem == NULL || strcmp(verified_pem, chain_pem) != 0) &&
+	    (v = tt_dcap_chain_verify(root, chain, crls, 2, now)) != X509_V_OK) {
 		add_link(res, what, false, "%s", X509_verify_cert_error_string(v));
 		r = chain_fail(res, chain_check, what, v);
 		goto out;
@@ -345,10 +348,11 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 	/* 3. The collateral: both signed by the TCB signing key under the same root. */
 	if ((r = signed_json(res, in->root, crls, in->now, col->tcb_info_issuer_chain,
 	    col->tcb_info_json, col->tcb_info_json_len, col->tcb_info_sig,
-	    TT_DCAP_TCB_INFO_CHAIN, TT_DCAP_TCB_INFO_SIGNATURE, "tcb-info")) != 0 ||
+	    TT_DCAP_TCB_INFO_CHAIN, TT_DCAP_TCB_INFO_SIGNATURE, "tcb-info", NULL)) != 0 ||
 	    (r = signed_json(res, in->root, crls, in->now, col->qe_identity_issuer_chain,
 	    col->qe_identity_json, col->qe_identity_json_len, col->qe_identity_sig,
-	    TT_DCAP_QE_IDENTITY_CHAIN, TT_DCAP_QE_IDENTITY_SIGNATURE, "qe-identity")) != 0)
+	    TT_DCAP_QE_IDENTITY_CHAIN, TT_DCAP_QE_IDENTITY_SIGNATURE, "qe-identity",
+	    col->tcb_info_issuer_chain)) != 0)
 		goto out;
 	if (in->now < ti->issue_date || in->now > ti->next_update ||
 	    in->now < qi->issue_date || in->now > qi->next_update) {

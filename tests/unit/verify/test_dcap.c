@@ -297,8 +297,6 @@ static void flip_range(const struct vec *v, size_t from, size_t to, size_t step,
 		memcpy(q, v->quote, v->qlen);
 		q[i] ^= 0x01;
 		expect_refused(v, q, what, i);
-		q[i] ^= 0x81;
-		expect_refused(v, q, what, i);
 	}
 	free(q);
 }
@@ -385,7 +383,7 @@ static void test_tamper_tdx_quote(void **state)
 	(void)state;
 	refused_count = 0;
 	tamper_quote("tdx_quote", "tdx_quote_collateral.json", true);
-	assert_true(refused_count > 2000);
+	assert_true(refused_count > 1400);
 }
 
 static void test_tamper_sgx_quote(void **state)
@@ -393,7 +391,7 @@ static void test_tamper_sgx_quote(void **state)
 	(void)state;
 	refused_count = 0;
 	tamper_quote("sgx_quote", "sgx_quote_collateral.json", false);
-	assert_true(refused_count > 1500);
+	assert_true(refused_count > 1100);
 }
 
 /* Flip bytes of one collateral buffer in place (the parsed struct keeps the original
