@@ -321,3 +321,76 @@ def test_default_client_limit_keeps_list_clients_answering(daemon_factory, pb):
     st, res = parsec.Client(d.sock, pb, auth=parsec.auth_direct("root")).list_clients()
     assert st == 0 and len(res.clients) == 1024
     assert "clients listed" not in d.logtext()
+
+
+# ---- item 11: keys held by the soft provider stay out of core dumps ----
+
+def _dumpable_memory(pid):
+    """What a core dump of `pid` would hold: every readable mapping without the
+    VM_DONTDUMP flag ("dd" in smaps' VmFlags)."""
+    maps = []
+    cur = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for ln in f:
+            head = ln.split()
+            if head and "-" in head[0] and len(head) >= 2 and len(head[1]) == 4:
+                lo, hi = (int(x, 16) for x in head[0].split("-"))
+                cur = [lo, hi, head[1], head[5] if len(head) > 5 else "", False]
+                maps.append(cur)
+            elif ln.startswith("VmFlags:") and cur is not None:
+                cur[4] = "dd" in ln.split()[1:]
+    out = []
+    with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
+        for lo, hi, perms, path, dd in maps:
+            if dd or perms[0] != "r" or path in ("[vvar]", "[vsyscall]"):
+                continue
+            try:
+                mem.seek(lo)
+                out.append(mem.read(hi - lo))
+            except OSError:
+                pass
+    return b"".join(out)
+
+
+def test_cached_keys_not_in_core_dump(daemon, pb):
+    import os
+    c = parsec.Client(daemon.sock, pb, auth=parsec.auth_direct("alice"))
+    al = parsec.Algs(pb)
+    aes = os.urandom(32)
+    a = parsec.attrs(pb, parsec.simple_type(pb, "aes"), 256,
+                     al.policy(aead=al.aead("GCM")), "encrypt", "decrypt")
+    assert c.import_key("aes", a, aes) == 0
+    scalar = bytes.fromhex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721")
+    assert c.import_key("ec", parsec.ecc_p256_sign_attrs(pb), scalar) == 0
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    rk = rsa.generate_private_key(65537, 2048)
+    rder = rk.private_bytes(serialization.Encoding.DER,
+                            serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    ra = parsec.attrs(pb, parsec.rsa_pair(pb), 2048,
+                      al.policy(asymmetric_signature=al.rsa_pkcs1v15_sign("SHA_256")),
+                      "sign_hash", "verify_hash")
+    assert c.import_key("rsa", ra, rder) == 0
+    rn = rk.private_numbers()
+    # A fresh process: the keys reach memory only by being unwrapped from the store
+    # into the cache, not through request buffers.
+    daemon.restart()
+    for _ in range(3):
+        assert c.aead_encrypt("aes", al.aead("GCM"), b"n" * 12, b"", b"hello")[0] == 0
+        assert c.sign_hash("ec", al.ecdsa("SHA_256"), b"\1" * 32)[0] == 0
+        assert c.sign_hash("rsa", al.rsa_pkcs1v15_sign("SHA_256"), b"\1" * 32)[0] == 0
+    img = _dumpable_memory(daemon.proc.pid)
+    assert len(img) > 1 << 20
+    # the AES key as bytes, the scalar as bytes and as OpenSSL's BIGNUM limbs
+    # (little-endian 64-bit words: the whole big-endian number reversed)
+    for what, needle in (("AES key", aes), ("EC scalar", scalar),
+                         ("EC scalar as BIGNUM", scalar[::-1]),
+                         ("RSA d", rn.d.to_bytes(256, "big")),
+                         ("RSA d as BIGNUM", rn.d.to_bytes(256, "little")),
+                         ("RSA p as BIGNUM", rn.p.to_bytes(128, "little")),
+                         ("RSA p", rn.p.to_bytes(128, "big"))):
+        assert needle not in img, "%s found in dumpable memory" % what
+    # and the memory that does hold them is marked: the secure heap is DONTDUMP
+    with open("/proc/%d/smaps" % daemon.proc.pid) as f:
+        assert " dd" in f.read()

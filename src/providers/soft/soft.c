@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -387,6 +388,46 @@ soft_fini(void *ctx)
 	free(c);
 }
 
+/*
+ * OpenSSL's secure heap: one mmap'ed arena, mlock'ed when RLIMIT_MEMLOCK allows and
+ * always MADV_DONTDUMP, from which OpenSSL takes the private parts of keys it decodes
+ * (RSA's d, p, q and CRT values, EC scalars: BN_secure_new) and from which soft_keys.c
+ * takes symmetric key bytes. Cached keys therefore never appear in a core dump. Without
+ * it those allocations silently come from the ordinary heap.
+ *
+ * The arena has a fixed size and a full arena fails the allocation (the request gets
+ * InsufficientMemory), so it is sized from the cache: 4 KiB per entry, which holds the
+ * private parts of an 8192-bit RSA key (3.5 KiB in power-of-two blocks), plus 1 MiB for
+ * keys in flight outside the cache and for key generation; a power of two (OpenSSL's
+ * rule) between 1 MiB and 1 GiB. Only touched pages cost memory. The arena is the
+ * process's, so the first soft provider sets it up.
+ */
+#define SOFT_SECURE_HEAP_MIN ((size_t)1 << 20)
+#define SOFT_SECURE_HEAP_MAX ((size_t)1 << 30)
+#define SOFT_SECURE_PER_KEY 4096
+#define SOFT_SECURE_MINSIZE 64
+
+static void
+secure_heap_init(uint32_t cache_entries)
+{
+	size_t want = SOFT_SECURE_HEAP_MIN + (size_t)cache_entries * SOFT_SECURE_PER_KEY;
+	size_t size = SOFT_SECURE_HEAP_MIN;
+	int sr;
+
+	if (CRYPTO_secure_malloc_initialized())
+		return;
+	while (size < want && size < SOFT_SECURE_HEAP_MAX)
+		size *= 2;
+	sr = CRYPTO_secure_malloc_init(size, SOFT_SECURE_MINSIZE);
+	if (sr == 0)
+		tt_warn("soft: no secure heap (%zu bytes): cached keys may appear in core dumps", size);
+	else if (sr == 2)
+		tt_warn("soft: secure heap of %zu bytes not locked (RLIMIT_MEMLOCK): cached keys "
+		    "may reach swap, but stay out of core dumps", size);
+	else
+		tt_debug("soft: secure heap of %zu bytes, locked and out of core dumps", size);
+}
+
 static int
 soft_init(const struct tt_provider_cfg *cfg, void **ctxp)
 {
@@ -433,6 +474,7 @@ soft_init(const struct tt_provider_cfg *cfg, void **ctxp)
 	if ((r = seal_options(cfg, &seal)) != 0 ||
 	    (r = load_master_key(path, &seal, c->mk)) != 0)
 		goto out;
+	secure_heap_init(cache);
 	if (cache > 0 && (r = tt_soft_cache_new(cache, &c->cache)) != 0)
 		goto out;
 	if ((c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||

@@ -1,5 +1,7 @@
 /*
- * Bounded LRU cache of parsed keys by kid.
+ * Bounded LRU cache of parsed keys by kid. Their secret parts live in OpenSSL's secure
+ * heap (soft.c: secure_heap_init), so a core dump does not contain them; RSA key pairs
+ * are not cached at all (see tt_soft_cache_put).
  *
  * Unwrapping (AES-GCM) and parsing (an EC scalar multiplication, an RSA DER decode) cost
  * more than the signature they serve, so hot keys stay parsed. An entry remembers the
@@ -158,6 +160,16 @@ tt_soft_cache_put(struct soft_cache *sc, const uint8_t kid[TT_KEY_ID_LEN],
 	size_t bi;
 
 	if (sc->cap == 0)
+		return;
+	/*
+	 * RSA key pairs are never cached. Their private parts sit in OpenSSL's secure heap
+	 * (out of core dumps), but the first private operation makes OpenSSL cache
+	 * Montgomery contexts for p and q inside the key, each holding a copy of the prime
+	 * in ordinary heap, for as long as the key lives. Parsed per use, the key and those
+	 * copies are freed (and cleared) when the operation ends. Unwrap and parse cost
+	 * little next to an RSA private operation (docs/providers-soft.md has figures).
+	 */
+	if (k->type == TT_KEY_TYPE_RSA_KEY_PAIR)
 		return;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return;

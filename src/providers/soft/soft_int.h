@@ -50,7 +50,7 @@ struct soft_key {
 	tt_key_type_t type;
 	uint32_t bits;               /* actual size of the material */
 	EVP_PKEY *pkey;
-	uint8_t *raw;                /* secret; wiped on free */
+	uint8_t *raw;                /* secret, from OpenSSL's secure heap; wiped on free */
 	size_t raw_len;
 };
 

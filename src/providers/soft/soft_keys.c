@@ -198,7 +198,9 @@ tt_soft_key_put(struct soft_key *k)
 	if (k == NULL || atomic_fetch_sub(&k->refs, 1) != 1)
 		return;
 	EVP_PKEY_free(k->pkey);
-	tt_free_secret(k->raw, k->raw_len);
+	/* from the secure heap (soft.c: secure_heap_init), or the heap without one */
+	if (k->raw != NULL)
+		OPENSSL_secure_clear_free(k->raw, k->raw_len);
 	free(k);
 }
 
@@ -348,7 +350,7 @@ tt_soft_key_parse(tt_key_type_t type, const uint8_t *d, size_t len, struct soft_
 		if (len > SOFT_MAX_SYM_BYTES || tt_soft_type_ok(type, (uint32_t)len * 8, 1) != 0)
 			goto out;
 		r = TT_ERR_NO_MEMORY;
-		if ((k->raw = malloc(len)) == NULL)
+		if ((k->raw = OPENSSL_secure_malloc(len)) == NULL)
 			goto out;
 		memcpy(k->raw, d, len);
 		k->raw_len = len;
