@@ -198,11 +198,6 @@ static int compile_rule(struct tt_rego *r, struct rmodule *m, struct rrule *x,
 	else
 		n->has_value = true;
 	if (x->is_default) {
-		if (x->value && x->value->k != T_VAL) {
-			set_err(e, "rego_type_error", m->name, x->line, 0,
-				"default rule value must be a constant");
-			return TT_ERR_DATA_INVALID;
-		}
 		if (n->dflt) {
 			set_err(e, "rego_type_error", m->name, x->line, 0,
 				"multiple default rules");

@@ -37,7 +37,9 @@ CMP_BI(bi_gte, r >= 0)
 
 static int arith(struct rctx *c, struct rv **a, struct rv **out, char op)
 {
-	if (op == '-' && a[0]->t == RV_SET && a[1]->t == RV_SET) {
+	if (op == '-' && a[0]->t == RV_SET) {
+		if (a[1]->t != RV_SET)
+			return rg_type_err(c, 2, "set", a[1]);
 		struct rvec v = { 0 };
 		for (size_t i = 0; i < a[0]->n; i++)
 			if (!rv_set_has(a[1], a[0]->a[i]))
@@ -52,43 +54,40 @@ static int arith(struct rctx *c, struct rv **a, struct rv **out, char op)
 	const struct rv *x = a[0], *y = a[1];
 	if (x->isint && y->isint) {
 		int64_t r;
+		bool ok = false;
 		switch (op) {
-		case '+':
-			if (!__builtin_add_overflow(x->i, y->i, &r)) {
-				*out = rv_int(A, r);
-				return 0;
-			}
-			break;
-		case '-':
-			if (!__builtin_sub_overflow(x->i, y->i, &r)) {
-				*out = rv_int(A, r);
-				return 0;
-			}
-			break;
-		case '*':
-			if (!__builtin_mul_overflow(x->i, y->i, &r)) {
-				*out = rv_int(A, r);
-				return 0;
-			}
-			break;
+		case '+': ok = !__builtin_add_overflow(x->i, y->i, &r); break;
+		case '-': ok = !__builtin_sub_overflow(x->i, y->i, &r); break;
+		case '*': ok = !__builtin_mul_overflow(x->i, y->i, &r); break;
 		case '%':
 			if (y->i == 0)
 				return rg_fail(c, "eval_builtin_error", "rem: modulo by zero");
-			if (y->i == -1) {
-				*out = rv_int(A, 0);
-				return 0;
-			}
-			*out = rv_int(A, x->i % y->i);
-			return 0;
+			r = y->i == -1 ? 0 : x->i % y->i;
+			ok = true;
+			break;
 		case '/':
 			if (y->i == 0)
 				return rg_fail(c, "eval_builtin_error", "div: divide by zero");
 			if (x->i % y->i == 0 && !(x->i == INT64_MIN && y->i == -1)) {
-				*out = rv_int(A, x->i / y->i);
-				return 0;
+				r = x->i / y->i;
+				ok = true;
 			}
 			break;
 		}
+		if (ok) {
+			*out = rv_int(A, r);
+			return 0;
+		}
+	}
+	if (rv_is_integral(x) && rv_is_integral(y)) {
+		int r = rv_big_arith(A, op, x, y, out);
+		if (r == 0)
+			return 0;
+		if (r == -1)
+			return rg_fail(c, "eval_builtin_error", op == '%' ? "rem: modulo by zero" :
+				"div: divide by zero");
+		if (r == -3)
+			return rg_fail(c, "eval_builtin_error", "%s: number too large", rg_ctx_builtin(c));
 	}
 	double p = x->isint ? (double)x->i : x->d, q = y->isint ? (double)y->i : y->d;
 	switch (op) {
@@ -296,9 +295,13 @@ static int num1(struct rctx *c, struct rv **a, struct rv **out, int op)
 	struct rv *x = a[0];
 	if (x->isint) {
 		if (op == 0 && x->i == INT64_MIN)
-			*out = rv_num_d(A, -(double)x->i);
+			*out = rv_num_text(A, "9223372036854775808", 19);
 		else
 			*out = op == 0 ? rv_int(A, x->i < 0 ? -x->i : x->i) : x;
+		return 0;
+	}
+	if (x->s) {
+		*out = op == 0 && x->s[0] == '-' ? rv_num_text(A, x->s + 1, strlen(x->s + 1)) : x;
 		return 0;
 	}
 	double d = x->d;
@@ -393,7 +396,7 @@ static int bi_to_number(struct rctx *c, struct rv **a, struct rv **out)
 		low[k] = '\0';
 		const char *w = low[0] == '+' || low[0] == '-' ? low + 1 : low;
 		if (strcmp(w, "nan") == 0 || strcmp(w, "inf") == 0 || strcmp(w, "infinity") == 0)
-			return rg_fail(c, "eval_builtin_error", "to_number: invalid syntax");
+			return rg_fail(c, "eval_type_error", "to_number: invalid syntax");
 		const char *p = s;
 		if (n && (*p == '+' || *p == '-'))
 			p++;
@@ -666,10 +669,12 @@ static int bi_array_reverse(struct rctx *c, struct rv **a, struct rv **out)
 static void flatten(struct rctx *c, struct rv *x, struct rvec *v)
 {
 	for (size_t i = 0; i < x->n; i++) {
-		if (x->a[i]->t == RV_ARR)
-			flatten(c, x->a[i], v);
-		else
+		if (x->a[i]->t == RV_ARR) {
+			for (size_t j = 0; j < x->a[i]->n; j++)
+				rvec_push(A, v, x->a[i]->a[j]);
+		} else {
 			rvec_push(A, v, x->a[i]);
+		}
 	}
 }
 

@@ -513,8 +513,8 @@ static int complete_k(struct rctx *c, struct rv *v, void *env)
 {
 	struct collect *co = env;
 	if (co->val && !rv_eq(co->val, v))
-		return rg_fail(c, "eval_conflict_error",
-			"complete rules must not produce multiple outputs");
+		return rg_fail(c, "eval_conflict_error", "rule %s produced conflicting values",
+			co->rule->node ? co->rule->node->path : "?");
 	co->val = v;
 	return 0;
 }
@@ -664,6 +664,34 @@ static struct rv *mt_freeze(struct rctx *c, struct mtree *m)
 	return rv_obj(c->a, m->keys.p, vs, m->keys.n, NULL);
 }
 
+/* Merge value v into m: objects merge key by key, sets unite, equal leaves agree. */
+static int mt_merge(struct rctx *c, struct mtree *m, struct rv *v)
+{
+	if (v->t == RV_OBJ && !m->leaf && !m->is_set) {
+		for (size_t i = 0; i < v->n; i++) {
+			int r = mt_merge(c, mt_kid(c, m, v->a[i]), v->v[i]);
+			if (r)
+				return r;
+		}
+		if (v->n == 0 && m->keys.n == 0)
+			m->leaf = v;
+		return 0;
+	}
+	if (v->t == RV_SET && !m->leaf && !m->keys.n) {
+		m->is_set = true;
+		for (size_t i = 0; i < v->n; i++)
+			rvec_push(c->a, &m->members, v->a[i]);
+		return 0;
+	}
+	if (!m->leaf && !m->keys.n && !m->is_set) {
+		m->leaf = v;
+		return 0;
+	}
+	if (m->leaf && rv_eq(m->leaf, v))
+		return 0;
+	return rg_fail(c, "eval_conflict_error", "object keys must be unique");
+}
+
 static int mt_insert(struct rctx *c, struct mtree *m, struct rv *path, struct rv *v,
 	bool set_member, const char *npath)
 {
@@ -679,15 +707,36 @@ static int mt_insert(struct rctx *c, struct mtree *m, struct rv *path, struct rv
 		rvec_push(c->a, &m->members, v);
 		return 0;
 	}
-	if (m->keys.n || m->is_set)
-		return rg_fail(c, "eval_conflict_error", "object keys must be unique");
-	if (m->leaf && !rv_eq(m->leaf, v)) {
-		if (path->n == 0)
-			return rg_fail(c, "eval_conflict_error", "rule %s produced conflicting values",
-				npath);
-		return rg_fail(c, "eval_conflict_error", "object keys must be unique");
+	if (m->leaf && !rv_eq(m->leaf, v) && path->n == 0)
+		return rg_fail(c, "eval_conflict_error", "rule %s produced conflicting values", npath);
+	return mt_merge(c, m, v);
+}
+
+static int first_k(struct rctx *c, struct rv *v, void *env);
+
+/* The value of a default rule: a constant, or a term without variables of its own
+ * (comprehensions), evaluated in the rule's module. */
+static int default_value(struct rctx *c, struct rrule *d, struct rv **out)
+{
+	if (!d->value) {
+		*out = &rv_true_v;
+		return 0;
 	}
-	m->leaf = v;
+	if (d->value->k == T_VAL) {
+		*out = d->value->val;
+		return 0;
+	}
+	struct frame f;
+	size_t mark = c->ntrail;
+	struct rv *v = NULL;
+	frame_push(c, &f, d->mod);
+	int r = eval_term(c, d->value, first_k, &v);
+	frame_pop(c, &f, mark);
+	if (r < 0)
+		return r;
+	if (!v)
+		return RG_UNDEF;
+	*out = v;
 	return 0;
 }
 
@@ -706,6 +755,8 @@ static int compute_node(struct rctx *c, struct rnode *n, struct rv **out)
 		else
 			exact_complete = true;
 	}
+	if (!exact_complete && !exact_set && !dynamic && n->dflt && !n->has_func)
+		return default_value(c, n->dflt, out);
 	if (exact_complete && !dynamic) {
 		struct rv *val = NULL;
 		for (size_t i = 0; i < n->nrules; i++) {
@@ -718,12 +769,12 @@ static int compute_node(struct rctx *c, struct rnode *n, struct rv **out)
 			if (co.val) {
 				if (val && !rv_eq(val, co.val))
 					return rg_fail(c, "eval_conflict_error",
-						"complete rules must not produce multiple outputs");
+						"rule %s produced conflicting values", n->path);
 				val = co.val;
 			}
 		}
-		if (!val && n->dflt)
-			val = n->dflt->value ? n->dflt->value->val : &rv_true_v;
+		if (!val && n->dflt && (r = default_value(c, n->dflt, &val)))
+			return r;
 		if (!val)
 			return RG_UNDEF;
 		*out = val;
@@ -758,10 +809,8 @@ static int compute_node(struct rctx *c, struct rnode *n, struct rv **out)
 			any = true;
 		}
 	}
-	if (exact_complete && dynamic && !any && n->dflt) {
-		*out = n->dflt->value->val;
-		return 0;
-	}
+	if (exact_complete && dynamic && !any && n->dflt)
+		return default_value(c, n->dflt, out);
 	/* children defined by rules deeper in the tree, and the base document */
 	for (size_t i = 0; i < n->nkids; i++) {
 		struct rnode *kid = n->kids[i];
@@ -771,20 +820,22 @@ static int compute_node(struct rctx *c, struct rnode *n, struct rv **out)
 		if (!kv)
 			continue;
 		struct rv *key = kid->pathv[kid->npath - 1];
-		struct mtree *m = mt_kid(c, &root, key);
-		if (m->leaf || m->keys.n || m->is_set) {
-			if (m->leaf && rv_eq(m->leaf, kv))
-				continue;
-			return rg_fail(c, "eval_conflict_error", "object keys must be unique");
-		}
-		m->leaf = kv;
+		if ((r = mt_merge(c, mt_kid(c, &root, key), kv)))
+			return r;
 	}
 	struct rv *b = base_at(c, n->pathv, n->npath);
 	if (b && b->t == RV_OBJ) {
 		for (size_t i = 0; i < b->n; i++) {
 			struct mtree *m = mt_kid(c, &root, b->a[i]);
-			if (!m->leaf && !m->keys.n && !m->is_set)
+			if (!m->leaf && !m->keys.n && !m->is_set) {
 				m->leaf = b->v[i];
+			} else if (b->v[i]->t != RV_OBJ || m->leaf) {
+				/* the base document wins over a rule with the same path */
+				memset(m, 0, sizeof(*m));
+				m->leaf = b->v[i];
+			} else if ((r = mt_merge(c, m, b->v[i]))) {
+				return r;
+			}
 		}
 	} else if (b && !n->nrules && !n->nkids) {
 		*out = b;
@@ -834,7 +885,10 @@ struct fcall {
 	size_t nargs;
 	struct rv *val;
 	size_t i;
+	bool declared;
 };
+
+static void declare(struct rctx *c, struct rterm *t);
 
 static int fval_k(struct rctx *c, struct rv *v, void *env)
 {
@@ -857,6 +911,11 @@ static int fbody_k(struct rctx *c, void *env)
 static int fargs_k(struct rctx *c, void *env)
 {
 	struct fcall *f = env;
+	if (f->i == 0 && !f->declared) {
+		f->declared = true;
+		for (size_t j = 0; j < f->nargs; j++)
+			declare(c, f->rule->args[j]);
+	}
 	if (f->i == f->nargs) {
 		if (f->rule->body)
 			return eval_body(c, f->rule->body, fbody_k, f);
@@ -883,7 +942,7 @@ static int call_user(struct rctx *c, struct rnode *n, struct rv **args, size_t n
 			struct frame f;
 			size_t mark = c->ntrail;
 			frame_push(c, &f, x->mod);
-			struct fcall fc = { x, args, nargs, NULL, 0 };
+			struct fcall fc = { x, args, nargs, NULL, 0, false };
 			r = fargs_k(c, &fc);
 			frame_pop(c, &f, mark);
 			if (r == RG_UNSAFE || r == RG_UNSAFE_DEEP)
@@ -905,8 +964,8 @@ static int call_user(struct rctx *c, struct rnode *n, struct rv **args, size_t n
 		}
 	}
 	c->depth--;
-	if (!val && n->dflt && n->dflt->nargs == nargs)
-		val = n->dflt->value->val;
+	if (!val && n->dflt && n->dflt->nargs == nargs && (r = default_value(c, n->dflt, &val)))
+		return r;
 	if (!val)
 		return RG_UNDEF;
 	*out = val;
@@ -971,6 +1030,8 @@ static int find_mock(struct rctx *c, const struct rterm *t, struct mock **out)
 {
 	for (size_t i = c->nmocks; i-- > 0;) {
 		struct mock *m = &c->mocks[i];
+		if (m->off)
+			continue;
 		if ((m->node && m->node == t->fnode) || (m->bi && m->bi == t->bi && !t->fnode)) {
 			*out = m;
 			return 1;
@@ -1002,8 +1063,28 @@ static int invoke_mock(struct rctx *c, struct call_env *e, struct mock *m, struc
 {
 	if (m->value)
 		return deliver(c, e, m->value);
-	/* replacement function: avoid mocking it again with the same mock */
-	return invoke(c, e, m->rbi, m->rnode, args, nargs, mockdepth + 1);
+	(void)mockdepth;
+	if (m->rnode) {
+		/* inside the replacement, the name it replaces means the original again */
+		struct rv *res = NULL;
+		struct mock *saved = c->mocks;
+		size_t nsaved = c->nmocks;
+		unsigned ep = c->epoch;
+		/* no mock applies inside a replacement (OPA: a mock never calls another) */
+		c->mocks = NULL;
+		c->nmocks = 0;
+		c->epoch = ++c->epoch_counter;
+		int r = call_user(c, m->rnode, args, nargs, &res);
+		c->mocks = saved;
+		c->nmocks = nsaved;
+		c->epoch = ep;
+		if (r == RG_UNDEF)
+			return 0;
+		if (r)
+			return r;
+		return deliver(c, e, res);
+	}
+	return invoke(c, e, m->rbi, NULL, args, nargs, 1);
 }
 
 static int invoke(struct rctx *c, struct call_env *e, const struct rg_builtin *bi,
@@ -1499,6 +1580,32 @@ static int unify2(struct rctx *c, struct rterm *a, struct rterm *b, bk k, void *
 		struct uni2_arr e = { a, b, k, env, 0 };
 		return uni2_arr_step(c, &e);
 	}
+	if (a->k == T_OBJ && b->k == T_OBJ) {
+		if (a->n != b->n)
+			return 0;
+		bool ground_keys = true;
+		for (size_t i = 0; i < a->n && ground_keys; i++)
+			ground_keys = a->a[i]->k == T_VAL && b->a[i]->k == T_VAL;
+		if (ground_keys) {
+			/* pair the values by key, then unify them as two arrays */
+			struct rterm *xa = rg_alloc(c->a, sizeof(*xa)), *xb = rg_alloc(c->a, sizeof(*xb));
+			xa->k = xb->k = T_ARR;
+			xa->n = xb->n = a->n;
+			xa->a = rg_alloc(c->a, a->n * sizeof(*xa->a));
+			xb->a = rg_alloc(c->a, a->n * sizeof(*xb->a));
+			for (size_t i = 0; i < a->n; i++) {
+				size_t j = 0;
+				while (j < b->n && !rv_eq(a->a[i]->val, b->a[j]->val))
+					j++;
+				if (j == b->n)
+					return 0;
+				xa->a[i] = a->b[i];
+				xb->a[i] = b->b[j];
+			}
+			struct uni2_arr e = { xa, xb, k, env, 0 };
+			return uni2_arr_step(c, &e);
+		}
+	}
 	struct uni2_env e;
 	size_t mark = c->ntrail;
 	int r;
@@ -1608,15 +1715,18 @@ static int somein_coll_k(struct rctx *c, struct rv *coll, void *env)
 
 struct every_env {
 	struct rexpr *e;
-	bool ok;
+	bool ok, seen;
 };
 
 static int every_coll_k(struct rctx *c, struct rv *coll, void *env)
 {
 	struct every_env *ev = env;
 	int r;
-	if (is_scalar_coll(coll))
+	ev->seen = true;
+	if (is_scalar_coll(coll)) {
+		ev->ok = false;
 		return 0;
+	}
 	for (size_t i = 0; i < coll->n && ev->ok; i++) {
 		if ((r = step(c)))
 			return r;
@@ -1647,6 +1757,38 @@ static int every_coll_k(struct rctx *c, struct rv *coll, void *env)
 	return 0;
 }
 
+/* A named variable in t that nothing has bound yet (`not` must not bind any). */
+static bool has_unbound(struct rctx *c, struct rterm *t)
+{
+	struct rv *b;
+	if (!t)
+		return false;
+	switch (t->k) {
+	case T_VAR:
+		if (t->name[0] != '$' && var_state(c, t->name, &b) == V_UNBOUND &&
+		    !lookup(c, t->name)) {
+			c->unsafe_name = t->name;
+			return true;
+		}
+		return false;
+	case T_REF:
+	case T_ARR:
+	case T_SET:
+	case T_CALL:
+		for (size_t i = 0; i < t->n; i++)
+			if (has_unbound(c, t->a[i]))
+				return true;
+		return false;
+	case T_OBJ:
+		for (size_t i = 0; i < t->n; i++)
+			if (has_unbound(c, t->a[i]) || has_unbound(c, t->b[i]))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
 static int eval_expr_inner(struct rctx *c, struct rexpr *e, bk k, void *env)
 {
 	int r;
@@ -1669,14 +1811,14 @@ static int eval_expr_inner(struct rctx *c, struct rexpr *e, bk k, void *env)
 	case E_EVERY: {
 		if ((e->key && e->key->k != T_VAR) || e->val->k != T_VAR)
 			return rg_fail(c, "rego_parse_error", "every needs variables");
-		struct every_env ev = { e, true };
+		struct every_env ev = { e, true, false };
 		r = eval_term(c, e->coll, every_coll_k, &ev);
 		c->ntrail = mark;
 		if (r)
 			return r;
 		/* every over an undefined collection is undefined; over any collection whose
 		 * elements all satisfy the body (or an empty one) it is true */
-		if (!ev.ok)
+		if (!ev.ok || !ev.seen)
 			return 0;
 		return k(c, env);
 	}
@@ -1694,6 +1836,8 @@ static int eval_expr_inner(struct rctx *c, struct rexpr *e, bk k, void *env)
 		break;
 	}
 	struct rterm *t = e->t;
+	if (e->neg && has_unbound(c, t))
+		return RG_UNSAFE;
 	if (e->neg) {
 		struct rexpr pos = *e;
 		pos.neg = false;

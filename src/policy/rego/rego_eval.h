@@ -23,6 +23,7 @@ struct mock {
 	struct rnode *rnode;
 	const struct rg_builtin *rbi;
 	struct rv *value;
+	bool off; /* while its own replacement runs */
 };
 
 struct cache_ent;

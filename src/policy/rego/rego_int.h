@@ -35,7 +35,8 @@ struct rv {
 	uint8_t b;     /* RV_BOOL */
 	size_t n;      /* length: bytes of a string, items, members, keys */
 	int64_t i;
-	double d;      /* RV_NUM: always set (approximate when isint) */
+	double d;      /* RV_NUM: always set (approximate unless a float) */
+	long double ld; /* RV_NUM: the same with more range and digits, for ordering */
 	const char *s; /* RV_STR bytes (NUL-terminated); RV_NUM: text of a big integer */
 	struct rv **a; /* RV_ARR items; RV_SET members and RV_OBJ keys, sorted */
 	struct rv **v; /* RV_OBJ values, parallel to a */
@@ -44,7 +45,16 @@ struct rv {
 extern struct rv rv_null_v, rv_true_v, rv_false_v;
 struct rv *rv_int(struct rg_arena *a, int64_t i);
 struct rv *rv_num_d(struct rg_arena *a, double d); /* integral and in range -> isint */
-struct rv *rv_num_text(struct rg_arena *a, const char *s, size_t n); /* NULL if bad */
+/* A number from JSON/Rego number text. Integral values (1e3, 10.00 included) are exact:
+ * int64 when they fit, else decimal text (up to 400 digits). NULL if malformed. */
+struct rv *rv_num_text(struct rg_arena *a, const char *s, size_t n);
+bool rv_is_integral(const struct rv *v); /* an exact integer (int64 or big) */
+/* Integer arithmetic beyond int64 (op one of + - * / %): 0 with *out, 1 when a
+ * division is not exact (the caller uses floating point), -1 on division by zero. */
+int rv_big_arith(struct rg_arena *a, char op, const struct rv *x, const struct rv *y,
+	struct rv **out);
+/* Decimal text of an integral number into the arena. */
+const char *rv_int_text(struct rg_arena *a, const struct rv *v);
 struct rv *rv_str(struct rg_arena *a, const char *s, size_t n);
 struct rv *rv_cstr(struct rg_arena *a, const char *s);
 struct rv *rv_bool(bool b);

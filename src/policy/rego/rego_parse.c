@@ -440,6 +440,7 @@ static struct rterm *mkcall(struct lx *l, const char *op, struct rterm *x, struc
 static struct rterm *p_expr(struct lx *l, bool no_bar);
 static struct rbody *p_body_until(struct lx *l, enum tok end);
 static struct rterm *p_term(struct lx *l, bool no_bar);
+static struct rterm *p_rel(struct lx *l, bool no_bar);
 
 static struct rterm *p_parens_args(struct lx *l, struct rterm *call)
 {
@@ -675,6 +676,22 @@ static struct rterm *p_primary(struct lx *l, bool no_bar)
 		next(l);
 		enter(l);
 		t = p_expr(l, false);
+		if (l->t == K_COMMA) {
+			/* (k, v in xs) */
+			next(l);
+			struct rterm *v = p_rel(l, false);
+			if (!is_kw(l, "in"))
+				perr(l, "expected 'in'");
+			next(l);
+			struct rterm *coll = p_rel(l, false);
+			struct rterm *m3 = mkcall(l, "internal.member_3", t, v);
+			m3->a = rg_alloc(l->a, 3 * sizeof(*m3->a));
+			m3->a[0] = t;
+			m3->a[1] = v;
+			m3->a[2] = coll;
+			m3->n = 3;
+			t = m3;
+		}
 		leave(l);
 		expect(l, K_RPAREN, "')'");
 		return p_postfix(l, t);
@@ -1024,8 +1041,24 @@ static struct rbody *p_rule_body(struct lx *l, bool *had)
 		next(l);
 		*had = true;
 		if (l->t == K_LBRACE) {
-			next(l);
-			return p_body_until(l, K_RBRACE);
+			/* a block, or else one expression that starts with an object or set term */
+			struct lxsave s;
+			jmp_buf outer;
+			unsigned depth = l->depth;
+			save(l, &s);
+			memcpy(&outer, &l->fail, sizeof(outer));
+			if (setjmp(l->fail) == 0) {
+				next(l);
+				struct rbody *b = p_body_until(l, K_RBRACE);
+				memcpy(&l->fail, &outer, sizeof(outer));
+				return b;
+			}
+			memcpy(&l->fail, &outer, sizeof(outer));
+			if (l->err == TT_ERR_LIMIT)
+				longjmp(l->fail, 1);
+			restore(l, &s);
+			l->depth = depth;
+			l->err = 0;
 		}
 		struct rbody *b = rg_alloc(l->a, sizeof(*b));
 		b->e = rg_alloc(l->a, sizeof(*b->e));
@@ -1081,8 +1114,8 @@ static struct rrule *p_rule(struct lx *l, struct rmodule *m)
 			perr(l, "default rules have no body");
 		return r;
 	}
-	bool had;
-	r->body = p_rule_body(l, &had);
+	bool had_main, had;
+	r->body = p_rule_body(l, &had_main);
 	struct rrule *prev = r;
 	while (is_kw(l, "else")) {
 		if (r->kind == R_SET)
@@ -1101,7 +1134,7 @@ static struct rrule *p_rule(struct lx *l, struct rmodule *m)
 		prev->els = e;
 		prev = e;
 	}
-	if (!had && !r->value && r->kind != R_SET)
+	if (!had_main && !r->value && r->kind != R_SET)
 		perr(l, "rule has neither value nor body");
 	return r;
 }

@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
 
 #include "rego_int.h"
 
@@ -86,6 +90,7 @@ struct rv *rv_int(struct rg_arena *a, int64_t i)
 	v->isint = 1;
 	v->i = i;
 	v->d = (double)i;
+	v->ld = (long double)i;
 	return v;
 }
 
@@ -96,6 +101,7 @@ struct rv *rv_num_d(struct rg_arena *a, double d)
 	struct rv *v = rg_alloc(a, sizeof(*v));
 	v->t = RV_NUM;
 	v->d = d;
+	v->ld = d;
 	return v;
 }
 
@@ -106,29 +112,152 @@ struct rv *rv_num_text(struct rg_arena *a, const char *s, size_t n)
 		return NULL;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	bool integral = strpbrk(buf, ".eE") == NULL;
-	if (integral) {
+	/* -?digits(.digits)?([eE][+-]?digits)? */
+	size_t i = 0;
+	bool neg = false;
+	if (buf[i] == '-' || buf[i] == '+')
+		neg = buf[i++] == '-';
+	char dig[512];
+	size_t nd = 0, nint = 0;
+	long long exp10 = 0;
+	if (!isdigit((unsigned char)buf[i]))
+		return NULL;
+	while (isdigit((unsigned char)buf[i])) {
+		dig[nd++] = buf[i++];
+		nint++;
+	}
+	if (buf[i] == '.') {
+		i++;
+		if (!isdigit((unsigned char)buf[i]))
+			return NULL;
+		while (isdigit((unsigned char)buf[i])) {
+			dig[nd++] = buf[i++];
+			exp10--;
+		}
+	}
+	if (buf[i] == 'e' || buf[i] == 'E') {
+		i++;
 		char *end;
 		errno = 0;
-		long long ll = strtoll(buf, &end, 10);
-		if (*end == '\0' && errno == 0)
-			return rv_int(a, ll);
+		long long e = strtoll(buf + i, &end, 10);
+		if (end == buf + i || errno)
+			return NULL;
+		i = (size_t)(end - buf);
+		exp10 += e;
 	}
-	char *end;
-	double d = strtod(buf, &end);
-	if (*end != '\0' || !isfinite(d))
+	if (buf[i] != '\0')
 		return NULL;
-	struct rv *v = rv_num_d(a, d);
-	if (integral && !v->isint) {
-		v->s = rg_strndup(a, buf, n); /* keep the exact digits for output */
-	} else if (integral && v->isint && (d >= 9223372036854775807.0 || d <= -9223372036854775808.0)) {
-		/* rounded into range but the text was outside: keep it as text */
-		v = rg_alloc(a, sizeof(*v));
-		v->t = RV_NUM;
-		v->d = d;
-		v->s = rg_strndup(a, buf, n);
+	(void)nint;
+	/* strip leading zeros, then trailing zeros into the exponent */
+	size_t lead = 0;
+	while (lead < nd && dig[lead] == '0')
+		lead++;
+	size_t m = nd - lead;
+	while (m > 0 && dig[lead + m - 1] == '0') {
+		m--;
+		exp10++;
 	}
+	struct rv *v = rg_alloc(a, sizeof(*v));
+	v->t = RV_NUM;
+	if (m == 0) {
+		v->isint = 1;
+		return v; /* zero */
+	}
+	if (exp10 >= 0 && (long long)m + exp10 <= 400) {
+		char *t = rg_alloc(a, m + (size_t)exp10 + 2);
+		size_t k = 0;
+		if (neg)
+			t[k++] = '-';
+		memcpy(t + k, dig + lead, m);
+		k += m;
+		memset(t + k, '0', (size_t)exp10);
+		k += (size_t)exp10;
+		t[k] = '\0';
+		char *end;
+		errno = 0;
+		long long ll = strtoll(t, &end, 10);
+		if (errno == 0 && *end == '\0')
+			return rv_int(a, ll);
+		v->s = t;
+		v->d = strtod(t, NULL);
+		v->ld = strtold(t, NULL);
+		return v;
+	}
+	v->d = strtod(buf, NULL);
+	v->ld = strtold(buf, NULL);
+	if (!isfinite(v->ld))
+		return NULL;
 	return v;
+}
+
+bool rv_is_integral(const struct rv *v)
+{
+	return v->t == RV_NUM && (v->isint || v->s);
+}
+
+const char *rv_int_text(struct rg_arena *a, const struct rv *v)
+{
+	if (v->s)
+		return v->s;
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%lld", (long long)v->i);
+	return rg_strndup(a, buf, strlen(buf));
+}
+
+int rv_big_arith(struct rg_arena *a, char op, const struct rv *x, const struct rv *y,
+	struct rv **out)
+{
+	BIGNUM *p = NULL, *q = NULL, *r = BN_new(), *rem = BN_new();
+	BN_CTX *ctx = BN_CTX_new();
+	char *txt = NULL;
+	int ret = -2;
+	if (!r || !rem || !ctx || !BN_dec2bn(&p, rv_int_text(a, x)) || !BN_dec2bn(&q, rv_int_text(a, y)))
+		goto out;
+	switch (op) {
+	case '+': if (!BN_add(r, p, q)) goto out; break;
+	case '-': if (!BN_sub(r, p, q)) goto out; break;
+	case '*': if (!BN_mul(r, p, q, ctx)) goto out; break;
+	case '/':
+	case '%':
+		if (BN_is_zero(q)) {
+			ret = -1;
+			goto out;
+		}
+		/* BN_div truncates toward zero; the remainder takes the dividend's sign (Go's
+		 * big.Int.Quo/Rem, which OPA uses) */
+		if (!BN_div(r, rem, p, q, ctx))
+			goto out;
+		if (op == '%') {
+			BIGNUM *t = r;
+			r = rem;
+			rem = t;
+		} else if (!BN_is_zero(rem)) {
+			ret = 1;
+			goto out;
+		}
+		break;
+	default:
+		goto out;
+	}
+	txt = BN_bn2dec(r);
+	if (!txt)
+		goto out;
+	if (strlen(txt) > 400) {
+		ret = -3;
+		goto out;
+	}
+	*out = rv_num_text(a, txt, strlen(txt));
+	ret = *out ? 0 : -2;
+out:
+	OPENSSL_free(txt);
+	BN_free(p);
+	BN_free(q);
+	BN_free(r);
+	BN_free(rem);
+	BN_CTX_free(ctx);
+	if (ret == -2)
+		longjmp(*a->oom, 2);
+	return ret;
 }
 
 struct rv *rv_str(struct rg_arena *a, const char *s, size_t n)
@@ -221,12 +350,38 @@ struct rv *rv_obj(struct rg_arena *a, struct rv **keys, struct rv **vals, size_t
 	return o;
 }
 
+static int dec_cmp(const char *x, const char *y)
+{
+	bool nx = x[0] == '-', ny = y[0] == '-';
+	if (nx != ny)
+		return nx ? -1 : 1;
+	size_t lx = strlen(x), ly = strlen(y);
+	int c = lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
+	if (c > 0)
+		c = 1;
+	else if (c < 0)
+		c = -1;
+	return nx ? -c : c;
+}
+
 static int num_cmp(const struct rv *x, const struct rv *y)
 {
 	if (x->isint && y->isint)
 		return x->i < y->i ? -1 : x->i > y->i;
-	long double a = x->isint ? (long double)x->i : (long double)x->d;
-	long double b = y->isint ? (long double)y->i : (long double)y->d;
+	if (rv_is_integral(x) && rv_is_integral(y)) {
+		char bx[32], by[32];
+		const char *sx = x->s, *sy = y->s;
+		if (!sx) {
+			snprintf(bx, sizeof(bx), "%lld", (long long)x->i);
+			sx = bx;
+		}
+		if (!sy) {
+			snprintf(by, sizeof(by), "%lld", (long long)y->i);
+			sy = by;
+		}
+		return dec_cmp(sx, sy);
+	}
+	long double a = x->ld, b = y->ld;
 	return a < b ? -1 : a > b;
 }
 
