@@ -210,12 +210,25 @@ static int bi_member3(struct rctx *c, struct rv **a, struct rv **out)
 
 /* ---- aggregates ---- */
 
+/* Code points as Go counts them: each byte of an invalid sequence counts as one. */
 static size_t utf8_len(const char *s, size_t n)
 {
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			k++;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n; k++) {
+		unsigned char c = p[i];
+		size_t l = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		bool ok = l > 0 && i + l <= n;
+		for (size_t j = 1; ok && j < l; j++)
+			ok = (p[i + j] & 0xC0) == 0x80;
+		if (ok && l == 2 && c < 0xC2)
+			ok = false;
+		if (ok && l == 3 && ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] >= 0xA0)))
+			ok = false;
+		if (ok && l == 4 && ((c == 0xF0 && p[i + 1] < 0x90) || c > 0xF4 || (c == 0xF4 && p[i + 1] >= 0x90)))
+			ok = false;
+		i += ok ? l : 1;
+	}
 	return k;
 }
 

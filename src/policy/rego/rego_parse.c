@@ -655,7 +655,11 @@ static struct rterm *p_primary(struct lx *l, bool no_bar)
 			} else if (v->isint && v->i != INT64_MIN) {
 				nv = rv_int(l->a, -v->i);
 			} else {
-				nv = rv_num_d(l->a, -v->d);
+				/* keep the literal's extended precision for ordering */
+				nv = rg_alloc(l->a, sizeof(*nv));
+				*nv = *v;
+				nv->d = -v->d;
+				nv->ld = -v->ld;
 			}
 			t = mkval(l, nv);
 			t->line = line;
