@@ -44,6 +44,20 @@ EVP_PKEY *tt_dcap_p256_key(const uint8_t xy[64]);
 /* ECDSA-SHA256 over msg with r || s (64 bytes). 1 valid, 0 not, -1 internal error. */
 int tt_dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t sig[64], const void *msg, size_t len);
 
+/* Cache of positive chain verifications (dcap_cache.c): key = SHA-256 of every byte the
+ * verification depended on; [lo, hi] = the interval in which all its certificates and CRLs
+ * are valid. get: true on a hit with now in [lo, hi], *leaf up-referenced (when asked
+ * for; the entry must hold one), *ext and cn[64] copied (when asked for). */
+bool tt_dcap_cache_get(const uint8_t key[32], time_t now, X509 **leaf,
+	struct tt_dcap_pck_ext *ext, char cn[64]);
+void tt_dcap_cache_put(const uint8_t key[32], time_t lo, time_t hi, X509 *leaf,
+	const struct tt_dcap_pck_ext *ext, const char *cn);
+/* Drop every entry (tests, and a caller that replaces its anchors). */
+void tt_dcap_cache_flush(void);
+/* The validity interval of root, every certificate of chain and every CRL. */
+void tt_dcap_cache_window(X509 *root, STACK_OF(X509) *chain, X509_CRL *const *crls,
+	unsigned ncrls, time_t *lo, time_t *hi);
+
 /* Claims (Trustee's names) of a verified quote; NULL on allocation failure. */
 json_t *tt_dcap_claims(const struct tt_dcap_quote *q, const struct tt_dcap_result *res,
 	const struct tt_dcap_pck_ext *pck);

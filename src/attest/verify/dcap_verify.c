@@ -148,19 +148,58 @@ static long crl_number(X509_CRL *crl)
 	return (long)v;
 }
 
+/* Cache key: SHA-256 over a tag and length-prefixed parts (so that no two different
+ * inputs concatenate to the same bytes). */
+static int cache_key(uint8_t out[32], const char *tag, const void *const *part,
+	const size_t *len, unsigned n)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		EVP_DigestUpdate(md, tag, strlen(tag) + 1) == 1;
+
+	for (unsigned i = 0; ok && i < n; i++) {
+		uint64_t l = len[i];
+
+		ok = EVP_DigestUpdate(md, &l, sizeof(l)) == 1 &&
+			EVP_DigestUpdate(md, part[i], len[i]) == 1;
+	}
+	ok = ok && EVP_DigestFinal_ex(md, out, NULL) == 1;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : TT_ERR_NO_MEMORY;
+}
+
+/* What the cache keys of one verification share: the anchor and both CRLs. */
+struct keyparts {
+	uint8_t root_fp[32];
+	const struct tt_dcap_collateral *col;
+};
+
 /* Verify a collateral issuer chain and the r||s signature of its leaf over text. The
  * chain is not verified again when it is the very text verified_pem (non-NULL), which
  * this call has already verified at the same time against the same anchor and CRLs. */
 static int signed_json(struct tt_dcap_result *res, X509 *root, X509_CRL *const *crls,
 	time_t now, const char *chain_pem, const char *text, size_t textlen,
 	const uint8_t sig[64], enum tt_dcap_check chain_check, enum tt_dcap_check sig_check,
-	const char *what, const char *verified_pem)
+	const char *what, const char *verified_pem, const struct keyparts *kp)
 {
-	STACK_OF(X509) *chain = tt_dcap_pem_chain(chain_pem, strlen(chain_pem));
+	const void *part[6] = { kp->root_fp, kp->col->root_ca_crl, kp->col->pck_crl, chain_pem,
+		text, sig };
+	size_t plen[6] = { 32, kp->col->root_ca_crl_len, kp->col->pck_crl_len,
+		strlen(chain_pem), textlen, 64 };
+	STACK_OF(X509) *chain = NULL;
+	uint8_t ck[32];
+	time_t lo, hi;
 	EVP_PKEY *key;
 	char cn[128];
 	int v, r;
 
+	if ((r = cache_key(ck, "dcap-signed-json", part, plen, 6)) != 0)
+		return fail(res, TT_DCAP_INTERNAL, r, "SHA-256 failed");
+	if (tt_dcap_cache_get(ck, now, NULL, NULL, cn)) {
+		add_link(res, what, true, "signed by \"%s\" (verified before, same bytes)", cn);
+		return 0;
+	}
+	chain = tt_dcap_pem_chain(chain_pem, strlen(chain_pem));
 	if (chain == NULL)
 		return fail(res, TT_DCAP_COLLATERAL_MALFORMED, TT_ERR_DATA_INVALID,
 			"%s: issuer chain is not PEM certificates", what);
@@ -183,6 +222,8 @@ static int signed_json(struct tt_dcap_result *res, X509 *root, X509_CRL *const *
 		goto out;
 	}
 	add_link(res, what, true, "signed by \"%s\"", cn);
+	tt_dcap_cache_window(root, chain, crls, 2, &lo, &hi);
+	tt_dcap_cache_put(ck, lo, hi, NULL, NULL, cn);
 	r = 0;
 out:
 	sk_X509_pop_free(chain, X509_free);
@@ -278,6 +319,9 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 	struct tt_dcap_quote *q;
 	struct tt_dcap_pck_ext pck;
 	STACK_OF(X509) *chain = NULL;
+	X509 *leaf = NULL;
+	struct keyparts kp;
+	uint8_t ck[32];
 	X509_CRL *crls[2] = { NULL, NULL };
 	EVP_PKEY *akey = NULL;
 	const struct tt_dcap_tcb_level *sgx_lvl = NULL, *tdx_lvl = NULL, *qe_lvl, *mod_lvl = NULL;
@@ -321,38 +365,67 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 			"a CRL is not DER");
 		goto out;
 	}
-	if ((chain = tt_dcap_pem_chain(q->cert_data, q->cert_len)) == NULL) {
-		r = fail(res, TT_DCAP_MALFORMED, TT_ERR_DATA_INVALID,
-			"PCK certification data is not a PEM chain");
+	kp.col = col;
+	if (X509_digest(in->root, EVP_sha256(), kp.root_fp, NULL) != 1) {
+		r = fail(res, TT_DCAP_INTERNAL, TT_ERR_NO_MEMORY, "SHA-256 failed");
 		goto out;
 	}
-	if ((v = tt_dcap_chain_verify(in->root, chain, crls, 2, in->now)) != X509_V_OK) {
-		add_link(res, "pck-chain", false, "%s", X509_verify_cert_error_string(v));
-		r = chain_fail(res, TT_DCAP_PCK_CHAIN, "PCK chain", v);
-		goto out;
+	{
+		const void *part[4] = { kp.root_fp, col->root_ca_crl, col->pck_crl, q->cert_data };
+		size_t plen[4] = { 32, col->root_ca_crl_len, col->pck_crl_len, q->cert_len };
+
+		if ((r = cache_key(ck, "dcap-pck-chain", part, plen, 4)) != 0) {
+			r = fail(res, TT_DCAP_INTERNAL, r, "SHA-256 failed");
+			goto out;
+		}
 	}
-	if (!cn_contains(sk_X509_value(chain, 0), "SGX PCK Certificate", cn, sizeof(cn))) {
-		add_link(res, "pck-chain", false, "leaf CN \"%s\"", cn);
-		r = fail(res, TT_DCAP_PCK_CHAIN, TT_ERR_INVALID_SIGNATURE,
-			"PCK leaf is not an SGX PCK Certificate");
-		goto out;
-	}
-	add_link(res, "pck-chain", true, "\"%s\" via %d intermediate(s), CRLs checked", cn,
-		sk_X509_num(chain) - 2 > 0 ? sk_X509_num(chain) - 2 : 0);
-	if (tt_dcap_pck_ext_parse(sk_X509_value(chain, 0), &pck) != 0) {
-		r = fail(res, TT_DCAP_PCK_EXTENSIONS, TT_ERR_DATA_INVALID,
-			"PCK certificate's SGX extensions are missing or malformed");
-		goto out;
+	if (tt_dcap_cache_get(ck, in->now, &leaf, &pck, cn)) {
+		add_link(res, "pck-chain", true, "\"%s\", CRLs checked (verified before, same "
+			"bytes)", cn);
+	} else {
+		time_t lo, hi;
+
+		if ((chain = tt_dcap_pem_chain(q->cert_data, q->cert_len)) == NULL) {
+			r = fail(res, TT_DCAP_MALFORMED, TT_ERR_DATA_INVALID,
+				"PCK certification data is not a PEM chain");
+			goto out;
+		}
+		if ((v = tt_dcap_chain_verify(in->root, chain, crls, 2, in->now)) != X509_V_OK) {
+			add_link(res, "pck-chain", false, "%s", X509_verify_cert_error_string(v));
+			r = chain_fail(res, TT_DCAP_PCK_CHAIN, "PCK chain", v);
+			goto out;
+		}
+		if (!cn_contains(sk_X509_value(chain, 0), "SGX PCK Certificate", cn, sizeof(cn))) {
+			add_link(res, "pck-chain", false, "leaf CN \"%s\"", cn);
+			r = fail(res, TT_DCAP_PCK_CHAIN, TT_ERR_INVALID_SIGNATURE,
+				"PCK leaf is not an SGX PCK Certificate");
+			goto out;
+		}
+		add_link(res, "pck-chain", true, "\"%s\" via %d intermediate(s), CRLs checked",
+			cn, sk_X509_num(chain) - 2 > 0 ? sk_X509_num(chain) - 2 : 0);
+		if (tt_dcap_pck_ext_parse(sk_X509_value(chain, 0), &pck) != 0) {
+			r = fail(res, TT_DCAP_PCK_EXTENSIONS, TT_ERR_DATA_INVALID,
+				"PCK certificate's SGX extensions are missing or malformed");
+			goto out;
+		}
+		leaf = sk_X509_value(chain, 0);
+		if (X509_up_ref(leaf) != 1) {
+			leaf = NULL;
+			r = fail(res, TT_DCAP_INTERNAL, TT_ERR_NO_MEMORY, "out of memory");
+			goto out;
+		}
+		tt_dcap_cache_window(in->root, chain, crls, 2, &lo, &hi);
+		tt_dcap_cache_put(ck, lo, hi, leaf, &pck, cn);
 	}
 
 	/* 3. The collateral: both signed by the TCB signing key under the same root. */
 	if ((r = signed_json(res, in->root, crls, in->now, col->tcb_info_issuer_chain,
 	    col->tcb_info_json, col->tcb_info_json_len, col->tcb_info_sig,
-	    TT_DCAP_TCB_INFO_CHAIN, TT_DCAP_TCB_INFO_SIGNATURE, "tcb-info", NULL)) != 0 ||
+	    TT_DCAP_TCB_INFO_CHAIN, TT_DCAP_TCB_INFO_SIGNATURE, "tcb-info", NULL, &kp)) != 0 ||
 	    (r = signed_json(res, in->root, crls, in->now, col->qe_identity_issuer_chain,
 	    col->qe_identity_json, col->qe_identity_json_len, col->qe_identity_sig,
 	    TT_DCAP_QE_IDENTITY_CHAIN, TT_DCAP_QE_IDENTITY_SIGNATURE, "qe-identity",
-	    col->tcb_info_issuer_chain)) != 0)
+	    col->tcb_info_issuer_chain, &kp)) != 0)
 		goto out;
 	if (in->now < ti->issue_date || in->now > ti->next_update ||
 	    in->now < qi->issue_date || in->now > qi->next_update) {
@@ -444,7 +517,7 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 	}
 
 	/* 6. The QE report: signed by the PCK, binding the attestation key. */
-	if (tt_dcap_ecdsa_verify(X509_get0_pubkey(sk_X509_value(chain, 0)), q->qe_report_sig,
+	if (tt_dcap_ecdsa_verify(X509_get0_pubkey(leaf), q->qe_report_sig,
 	    q->qe_report_raw, TT_DCAP_ENCLAVE_REPORT_LEN) != 1) {
 		add_link(res, "qe-report", false, "signature by the PCK does not verify");
 		r = fail(res, TT_DCAP_QE_REPORT_SIGNATURE, TT_ERR_INVALID_SIGNATURE,
@@ -625,6 +698,7 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 	r = 0;
 out:
 	EVP_PKEY_free(akey);
+	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
 	X509_CRL_free(crls[0]);
 	X509_CRL_free(crls[1]);

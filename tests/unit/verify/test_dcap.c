@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 
 #include "dcap.h"
+#include "dcap_internal.h"
 #include "turtle/error.h"
 #include "util/b64.h"
 #include "util/hex.h"
@@ -144,7 +145,15 @@ static void test_tdx_v4_up_to_date(void **state)
 
 	(void)state;
 	vec_load(&v, "tdx_quote", "tdx_quote_collateral.json");
+	tt_dcap_cache_flush();
 	assert_int_equal(run(&v, v.quote, NOW_2025, v.quote + TD_RD, &res), 0);
+	assert_null(strstr(res.links[1].detail, "verified before"));
+	tt_dcap_result_clear(&res);
+	/* The second time the chains come from the cache (same bytes, "now" inside every
+	 * certificate's and CRL's validity); the verdict and claims are the same. */
+	assert_int_equal(run(&v, v.quote, NOW_2025, v.quote + TD_RD, &res), 0);
+	assert_non_null(strstr(res.links[1].detail, "verified before"));
+	assert_non_null(strstr(res.links[2].detail, "verified before"));
 	assert_int_equal(res.check, TT_DCAP_OK);
 	assert_true(res.tdx);
 	assert_int_equal(res.quote.version, 4);
