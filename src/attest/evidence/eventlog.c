@@ -23,7 +23,9 @@
 #include "util/buf.h"
 
 #define EV_NO_ACTION 0x00000003u
+#define EV_SEPARATOR 0x00000004u
 #define EV_IPL 0x0000000Du
+#define EV_EFI_ACTION 0x80000007u
 #define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001u
 #define EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003u
 
@@ -341,6 +343,11 @@ int tt_evlog_parse(const uint8_t *log, size_t len, const struct tt_evidence_limi
 			pcr0_extended = true;
 		c->events_per_pcr[pcr]++;
 
+		/* For these types the profile defines the digest as the hash of the event data,
+		 * and firmware keeps to it: data that does not hash to it was edited. */
+		if ((type == EV_SEPARATOR || type == EV_EFI_ACTION ||
+		    type == EV_EFI_VARIABLE_DRIVER_CONFIG) && (r = data_matches(&d, ev, size)) != 0)
+			goto out;
 		if (type == EV_EFI_VARIABLE_DRIVER_CONFIG && pcr == 7) {
 			if ((r = variable_secure_boot(ev, size, &d, &c->secure_boot)) != 0)
 				goto out;
