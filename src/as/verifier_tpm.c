@@ -182,6 +182,22 @@ verified(const struct tt_pcr_selection *sel, const uint32_t checked[TT_EV_MAX_BA
 	return false;
 }
 
+/* Is every PCR value the attester sent inside the quote's selection? */
+static bool
+values_quoted(const struct tt_pcrs *p, const struct tt_pcr_selection *sel)
+{
+	for (unsigned b = 0; b < p->nbanks && b < TT_EV_MAX_BANKS; b++) {
+		uint32_t mask = 0;
+
+		for (unsigned s = 0; s < sel->count && s < TT_EV_MAX_BANKS; s++)
+			if (sel->sel[s].alg == p->bank[b].alg)
+				mask |= sel->sel[s].mask;
+		if ((p->bank[b].mask & ~mask) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Event log claims: only from events in PCRs whose replay the quote confirmed. */
 static int
 eventlog_claims(const struct tt_evlog_claims *el, const struct tt_pcrs *quoted,
@@ -205,6 +221,17 @@ eventlog_claims(const struct tt_evlog_claims *el, const struct tt_pcrs *quoted,
 	for (unsigned i = 0; i < TT_EV_NUM_PCRS; i++)
 		if (verified(sel, checked, 0, i))
 			unverified &= ~(UINT32_C(1) << i);
+	/* Firmware logs every active bank: a log that leaves out a bank the quote covers
+	 * for its PCRs was cut down, and what was cut is not for the attester to choose. */
+	for (unsigned q = 0; q < sel->count && q < TT_EV_MAX_BANKS; q++) {
+		if ((sel->sel[q].mask & extended) != 0 &&
+		    tt_pcrs_bank(&el->pcrs, sel->sel[q].alg) == NULL &&
+		    tt_evidence_alg_size(sel->sel[q].alg) != 0) {
+			*reason = "event log: it lacks a PCR bank the quote covers for the PCRs "
+			    "it extends";
+			return TT_ERR_DATA_INVALID;
+		}
+	}
 	if (extended != 0 && unverified == extended) {
 		/* Another machine's log next to an empty or disjoint quote, or a log in a bank
 		 * the quote does not cover: believed nowhere, so refused. */
@@ -411,6 +438,13 @@ tpm_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 		r = qr.status == TT_QUOTE_NONCE_MISMATCH ? TT_ERR_NOT_AUTHENTICATED :
 		    qr.status == TT_QUOTE_BAD_SIGNATURE ? TT_ERR_INVALID_SIGNATURE :
 		    TT_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (!values_quoted(quoted, &qr.selection)) {
+		/* Values the AK did not sign: refused rather than silently dropped, so that
+		 * nothing the attester sends goes unexamined. */
+		*reason = "\"pcrs\" has a value for a PCR or bank the quote does not cover";
+		r = TT_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
 	if ((meas = json_object()) == NULL) {
