@@ -524,6 +524,112 @@ test_destroy_idempotent(void **state)
 	tt_buf_free(&t.ref);
 }
 
+/* ---- labels (issue 9, item 10) ---- */
+
+/* Our own session on the token while the provider's context is paused. */
+struct raw_tok {
+	void *dl;
+	CK_FUNCTION_LIST_PTR f;
+	CK_SESSION_HANDLE s;
+};
+
+static void
+raw_open(struct raw_tok *t)
+{
+	CK_C_GetFunctionList gfl;
+	CK_SLOT_ID slots[8];
+	CK_ULONG n = 8;
+
+	assert_non_null(t->dl = dlopen(g_lib, RTLD_NOW | RTLD_LOCAL));
+	assert_non_null(gfl = (CK_C_GetFunctionList)dlsym(t->dl, "C_GetFunctionList"));
+	assert_int_equal(gfl(&t->f), CKR_OK);
+	assert_int_equal(t->f->C_Initialize(NULL), CKR_OK);
+	/* the group's token is the only initialised one */
+	assert_int_equal(t->f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	assert_true(n >= 1);
+	assert_int_equal(t->f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+	    NULL, &t->s), CKR_OK);
+	assert_int_equal(t->f->C_Login(t->s, CKU_USER, (CK_UTF8CHAR_PTR)"5678", 4), CKR_OK);
+}
+
+static void
+raw_close(struct raw_tok *t)
+{
+	(void)t->f->C_Logout(t->s);
+	(void)t->f->C_CloseSession(t->s);
+	(void)t->f->C_Finalize(NULL);
+	dlclose(t->dl);
+}
+
+/* Labels of the objects with CKA_ID = kid, or set them to `set` when not NULL. */
+static size_t
+raw_labels(struct raw_tok *t, const uint8_t kid[TT_KEY_ID_LEN], const char *set,
+    char out[][64], size_t max)
+{
+	CK_ATTRIBUTE q = { CKA_ID, (void *)kid, TT_KEY_ID_LEN };
+	CK_OBJECT_HANDLE h[4];
+	CK_ULONG n = 0;
+
+	assert_int_equal(t->f->C_FindObjectsInit(t->s, &q, 1), CKR_OK);
+	assert_int_equal(t->f->C_FindObjects(t->s, h, 4, &n), CKR_OK);
+	assert_int_equal(t->f->C_FindObjectsFinal(t->s), CKR_OK);
+	for (CK_ULONG i = 0; i < n && i < max; i++) {
+		CK_ATTRIBUTE a = { CKA_LABEL, out[i], 63 };
+
+		if (set != NULL) {
+			a.pValue = (void *)set;
+			a.ulValueLen = strlen(set);
+			assert_int_equal(t->f->C_SetAttributeValue(t->s, h[i], &a, 1), CKR_OK);
+		} else {
+			assert_int_equal(t->f->C_GetAttributeValue(t->s, h[i], &a, 1), CKR_OK);
+			out[i][a.ulValueLen] = '\0';
+		}
+	}
+	return n;
+}
+
+static void
+test_labels_opaque(void **state)
+{
+	struct tkey t;
+	struct tt_buf b;
+	struct raw_tok rt;
+	char want[64], got[4][64];
+	uint8_t hash[32] = { 2 };
+
+	(void)state;
+	gen_key(g_ctx, &t, TT_KEY_TYPE_ECC_KEY_PAIR(TT_ECC_FAMILY_SECP_R1), 256, TT_ALG_ECDSA(TT_ALG_SHA_256));
+	strcpy(want, "turtle-");
+	for (size_t i = 0; i < TT_KEY_ID_LEN; i++)
+		snprintf(want + 7 + 2 * i, 3, "%02x", t.k.kid[i]);
+	pause_group();
+	/* a new key: both objects carry the opaque label, not "test-key" */
+	memset(&rt, 0, sizeof(rt));
+	raw_open(&rt);
+	assert_int_equal(raw_labels(&rt, t.k.kid, NULL, got, 4), 2);
+	assert_string_equal(got[0], want);
+	assert_string_equal(got[1], want);
+	/* an object from before the rule: its label is the key name */
+	assert_int_equal(raw_labels(&rt, t.k.kid, "payments-prod-signing", got, 4), 2);
+	raw_close(&rt);
+	resume_group();
+	/* the first use relabels it */
+	tt_buf_init(&b, 1024);
+	assert_int_equal(P->sign_hash(g_ctx, &t.k, TT_ALG_ECDSA(TT_ALG_SHA_256), hash, 32, &b), 0);
+	tt_buf_reset(&b);
+	assert_int_equal(P->export_public_key(g_ctx, &t.k, &b), 0);
+	tt_buf_free(&b);
+	pause_group();
+	raw_open(&rt);
+	assert_int_equal(raw_labels(&rt, t.k.kid, NULL, got, 4), 2);
+	assert_string_equal(got[0], want);
+	assert_string_equal(got[1], want);
+	raw_close(&rt);
+	resume_group();
+	assert_int_equal(P->destroy_key(g_ctx, t.k.kid, t.k.ref, t.k.ref_len), 0);
+	tt_buf_free(&t.ref);
+}
+
 static void
 test_import(void **state)
 {
@@ -701,6 +807,7 @@ main(void)
 		cmocka_unit_test(test_token_public_ops),
 		cmocka_unit_test(test_destroy_idempotent),
 		cmocka_unit_test(test_import),
+		cmocka_unit_test(test_labels_opaque),
 		cmocka_unit_test(test_hash_random),
 		cmocka_unit_test(test_recovery),
 	};
