@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -873,6 +874,231 @@ static void test_ccel_replay(void **state)
 	}
 }
 
+/* ---- the synthetic world (data/dcap/syn, gen-synthetic.py): a v5 TD 1.0 quote under a
+ * test root, one collateral per case ---- */
+
+#define NOW_SYN 1780272000         /* 2026-06-01: inside the synthetic collateral */
+
+static void syn_load(struct vec *v, const char *col)
+{
+	char cpath[128];
+
+	memset(v, 0, sizeof(*v));
+	snprintf(cpath, sizeof(cpath), "syn/collateral-%s.json", col);
+	v->quote = slurp("syn/tdx_quote_v5_td10", &v->qlen);
+	v->coljson = (char *)slurp(cpath, &v->cjlen);
+	assert_int_equal(tt_dcap_collateral_parse(v->coljson, v->cjlen, &v->col), 0);
+	v->root = tt_dcap_load_root(TT_DCAP_DATA "/syn/root.pem");
+	assert_non_null(v->root);
+}
+
+static void test_synthetic_statuses(void **state)
+{
+	static const struct {
+		const char *col;
+		int r;
+		enum tt_dcap_check check;
+		enum tt_dcap_tcb_status status, qe, module;
+		const char *adv;          /* advisory ids, comma-joined */
+	} cases[] = {
+		{ "ok", 0, TT_DCAP_OK, TT_DCAP_TCB_UP_TO_DATE, TT_DCAP_TCB_UP_TO_DATE,
+		  TT_DCAP_TCB_UP_TO_DATE, "" },
+		{ "swh", 0, TT_DCAP_OK, TT_DCAP_TCB_SW_HARDENING_NEEDED, TT_DCAP_TCB_UP_TO_DATE,
+		  TT_DCAP_TCB_UP_TO_DATE, "INTEL-SA-00001" },
+		/* An OutOfDate QE makes an UpToDate platform OutOfDate. */
+		{ "qe-outdated", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE, TT_DCAP_TCB_OUT_OF_DATE,
+		  TT_DCAP_TCB_UP_TO_DATE, "INTEL-SA-00002" },
+		/* An OutOfDate TDX module makes ConfigurationNeeded OutOfDateConfigurationNeeded. */
+		{ "module-outdated", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+		  TT_DCAP_TCB_UP_TO_DATE, TT_DCAP_TCB_OUT_OF_DATE, "INTEL-SA-00003" },
+		{ "level-revoked", 0, TT_DCAP_OK, TT_DCAP_TCB_REVOKED, TT_DCAP_TCB_UP_TO_DATE,
+		  TT_DCAP_TCB_UP_TO_DATE, "INTEL-SA-00004" },
+		{ "no-level", TT_ERR_DATA_INVALID, TT_DCAP_TCB_NOT_SUPPORTED, TT_DCAP_TCB_UNKNOWN,
+		  TT_DCAP_TCB_UP_TO_DATE, TT_DCAP_TCB_UP_TO_DATE, "" },
+		{ "module-mismatch", TT_ERR_DATA_INVALID, TT_DCAP_TDX_MODULE_MISMATCH,
+		  TT_DCAP_TCB_UNKNOWN, TT_DCAP_TCB_UNKNOWN, TT_DCAP_TCB_UNKNOWN, "" },
+		{ "pck-revoked", TT_ERR_NOT_PERMITTED, TT_DCAP_PCK_REVOKED, TT_DCAP_TCB_UNKNOWN,
+		  TT_DCAP_TCB_UNKNOWN, TT_DCAP_TCB_UNKNOWN, "" },
+		{ "crl-expired", TT_ERR_NOT_PERMITTED, TT_DCAP_CRL, TT_DCAP_TCB_UNKNOWN,
+		  TT_DCAP_TCB_UNKNOWN, TT_DCAP_TCB_UNKNOWN, "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tt_dcap_result res;
+		struct tt_dcap_input in;
+		struct vec v;
+		char adv[256] = "";
+
+		syn_load(&v, cases[i].col);
+		memset(&in, 0, sizeof(in));
+		in.quote = v.quote;
+		in.quote_len = v.qlen;
+		in.collateral = v.col;
+		in.root = v.root;
+		in.now = NOW_SYN;
+		/* Accept every status: what is refused here is refused whatever the policy. */
+		in.accept_status = ~0u;
+		if (tt_dcap_verify(&in, &res) != cases[i].r || res.check != cases[i].check ||
+		    res.tcb_status != cases[i].status || res.qe_status != cases[i].qe ||
+		    res.module_status != cases[i].module)
+			fail_msg("%s: r %s check %s status %s qe %s module %s", cases[i].col,
+				tt_strerror(tt_dcap_verify(&in, &res)), tt_dcap_check_name(res.check),
+				tt_dcap_tcb_status_name(res.tcb_status),
+				tt_dcap_tcb_status_name(res.qe_status),
+				tt_dcap_tcb_status_name(res.module_status));
+		for (unsigned k = 0; k < res.adv.n; k++) {
+			strcat(adv, k ? "," : "");
+			strcat(adv, res.adv.id[k]);
+		}
+		assert_string_equal(adv, cases[i].adv);
+		/* Revoked never affirms; verified statuses affirm here (accept_status ~0). */
+		assert_int_equal(res.affirming, cases[i].r == 0 &&
+			cases[i].status != TT_DCAP_TCB_REVOKED);
+		if (cases[i].r == 0)
+			assert_string_equal(claim(res.claims, "tcb_status"),
+				tt_dcap_tcb_status_name(cases[i].status));
+		tt_dcap_result_clear(&res);
+		/* Without accept_status only UpToDate affirms. */
+		in.accept_status = 0;
+		if (tt_dcap_verify(&in, &res) == 0)
+			assert_int_equal(res.affirming, cases[i].status == TT_DCAP_TCB_UP_TO_DATE);
+		tt_dcap_result_clear(&res);
+		vec_free(&v);
+	}
+}
+
+static void test_synthetic_v5_ccel(void **state)
+{
+	struct tt_dcap_result res;
+	struct tt_dcap_input in;
+	struct vec v;
+	uint8_t *log, *q;
+	size_t loglen;
+	const json_t *ev;
+
+	(void)state;
+	syn_load(&v, "ok");
+	log = slurp("syn/ccel.bin", &loglen);
+	memset(&in, 0, sizeof(in));
+	in.quote = v.quote;
+	in.quote_len = v.qlen;
+	in.collateral = v.col;
+	in.root = v.root;
+	in.now = NOW_SYN;
+	in.report_data = (const uint8_t *)"turtle synthetic nonce";
+	in.report_data_len = 22;
+	in.ccel = log;
+	in.ccel_len = loglen;
+	assert_int_equal(tt_dcap_verify(&in, &res), 0);
+	assert_true(res.affirming);
+	assert_int_equal(res.quote.version, 5);
+	assert_int_equal(res.quote.body_type, TT_DCAP_BODY_TD10);
+	assert_string_equal(claim(res.claims, "quote.header.version"), "0500");
+	assert_string_equal(claim(res.claims, "quote.type"), "0200");
+	assert_string_equal(claim(res.claims, "quote.size"), "48020000");
+	assert_claim_bytes(res.claims, "quote.body.mr_td", v.quote + 54 + 136, 48);
+	assert_null(json_object_get(json_object_get(json_object_get(res.claims, "quote"),
+		"body"), "mr_servicetd"));
+	ev = json_object_get(res.claims, "uefi_event_logs");
+	assert_int_equal(json_array_size(ev), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 3), "index")), 3);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_array_get(ev, 1), "details"), "string")), "Turtle synthetic kernel");
+	assert_string_equal(res.links[res.nlinks - 1].name, "ccel");
+	tt_dcap_result_clear(&res);
+	/* A log event dropped, or a byte of the signed body flipped: refused. */
+	in.ccel_len = loglen - 32 - (4 + 4 + 4 + 2 + 48 + 4 + 28);
+	assert_int_not_equal(tt_dcap_verify(&in, &res), 0);
+	assert_int_equal(res.check, TT_DCAP_EVENTLOG);
+	tt_dcap_result_clear(&res);
+	in.ccel_len = loglen;
+	q = malloc(v.qlen);
+	assert_non_null(q);
+	for (size_t i = 0; i < 48 + 6 + TT_DCAP_TD10_LEN; i++) {
+		memcpy(q, v.quote, v.qlen);
+		q[i] ^= 0x01;
+		in.quote = q;
+		if (tt_dcap_verify(&in, &res) == 0 || res.affirming)
+			fail_msg("v5 flip at %zu accepted", i);
+		tt_dcap_result_clear(&res);
+	}
+	free(q);
+	free(log);
+	vec_free(&v);
+}
+
+/* The tdx table with a caller's anchors directory (the synthetic root as
+ * intel/sgx-root-ca.pem) and Trustee's evidence JSON with a cc_eventlog. */
+static void test_synthetic_table(void **state)
+{
+	char dir[] = "/tmp/tt-dcap-anchors-XXXXXX", sub[256], path[300];
+	const struct tt_verifier *tdx = tt_verifier_find("tdx");
+	struct tt_verify_trust trust;
+	struct tt_verify_result res;
+	struct tt_verify_in in;
+	struct vec v, r;
+	uint8_t *log, *pemroot;
+	size_t loglen, plen;
+	char *bq, *bl, *ev;
+	FILE *f;
+
+	(void)state;
+	syn_load(&v, "ok");
+	syn_load(&r, "level-revoked");
+	log = slurp("syn/ccel.bin", &loglen);
+	pemroot = slurp("syn/root.pem", &plen);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/intel", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/sgx-root-ca.pem", sub);
+	assert_non_null(f = fopen(path, "we"));
+	assert_int_equal(fwrite(pemroot, 1, plen, f), plen);
+	fclose(f);
+	assert_int_equal(tt_b64_encode_dup(v.quote, v.qlen, TT_B64_STD, &bq), 0);
+	assert_int_equal(tt_b64_encode_dup(log, loglen, TT_B64_STD, &bl), 0);
+	assert_true(asprintf(&ev, "{\"quote\":\"%s\",\"cc_eventlog\":\"%s\"}", bq, bl) > 0);
+
+	memset(&trust, 0, sizeof(trust));
+	trust.anchors_dir = dir;
+	trust.collateral = (const uint8_t *)v.coljson;
+	trust.collateral_len = v.cjlen;
+	memset(&in, 0, sizeof(in));
+	in.evidence = (const uint8_t *)ev;
+	in.evidence_len = strlen(ev);
+	in.binding = (const uint8_t *)"turtle synthetic nonce";
+	in.binding_len = 22;
+	in.now = NOW_SYN;
+	in.trust = &trust;
+	assert_int_equal(tt_verify(tdx, &in, &res), 0);
+	assert_int_equal(json_array_size(json_object_get(res.claims, "uefi_event_logs")), 4);
+	assert_string_equal(claim(res.claims, "quote.header.version"), "0500");
+	tt_verify_result_clear(&res);
+	/* The built-in (Intel) anchor does not verify the test chain. */
+	trust.anchors_dir = NULL;
+	assert_int_equal(tt_verify(tdx, &in, &res), TT_ERR_INVALID_SIGNATURE);
+	tt_verify_result_clear(&res);
+	/* A revoked TCB level is refused even when the caller accepts other statuses. */
+	trust.anchors_dir = dir;
+	trust.collateral = (const uint8_t *)r.coljson;
+	trust.collateral_len = r.cjlen;
+	in.flags = TT_VERIFY_F_ANY_TCB_STATUS;
+	assert_int_equal(tt_verify(tdx, &in, &res), TT_ERR_NOT_PERMITTED);
+	assert_non_null(strstr(json_string_value(json_array_get(res.reasons, 0)), "Revoked"));
+	tt_verify_result_clear(&res);
+
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+	free(ev);
+	free(bq);
+	free(bl);
+	free(log);
+	free(pemroot);
+	vec_free(&r);
+	vec_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -887,6 +1113,9 @@ int main(void)
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_collateral_dir),
 		cmocka_unit_test(test_ccel_replay),
+		cmocka_unit_test(test_synthetic_statuses),
+		cmocka_unit_test(test_synthetic_v5_ccel),
+		cmocka_unit_test(test_synthetic_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
