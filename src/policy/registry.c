@@ -2,10 +2,12 @@
 #include <string.h>
 
 #include "policy.h"
+#include "rego_engine.h"
 #include "turtle/error.h"
 
 static const struct tt_policy_engine *const engines[] = {
 	&tt_policy_default,
+	&tt_policy_rego,
 };
 
 #define N_ENGINES (sizeof(engines) / sizeof(engines[0]))

@@ -726,6 +726,21 @@ static int bi_walk(struct rctx *c, struct rv **a, struct rv **out)
 	return 0;
 }
 
+/* Trustee's helper: the reference values registered under a name, i.e.
+ * data.reference[name]; undefined when there are none (so a policy fails closed). */
+static int bi_query_reference_value(struct rctx *c, struct rv **a, struct rv **out)
+{
+	if (a[0]->t != RV_STR)
+		return rg_type_err(c, 1, "string", a[0]);
+	struct rv *ref = c->data ? rv_obj_get(c->data, &(struct rv){ .t = RV_STR, .s = "reference",
+		.n = 9 }) : NULL;
+	struct rv *v = ref ? rv_obj_get(ref, a[0]) : NULL;
+	if (!v)
+		return RG_UNDEF;
+	*out = v;
+	return 0;
+}
+
 static int bi_print(struct rctx *c, struct rv **a, struct rv **out)
 {
 	(void)c;
@@ -786,6 +801,7 @@ static const struct rg_builtin core[] = {
 	{ "array.flatten", 1, bi_array_flatten, false },
 	{ "walk", 1, bi_walk, true },
 	{ "print", -1, bi_print, false },
+	{ "query_reference_value", 1, bi_query_reference_value, false },
 	{ NULL, 0, NULL, false },
 };
 

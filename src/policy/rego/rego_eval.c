@@ -524,6 +524,8 @@ static int complete_body_k(struct rctx *c, void *env)
 	struct collect *co = env;
 	if (!co->rule->value)
 		return complete_k(c, &rv_true_v, env);
+	c->cur_line = co->rule->value->line;
+	c->cur_col = co->rule->value->col;
 	return eval_term(c, co->rule->value, complete_k, env);
 }
 
@@ -905,6 +907,8 @@ static int fbody_k(struct rctx *c, void *env)
 	struct fcall *f = env;
 	if (!f->rule->value)
 		return fval_k(c, &rv_true_v, env);
+	c->cur_line = f->rule->value->line;
+	c->cur_col = f->rule->value->col;
 	return eval_term(c, f->rule->value, fval_k, env);
 }
 

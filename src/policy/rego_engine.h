@@ -1,0 +1,36 @@
+/*
+ * The Rego policy engine (rego_engine.c): appraisal policies through the policy.h table,
+ * and resource-release decisions for the KBS.
+ *
+ * Appraisal document: {"engine": "rego", "rego": "<module>" | ["<module>", ...],
+ * "package": "policy" (default), "id": ...}. The package's rules named after the AR4SI
+ * trustworthiness claims (executables, hardware, configuration, file_system,
+ * instance_identity, runtime_opaque, storage_opaque, sourced_data; Trustee's names)
+ * become the trustworthiness vector; the status is the worst tier among them. An optional
+ * rule `reasons` (a set or array of strings) adds reasons.
+ *
+ *   input = the verified claims, plus input[<tee>] = the same claims (Trustee's
+ *           input.tdx..., input.snp... layout) and input.turtle = {node_id, group}
+ *   data  = {"reference": {name: [values]}} (Trustee's RVPS layout); the built-in
+ *           query_reference_value(name) returns data.reference[name]
+ */
+#ifndef TT_POLICY_REGO_ENGINE_H
+#define TT_POLICY_REGO_ENGINE_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+extern const struct tt_policy_engine tt_policy_rego;
+
+/*
+ * A KBS resource-release decision: the document {"rego": ..., "package": "policy"}
+ * is evaluated with input = the EAR claims of the requester's token and
+ * data = {"resource-path": path, "node-group": group, "reference": {...}} (Trustee's KBS
+ * layout); the release is allowed only when data.<package>.allow is true. *why (static
+ * text) explains a refusal or an error. 0 with *allow, or a negative tt_err.
+ */
+int tt_policy_rego_release(const json_t *doc, const json_t *ear_claims, const char *path,
+	const char *group, bool *allow, const char **why);
+
+#endif
