@@ -182,6 +182,20 @@ verified(const struct tt_pcr_selection *sel, const uint32_t checked[TT_EV_MAX_BA
 	return false;
 }
 
+/* PCRs 0-7 are the firmware's, 8-9 the boot loader's (through the firmware's TCG2
+ * protocol): all of their extends are in the UEFI event log. */
+#define FIRMWARE_LAST_PCR 9u
+
+static bool
+all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
 /* Is every PCR value the attester sent inside the quote's selection? */
 static bool
 values_quoted(const struct tt_pcrs *p, const struct tt_pcr_selection *sel)
@@ -221,6 +235,24 @@ eventlog_claims(const struct tt_evlog_claims *el, const struct tt_pcrs *quoted,
 	for (unsigned i = 0; i < TT_EV_NUM_PCRS; i++)
 		if (verified(sel, checked, 0, i))
 			unverified &= ~(UINT32_C(1) << i);
+	/* Everything extended into PCRs 0-9 before the OS runs goes through the firmware's
+	 * log: a quoted one away from its reset value with no event in the log means events
+	 * were left out (its replay would otherwise not be compared at all). */
+	for (unsigned q = 0; q < sel->count && q < TT_EV_MAX_BANKS; q++) {
+		const struct tt_pcr_bank *lb = tt_pcrs_bank(&el->pcrs, sel->sel[q].alg);
+		const struct tt_pcr_bank *qb = tt_pcrs_bank(quoted, sel->sel[q].alg);
+
+		for (unsigned i = 0; lb != NULL && qb != NULL && i <= FIRMWARE_LAST_PCR; i++) {
+			uint32_t bit = UINT32_C(1) << i;
+
+			if ((sel->sel[q].mask & bit) && !(lb->mask & bit) && (qb->mask & bit) &&
+			    !all_zero(qb->pcr[i], qb->size)) {
+				*reason = "event log: a quoted PCR in 0-9 has been extended but the log "
+				    "has no event for it (events were left out)";
+				return TT_ERR_DATA_INVALID;
+			}
+		}
+	}
 	/* Firmware logs every active bank: a log that leaves out a bank the quote covers
 	 * for its PCRs was cut down, and what was cut is not for the attester to choose. */
 	for (unsigned q = 0; q < sel->count && q < TT_EV_MAX_BANKS; q++) {

@@ -31,7 +31,7 @@ EV_EFI_PLATFORM_FIRMWARE_BLOB = 0x80000008
 # Event types whose digest the profile defines as the hash of the event data, and which
 # turtle-as checks; for the others the digest is of something else (a firmware volume, a
 # PE image) and their data proves nothing.
-DATA_BOUND = {EV_SEPARATOR, EV_EFI_ACTION, EV_EFI_VARIABLE_DRIVER_CONFIG}
+DATA_BOUND = {EV_SEPARATOR, EV_S_CRTM_VERSION, EV_EFI_ACTION, EV_EFI_VARIABLE_DRIVER_CONFIG}
 
 EFI_GLOBAL_VARIABLE = bytes.fromhex("61dfe48bca93d211aa0d00e098032b8c")
 
@@ -146,6 +146,13 @@ class Attester(Tpm2Tools):
             swtpm.restart()
         self.events = []
         self.ima = []
+        self._values = {}
+
+    def bank_values(self, bank):
+        """{pcr: hex} of PCRs 0-23 of a bank, read once until the next extend."""
+        if bank not in self._values:
+            self._values[bank] = self.pcr_values(bank + ":all")
+        return self._values[bank]
 
     @staticmethod
     def _spec(pcr, digests):
@@ -153,10 +160,12 @@ class Attester(Tpm2Tools):
                                         for a, d in sorted(digests.items())))
 
     def extend(self, pcr, digests):
+        self._values = {}
         self.run("tpm2_pcrextend", self._spec(pcr, digests))
 
     def extend_all(self, items):
         """[(pcr, digests), ...] in order, in one tpm2_pcrextend run."""
+        self._values = {}
         if items:
             self.run("tpm2_pcrextend", *[self._spec(p, d) for p, d in items])
 
@@ -192,8 +201,8 @@ class Attester(Tpm2Tools):
         pcrs = {}
         for bank, idx in sel.items():
             if idx:
-                vals = self.pcr_values("%s:%s" % (bank, ",".join(str(p) for p in idx)))
-                pcrs[bank] = {str(i): v for i, v in vals.items()}
+                vals = self.bank_values(bank)
+                pcrs[bank] = {str(i): vals[i] for i in idx}
         return {"quote": {"attest": b64url(self.read("quote.msg")),
                           "signature": b64url(self.read("quote.sig"))},
                 "pcrs": pcrs}

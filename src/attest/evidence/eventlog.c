@@ -24,6 +24,7 @@
 
 #define EV_NO_ACTION 0x00000003u
 #define EV_SEPARATOR 0x00000004u
+#define EV_S_CRTM_VERSION 0x00000008u
 #define EV_IPL 0x0000000Du
 #define EV_EFI_ACTION 0x80000007u
 #define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001u
@@ -345,7 +346,7 @@ int tt_evlog_parse(const uint8_t *log, size_t len, const struct tt_evidence_limi
 
 		/* For these types the profile defines the digest as the hash of the event data,
 		 * and firmware keeps to it: data that does not hash to it was edited. */
-		if ((type == EV_SEPARATOR || type == EV_EFI_ACTION ||
+		if ((type == EV_SEPARATOR || type == EV_S_CRTM_VERSION || type == EV_EFI_ACTION ||
 		    type == EV_EFI_VARIABLE_DRIVER_CONFIG) && (r = data_matches(&d, ev, size)) != 0)
 			goto out;
 		if (type == EV_EFI_VARIABLE_DRIVER_CONFIG && pcr == 7) {
