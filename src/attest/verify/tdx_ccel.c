@@ -158,10 +158,13 @@ static json_t *details(uint32_t type, const uint8_t *d, size_t n, const uint8_t 
 	for (size_t i = 0; i < n; i++)
 		if (d[i] < 0x20 || d[i] > 0x7e)
 			return o;
-	if ((s = strndup((const char *)d, n)) == NULL) {
+	/* Not strndup: the event data is not NUL-terminated. */
+	if ((s = malloc(n + 1)) == NULL) {
 		json_decref(o);
 		return NULL;
 	}
+	memcpy(s, d, n);
+	s[n] = '\0';
 	json_object_set_new(o, "string", json_string(s));
 	free(s);
 	return o;
