@@ -110,6 +110,7 @@ int cmd_export_public_key(struct cli *cli, int argc, char **argv);
 int cmd_delete_key(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
+int cmd_verify_tee(struct cli *cli, int argc, char **argv);
 int cmd_encrypt(struct cli *cli, int argc, char **argv);
 int cmd_decrypt(struct cli *cli, int argc, char **argv);
 int cmd_create_csr(struct cli *cli, int argc, char **argv);

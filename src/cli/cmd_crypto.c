@@ -229,6 +229,10 @@ cmd_verify(struct cli *cli, int argc, char **argv)
 	tt_alg_t alg;
 	int r;
 
+	/* `verify --tee T --evidence FILE` checks TEE evidence offline (cmd_tee.c). */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--tee") == 0 || strncmp(argv[i], "--tee=", 6) == 0)
+			return cmd_verify_tee(cli, argc, argv);
 	if ((r = parse_io(cli, argc, argv, true, &in, &out, &sigf)) >= 0)
 		return r;
 	name = argv[optind];

@@ -44,9 +44,22 @@ static const struct cli_cmd cmds[] = {
 	  "hash FILE and sign the digest; DER signature for OpenSSL",
 	  "  --in FILE     data to sign (hashed locally with the key's hash)\n"
 	  "  --out SIG     signature file (default stdout)\n" },
-	{ "verify", cmd_verify, "NAME --in FILE --signature SIG", "verify a signature over FILE",
+	{ "verify", cmd_verify, "NAME --in FILE --signature SIG | --tee T --evidence FILE [...]",
+	  "verify a signature over FILE, or TEE evidence offline",
 	  "  --in FILE         signed data\n"
-	  "  --signature SIG   DER (ECDSA) or raw (RSA) signature\n" },
+	  "  --signature SIG   DER (ECDSA) or raw (RSA) signature\n"
+	  "  --tee T           evidence type: snp, tdx, sgx, cca, virtcca (no daemon needed)\n"
+	  "  --evidence FILE   the evidence bytes (SNP report, quote, CBOR token)\n"
+	  "  --hex             FILE holds the evidence as hex text\n"
+	  "  --collateral F|D  certificates/collateral file, or a directory of them\n"
+	  "                    (vcek.der, vlek.der, crl.der, aik.der, DCAP collateral)\n"
+	  "  --anchors DIR     trust anchors replacing the built-in ones\n"
+	  "  --now TIME        unix seconds or YYYY-MM-DDTHH:MM:SSZ (default: the clock)\n"
+	  "  --nonce-hex HEX   expected report data (binding); absent: not checked\n"
+	  "  --init-data-hex HEX  expected init data (SNP host_data, CCA RPV)\n"
+	  "  --any-vmpl        snp: accept a report requested above VMPL 0\n"
+	  "  --require-crl     refuse when no CRL is supplied\n"
+	  "  --explain         print the chain of links checked, anchor first\n" },
 	{ "encrypt", cmd_encrypt, "NAME --in FILE [--out FILE]",
 	  "encrypt (RSA-OAEP SHA-256, or AES-GCM with a random nonce prefixed)",
 	  "  --in FILE     plaintext\n"
