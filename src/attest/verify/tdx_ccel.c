@@ -136,37 +136,112 @@ static bool covers(const uint8_t *d, size_t n, const uint8_t *digest)
 		memcmp(h, digest, 48) == 0;
 }
 
-/* A printable-ASCII description (EV_ACTION, EV_IPL, EV_EFI_ACTION), without trailing
- * NULs, and only when the event's digest is the hash of that data: the registers vouch
- * for digests, not for what a log says next to them. */
+/* Printable ASCII of n bytes (trailing NULs dropped) as a JSON string, or NULL. */
+static json_t *ascii(const uint8_t *d, size_t n)
+{
+	json_t *j;
+	char *s;
+
+	while (n > 0 && d[n - 1] == 0)
+		n--;
+	if (n == 0 || n > 4096)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (d[i] < 0x20 || d[i] > 0x7e)
+			return NULL;
+	/* Not strndup: the event data is not NUL-terminated. */
+	if ((s = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(s, d, n);
+	s[n] = '\0';
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+/* UEFI_IMAGE_LOAD_EVENT's device path as one text per node: "File(<path>)" for media
+ * file-path nodes (type 4, subtype 4, UTF-16 ASCII name), "Path(<type>,<subtype>)" for
+ * the others; NULL when the structure does not parse. */
+static json_t *device_paths(const uint8_t *d, size_t n)
+{
+	struct tt_buf b, p;
+	uint64_t skip, plen;
+	const uint8_t *path;
+	json_t *arr;
+
+	tt_buf_init_ro(&b, d, n);
+	if (tt_buf_get_u64le(&b, &skip) != 0 || tt_buf_get_u64le(&b, &skip) != 0 ||
+	    tt_buf_get_u64le(&b, &skip) != 0 || tt_buf_get_u64le(&b, &plen) != 0 ||
+	    plen > tt_buf_avail(&b) || tt_buf_get_ref(&b, (size_t)plen, &path) != 0)
+		return NULL;
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	tt_buf_init_ro(&p, path, (size_t)plen);
+	while (tt_buf_avail(&p) > 0 && json_array_size(arr) < 64) {
+		uint8_t type, sub;
+		uint16_t len;
+		const uint8_t *node;
+		char txt[300];
+
+		if (tt_buf_get_u8(&p, &type) != 0 || tt_buf_get_u8(&p, &sub) != 0 ||
+		    tt_buf_get_u16le(&p, &len) != 0 || len < 4 ||
+		    tt_buf_get_ref(&p, len - 4u, &node) != 0)
+			break;
+		if (type == 0x7f && sub == 0xff)
+			break;
+		if (type == 4 && sub == 4) {
+			size_t k = 0;
+
+			for (size_t i = 0; i + 1 < (size_t)len - 4 && k < 255; i += 2) {
+				if (node[i + 1] != 0 || node[i] == 0)
+					break;
+				txt[5 + k++] = node[i] >= 0x20 && node[i] <= 0x7e ? (char)node[i] : '?';
+			}
+			memcpy(txt, "File(", 5);
+			txt[5 + k] = ')';
+			txt[6 + k] = '\0';
+		} else {
+			snprintf(txt, sizeof(txt), "Path(%u,%u)", type, sub);
+		}
+		json_array_append_new(arr, json_string(txt));
+	}
+	return arr;
+}
+
+/*
+ * What the event data says, in Trustee's shape: "string" for EV_ACTION, EV_IPL,
+ * EV_EFI_ACTION (the text) and EV_EVENT_TAG (the tagged event's text, e.g.
+ * "LOADED_IMAGE::LoadOptions"), "device_paths" for EV_EFI_BOOT_SERVICES_APPLICATION.
+ * These are labels: the registers vouch for the digests only. "data_measured" says
+ * whether the digest is the SHA-384 of the event data itself (true for action and IPL
+ * strings, false for tags and images, whose digests cover what they name), so a strict
+ * policy can tell a bound label from a descriptive one; policies compare digests.
+ */
 static json_t *details(uint32_t type, const uint8_t *d, size_t n, const uint8_t *digest)
 {
-	json_t *o = json_object();
-	size_t full = n;
-	char *s;
+	json_t *o = json_object(), *v = NULL;
+	const char *key = "string";
 
 	if (o == NULL)
 		return NULL;
-	if (type != 0x5 && type != 0xd && type != 0x80000007)
-		return o;
-	while (n > 0 && d[n - 1] == 0)
-		n--;
-	if (!covers(d, full, digest) && !covers(d, n, digest))
-		return o;
-	if (n == 0 || n > 4096)
-		return o;
-	for (size_t i = 0; i < n; i++)
-		if (d[i] < 0x20 || d[i] > 0x7e)
-			return o;
-	/* Not strndup: the event data is not NUL-terminated. */
-	if ((s = malloc(n + 1)) == NULL) {
-		json_decref(o);
-		return NULL;
+	if (type == 0x5 || type == 0xd || type == 0x80000007) {
+		v = ascii(d, n);
+	} else if (type == 0x6) {             /* TCG_PCClientTaggedEvent: id, size, data */
+		struct tt_buf b;
+		uint32_t id, len;
+		const uint8_t *t;
+
+		tt_buf_init_ro(&b, d, n);
+		if (tt_buf_get_u32le(&b, &id) == 0 && tt_buf_get_u32le(&b, &len) == 0 &&
+		    tt_buf_get_ref(&b, len, &t) == 0)
+			v = ascii(t, len);
+	} else if (type == 0x80000003) {
+		v = device_paths(d, n);
+		key = "device_paths";
 	}
-	memcpy(s, d, n);
-	s[n] = '\0';
-	json_object_set_new(o, "string", json_string(s));
-	free(s);
+	if (v != NULL)
+		json_object_set_new(o, key, v);
+	json_object_set_new(o, "data_measured", json_boolean(covers(d, n, digest)));
 	return o;
 }
 

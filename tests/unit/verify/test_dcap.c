@@ -795,6 +795,77 @@ static size_t build_ccel(uint8_t *buf, const uint32_t *idx, unsigned n, size_t p
 	return (size_t)(p - buf) + pad;
 }
 
+/* Trustee's default policy picks the kernel by "File(kernel)" in an image event's device
+ * paths and the command line by the "LOADED_IMAGE::LoadOptions" tag: both labels are
+ * reported, marked as not what the digest covers. */
+static void test_ccel_labels(void **state)
+{
+	uint8_t log[1024], *p = log, rtmr[4][48], dk[48], dc[48];
+	static const uint8_t devpath[] = {
+		4, 4, 18, 0, 'k', 0, 'e', 0, 'r', 0, 'n', 0, 'e', 0, 'l', 0, 0, 0,
+		0x7f, 0xff, 4, 0 };
+	static const char tag[] = "LOADED_IMAGE::LoadOptions";
+	json_t *ev = NULL;
+	const json_t *d;
+	unsigned n = 0;
+
+	(void)state;
+	p = log + build_ccel(log, NULL, 0, 0);
+	EVP_Digest("kernel image", 12, dk, &n, EVP_sha384(), NULL);
+	EVP_Digest("c\0o\0n\0s\0o\0l\0e\0\0\0", 16, dc, &n, EVP_sha384(), NULL);
+	/* EV_EFI_BOOT_SERVICES_APPLICATION into RTMR 1 (MR index 2). */
+	put32(&p, 2);
+	put32(&p, 0x80000003);
+	put32(&p, 1);
+	*p++ = 0x0c; *p++ = 0;
+	memcpy(p, dk, 48);
+	p += 48;
+	put32(&p, 32 + sizeof(devpath));
+	memset(p, 0, 24);
+	p += 24;
+	put32(&p, sizeof(devpath));
+	put32(&p, 0);
+	memcpy(p, devpath, sizeof(devpath));
+	p += sizeof(devpath);
+	/* EV_EVENT_TAG (TCG_PCClientTaggedEvent) into RTMR 1. */
+	put32(&p, 2);
+	put32(&p, 0x6);
+	put32(&p, 1);
+	*p++ = 0x0c; *p++ = 0;
+	memcpy(p, dc, 48);
+	p += 48;
+	put32(&p, 8 + sizeof(tag));
+	put32(&p, 0x8F3B22ED);
+	put32(&p, sizeof(tag));
+	memcpy(p, tag, sizeof(tag));
+	p += sizeof(tag);
+
+	memset(rtmr, 0, sizeof(rtmr));
+	for (int i = 0; i < 2; i++) {
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+		EVP_DigestInit_ex(md, EVP_sha384(), NULL);
+		EVP_DigestUpdate(md, rtmr[1], 48);
+		EVP_DigestUpdate(md, i == 0 ? dk : dc, 48);
+		EVP_DigestFinal_ex(md, rtmr[1], NULL);
+		EVP_MD_CTX_free(md);
+	}
+	assert_int_equal(tt_dcap_ccel_replay(log, (size_t)(p - log), (const uint8_t (*)[48])rtmr,
+		&ev), 0);
+	assert_int_equal(json_array_size(ev), 2);
+	d = json_object_get(json_array_get(ev, 0), "details");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(d, "device_paths"),
+		0)), "File(kernel)");
+	assert_true(json_is_false(json_object_get(d, "data_measured")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0),
+		"type_name")), "EV_EFI_BOOT_SERVICES_APPLICATION");
+	d = json_object_get(json_array_get(ev, 1), "details");
+	assert_string_equal(json_string_value(json_object_get(d, "string")), tag);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 1),
+		"type_name")), "EV_EVENT_TAG");
+	json_decref(ev);
+}
+
 static void test_ccel_replay(void **state)
 {
 	static const uint32_t idx[] = { 1, 2, 2, 3, 4, 1 };
@@ -1113,6 +1184,7 @@ int main(void)
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_collateral_dir),
 		cmocka_unit_test(test_ccel_replay),
+		cmocka_unit_test(test_ccel_labels),
 		cmocka_unit_test(test_synthetic_statuses),
 		cmocka_unit_test(test_synthetic_v5_ccel),
 		cmocka_unit_test(test_synthetic_table),
