@@ -210,6 +210,119 @@ static int compile_rule(struct tt_rego *r, struct rmodule *m, struct rrule *x,
 	return 0;
 }
 
+/* ---- compile checks: every call names a function that exists, with its arity ---- */
+
+struct check {
+	struct rmodule *m;
+	struct tt_rego_err *e;
+};
+
+static int check_term(struct check *k, const struct rterm *t);
+
+static int check_body(struct check *k, const struct rbody *b)
+{
+	int r;
+	if (!b)
+		return 0;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct rexpr *x = b->e[i];
+		if ((r = check_term(k, x->t)) || (r = check_term(k, x->key)) ||
+		    (r = check_term(k, x->val)) || (r = check_term(k, x->coll)) ||
+		    (r = check_body(k, x->body)))
+			return r;
+		for (size_t j = 0; j < x->nwith; j++)
+			if ((r = check_term(k, x->with[j].value)))
+				return r;
+	}
+	return 0;
+}
+
+static int call_arity(const struct rterm *t, size_t *ar)
+{
+	if (t->fnode) {
+		for (size_t i = 0; i < t->fnode->nrules; i++)
+			if (t->fnode->rules[i]->kind == R_FUNC) {
+				*ar = t->fnode->rules[i]->nargs;
+				return 0;
+			}
+		if (t->fnode->dflt) {
+			*ar = t->fnode->dflt->nargs;
+			return 0;
+		}
+		return -1;
+	}
+	if (t->bi && t->bi->arity >= 0) {
+		*ar = (size_t)t->bi->arity;
+		return 0;
+	}
+	return -1;
+}
+
+static int check_term(struct check *k, const struct rterm *t)
+{
+	int r;
+	if (!t)
+		return 0;
+	if (t->k == T_CALL && t->op) {
+		char msg[200];
+		size_t ar;
+		if (!t->fnode && !t->bi) {
+			snprintf(msg, sizeof(msg), "undefined function %.150s", t->name);
+			set_err(k->e, "rego_type_error", k->m->name, t->line, t->col, msg);
+			return TT_ERR_DATA_INVALID;
+		}
+		if (call_arity(t, &ar) == 0 && t->n != ar && t->n != ar + 1) {
+			snprintf(msg, sizeof(msg), "%.150s: wrong number of arguments (%zu, want %zu)",
+				t->name, t->n, ar);
+			set_err(k->e, "rego_type_error", k->m->name, t->line, t->col, msg);
+			return TT_ERR_DATA_INVALID;
+		}
+	}
+	switch (t->k) {
+	case T_REF:
+	case T_ARR:
+	case T_SET:
+	case T_CALL:
+		for (size_t i = 0; i < t->n; i++)
+			if ((r = check_term(k, t->a[i])))
+				return r;
+		return 0;
+	case T_OBJ:
+		for (size_t i = 0; i < t->n; i++)
+			if ((r = check_term(k, t->a[i])) || (r = check_term(k, t->b[i])))
+				return r;
+		return 0;
+	case T_ACOMP:
+	case T_SCOMP:
+	case T_OCOMP:
+		if ((r = check_term(k, t->head)) || (r = check_term(k, t->khead)))
+			return r;
+		return check_body(k, t->body);
+	default:
+		return 0;
+	}
+}
+
+static int check_module(struct rmodule *m, struct tt_rego_err *e)
+{
+	struct check k = { m, e };
+	int r;
+	for (size_t i = 0; i < m->nrules; i++) {
+		for (const struct rrule *y = m->rules[i]; y; y = y->els) {
+			for (size_t j = 0; j < y->nref; j++)
+				if ((r = check_term(&k, y->ref[j])))
+					return r;
+			for (size_t j = 0; j < y->nargs; j++)
+				if ((r = check_term(&k, y->args[j])))
+					return r;
+			if ((r = check_term(&k, y->key)) || (r = check_term(&k, y->value)) ||
+			    (r = check_body(&k, y->body)))
+				return r;
+		}
+	}
+	return 0;
+}
+
 int tt_rego_compile(size_t n, const char *const *names, const char *const *srcs,
 	const size_t *lens, const struct tt_rego_limits *lim, struct tt_rego **out,
 	struct tt_rego_err *e)
@@ -273,6 +386,9 @@ int tt_rego_compile(size_t n, const char *const *names, const char *const *srcs,
 			}
 		}
 	}
+	for (size_t i = 0; i < r->nmods; i++)
+		if ((ret = check_module(r->mods[i], e)))
+			goto fail;
 	for (size_t i = 0; i < r->nmods; i++) {
 		struct rmodule *m = r->mods[i];
 		for (size_t j = 0; j < m->nrules; j++) {

@@ -348,6 +348,17 @@ static void test_engine_refusals(void **state)
 	assert_non_null(strstr(why, "policy-0.rego:4:"));
 	assert_non_null(strstr(why, "rego_parse_error"));
 	json_decref(d);
+	/* an undefined function and a wrong arity are refused at upload too */
+	d = json_pack("{s:s,s:s}", "engine", "rego", "rego",
+		"package policy\n\nhardware := 2 if {\n\tinput.x\n\tcrypto.sha999(input.y)\n}\n");
+	assert_int_not_equal(eng->compile(d, &prog, &why), 0);
+	assert_non_null(strstr(why, "policy-0.rego:5:2: rego_type_error: undefined function crypto.sha999"));
+	json_decref(d);
+	d = json_pack("{s:s,s:s}", "engine", "rego", "rego",
+		"package policy\nf(x) := x\nhardware := f(1, 2, 3)\n");
+	assert_int_not_equal(eng->compile(d, &prog, &why), 0);
+	assert_non_null(strstr(why, "policy-0.rego:3:13: rego_type_error: f: wrong number of arguments"));
+	json_decref(d);
 	/* no module */
 	d = json_pack("{s:s}", "engine", "rego");
 	assert_int_equal(eng->compile(d, &prog, &why), TT_ERR_INVALID_ARGUMENT);
