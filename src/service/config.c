@@ -143,6 +143,9 @@ tt_config_defaults(struct tt_config *c)
 	c->idle_timeout_ms = 60000;
 	c->max_keys_per_client = 1000;
 	c->max_clients = 1024;
+	c->max_buffered = 0;            /* derived in tt_config_finish */
+	c->max_buffered_per_uid = 0;
+	c->max_connections_per_uid = 256;
 	c->auth_direct = true;
 	c->auth_unix_peer = true;
 }
@@ -402,6 +405,19 @@ on_limits(struct cfg_parse *p, const char *name, const char *v)
 		    &c->idle_timeout_ms) != 0)
 			cfg_error(p, "idle_timeout_ms: '%s' is not a decimal number in %d..%d", v,
 			    TT_CONFIG_TIMEOUT_MIN, TT_CONFIG_IDLE_TIMEOUT_MAX);
+	} else if (strcmp(name, "max_buffered") == 0) {
+		if (parse_size_range(v, TT_CONFIG_BUFFERED_MIN, TT_CONFIG_BUFFERED_MAX,
+		    &c->max_buffered) != 0)
+			cfg_error(p, "max_buffered: '%s' is not a decimal size in 1M..2G", v);
+	} else if (strcmp(name, "max_buffered_per_uid") == 0) {
+		if (parse_size_range(v, TT_CONFIG_BUFFERED_MIN, TT_CONFIG_BUFFERED_MAX,
+		    &c->max_buffered_per_uid) != 0)
+			cfg_error(p, "max_buffered_per_uid: '%s' is not a decimal size in 1M..2G", v);
+	} else if (strcmp(name, "max_connections_per_uid") == 0) {
+		if (tt_parse_u32(v, TT_CONFIG_MAX_CONN_MIN, TT_CONFIG_MAX_CONN_MAX,
+		    &c->max_connections_per_uid) != 0)
+			cfg_error(p, "max_connections_per_uid: '%s' is not a decimal number in %d..%d",
+			    v, TT_CONFIG_MAX_CONN_MIN, TT_CONFIG_MAX_CONN_MAX);
 	} else {
 		cfg_error(p, "unknown key '%s' in [limits]", name);
 	}
@@ -619,6 +635,35 @@ cfg_reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* The largest request (max_body + max_auth) or response (max_response + header). */
+static uint64_t
+largest_frame(const struct tt_config *c)
+{
+	uint64_t req = (uint64_t)c->max_body + c->max_auth, resp = (uint64_t)c->max_response + 36;
+
+	return req > resp ? req : resp;
+}
+
+/* One request or one response must fit in what a single client may have buffered, or
+ * it could never be served. Only values given in the file are checked here; the
+ * defaults grow with the frame limits (tt_config_finish). */
+static void
+check_buffer_limits(struct cfg_parse *p)
+{
+	const struct tt_config *c = p->c;
+	uint64_t big = largest_frame(c);
+
+	if (c->max_buffered_per_uid != 0 && c->max_buffered != 0 &&
+	    c->max_buffered_per_uid > c->max_buffered)
+		cfg_error(p, "max_buffered_per_uid (%u) is above max_buffered (%u)",
+		    c->max_buffered_per_uid, c->max_buffered);
+	else if ((c->max_buffered_per_uid != 0 && c->max_buffered_per_uid < big) ||
+	    (c->max_buffered != 0 && c->max_buffered < big))
+		cfg_error(p, "max_buffered and max_buffered_per_uid must hold the largest request "
+		    "(max_body + max_auth) or response (max_response + 36): %llu bytes",
+		    (unsigned long long)big);
+}
+
 int
 tt_config_load(const char *path, struct tt_config *c, char *errbuf, size_t errlen)
 {
@@ -649,12 +694,24 @@ tt_config_load(const char *path, struct tt_config *c, char *errbuf, size_t errle
 		cfg_error(&p, "syntax error (expected 'key = value' or '[section]')");
 	}
 	fclose(p.f);
+	if (p.err == 0)
+		check_buffer_limits(&p);
 	return p.err;
 }
 
 int
 tt_config_finish(struct tt_config *c)
 {
+	uint64_t big = largest_frame(c);
+
+	/* Buffer budgets not set: 16 MiB per uid and 64 MiB in all, or the largest frame. */
+	if (c->max_buffered_per_uid == 0)
+		c->max_buffered_per_uid = (uint32_t)(big > 16u << 20 ? big : 16u << 20);
+	if (c->max_buffered == 0)
+		c->max_buffered = c->max_buffered_per_uid > 64u << 20 ? c->max_buffered_per_uid :
+		    64u << 20;
+	if (c->max_buffered_per_uid > c->max_buffered)
+		c->max_buffered_per_uid = c->max_buffered;   /* max_buffered given, >= big */
 	if (c->socket_path == NULL && (c->socket_path = xstrdup(TT_CONFIG_DEFAULT_SOCKET)) == NULL)
 		return TT_ERR_NO_MEMORY;
 	if (c->data_dir == NULL && (c->data_dir = xstrdup(TT_CONFIG_DEFAULT_DATA_DIR)) == NULL)

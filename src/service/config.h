@@ -25,6 +25,8 @@
 #define TT_CONFIG_MAX_AUTH_MAX     65535                 /* auth_len is 16 bits on the wire */
 #define TT_CONFIG_QUOTA_MIN        1
 #define TT_CONFIG_QUOTA_MAX        1000000               /* max_keys_per_client, max_clients */
+#define TT_CONFIG_BUFFERED_MIN     (1024u * 1024)        /* max_buffered[_per_uid] */
+#define TT_CONFIG_BUFFERED_MAX     (2048u * 1024 * 1024)
 #define TT_CONFIG_TIMEOUT_MIN      10
 #define TT_CONFIG_READ_TIMEOUT_MAX 3600000               /* 1 hour */
 #define TT_CONFIG_IDLE_TIMEOUT_MAX 86400000              /* 1 day */
@@ -58,6 +60,9 @@ struct tt_config {
 	uint32_t idle_timeout_ms;   /* idle persistent connection lifetime; default 60000 */
 	uint32_t max_keys_per_client; /* key store rows per client, default 1000 */
 	uint32_t max_clients;       /* clients holding keys, default 1024 (ListClients fits) */
+	uint32_t max_buffered;      /* request and response bytes held, all clients; 64 MiB */
+	uint32_t max_buffered_per_uid;      /* the same for one peer uid; default 16 MiB */
+	uint32_t max_connections_per_uid;   /* default 256 */
 	/* [authenticator] */
 	bool auth_direct;           /* default true */
 	bool auth_unix_peer;        /* default true */

@@ -20,6 +20,13 @@ tt_frame_set_limits(struct tt_frame *f, uint32_t max_body, uint32_t max_auth)
 	f->max_auth = max_auth > UINT16_MAX ? UINT16_MAX : max_auth;
 }
 
+void
+tt_frame_set_budget(struct tt_frame *f, const struct tt_frame_budget *b, void *arg)
+{
+	f->budget = b;
+	f->budget_arg = arg;
+}
+
 bool
 tt_frame_started(const struct tt_frame *f)
 {
@@ -31,6 +38,8 @@ release_payload(struct tt_frame *f)
 {
 	/* Request bodies carry imported keys and plaintexts: wipe before free. */
 	tt_free_secret(f->payload, f->need);
+	if (f->payload != NULL && f->budget != NULL)
+		f->budget->give(f->budget_arg, f->need);
 	f->payload = NULL;
 	f->need = 0;
 	f->got = 0;
@@ -52,7 +61,15 @@ accept_header(struct tt_frame *f)
 	f->hdr = h;
 	f->need = (size_t)h.body_len + h.auth_len;   /* bounded by the checks above */
 	f->got = 0;
-	if (f->need > 0 && (f->payload = malloc(f->need)) == NULL) {
+	if (f->need == 0)
+		return 0;
+	if (f->budget != NULL && (r = f->budget->take(f->budget_arg, f->need)) != 0) {
+		f->need = 0;
+		return r;
+	}
+	if ((f->payload = malloc(f->need)) == NULL) {
+		if (f->budget != NULL)
+			f->budget->give(f->budget_arg, f->need);
 		f->need = 0;
 		return TT_ERR_NO_MEMORY;
 	}

@@ -31,8 +31,21 @@ enum tt_frame_state {
 #define TT_FRAME_MORE  0   /* all offered bytes consumed, frame not complete yet */
 #define TT_FRAME_DONE  1   /* a frame is complete; unconsumed bytes belong to the next */
 
+/*
+ * Optional accounting of payload memory (conn.c bounds the bytes buffered across all
+ * connections with it). take() is asked before a payload of n bytes is allocated; a
+ * non-zero tt_err refuses it and becomes the frame's error. give() is told when that
+ * payload is released.
+ */
+struct tt_frame_budget {
+	int (*take)(void *arg, size_t n);
+	void (*give)(void *arg, size_t n);
+};
+
 struct tt_frame {
 	enum tt_frame_state state;
+	const struct tt_frame_budget *budget;   /* NULL: no accounting */
+	void *budget_arg;
 	uint32_t max_body;
 	uint32_t max_auth;
 	uint8_t raw[TT_WIRE_HDR_LEN];
@@ -50,12 +63,17 @@ void tt_frame_init(struct tt_frame *f, uint32_t max_body, uint32_t max_auth);
 /* Change the limits; they apply from the next header on. */
 void tt_frame_set_limits(struct tt_frame *f, uint32_t max_body, uint32_t max_auth);
 
+/* Account payloads through `b` (which must outlive the frame) with `arg`; from the next
+ * header on. NULL turns accounting off. */
+void tt_frame_set_budget(struct tt_frame *f, const struct tt_frame_budget *b, void *arg);
+
 /*
  * Consume bytes from p[0..n). *used receives how many were consumed (always, also on
  * error). Returns TT_FRAME_MORE, TT_FRAME_DONE, or an error:
  *   TT_ERR_INVALID_HEADER / TT_ERR_WIRE_VERSION   from tt_wire_hdr_decode
  *   TT_ERR_BODY_TOO_LARGE   body_len > max_body or auth_len > max_auth
  *   TT_ERR_NO_MEMORY        the (checked) payload allocation failed
+ *   any error of the budget's take()
  * After an error or DONE, further feeds consume nothing and return the same result
  * until tt_frame_next.
  */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -423,6 +424,11 @@ main(int argc, char **argv)
 	 * set explicitly. */
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
+	/* Request and response buffers above 128 KiB get their own mapping and go back to
+	 * the system when freed. Without a fixed threshold glibc raises it after the first
+	 * such free and keeps later ones in per-thread arenas, so the memory bound
+	 * (max_buffered) would not bound the RSS. */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (build_config(&o, &cfg) != 0)
 		goto out;
 	tt_log_set_level(cfg->log_level);

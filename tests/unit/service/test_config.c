@@ -68,6 +68,9 @@ test_defaults(void **state)
 	assert_int_equal(c.n_providers, 0);
 	assert_int_equal(tt_config_finish(&c), 0);
 	assert_string_equal(c.kim_path, "/var/lib/turtle/keys.sqlite3");
+	assert_int_equal(c.max_buffered, 64u << 20);
+	assert_int_equal(c.max_buffered_per_uid, 16u << 20);
+	assert_int_equal(c.max_connections_per_uid, 256);
 	assert_int_equal(c.n_providers, 1);
 	assert_string_equal(c.providers[0].type, "soft");
 	assert_int_equal(c.providers[0].n, 0);
@@ -210,6 +213,13 @@ static const struct bad_case bad_cases[] = {
 	{ "[limits]\nmax_connections = 1000001\n", 2, "max_connections" },
 	{ "[limits]\nread_timeout_ms = 5\n", 2, "read_timeout_ms" },
 	{ "[limits]\nidle_timeout_ms = 86400001\n", 2, "idle_timeout_ms" },
+	{ "[limits]\nmax_buffered = 3G\n", 2, "max_buffered" },
+	{ "[limits]\nmax_buffered_per_uid = 512K\n", 2, "max_buffered_per_uid" },
+	{ "[limits]\nmax_connections_per_uid = 0\n", 2, "max_connections_per_uid" },
+	{ "[limits]\nmax_connections_per_uid = 010\n", 2, "max_connections_per_uid" },
+	{ "[limits]\nmax_buffered = 8M\nmax_buffered_per_uid = 16M\n", 3, "above max_buffered" },
+	{ "[limits]\nmax_body = 4M\nmax_buffered_per_uid = 2M\n", 3, "largest request" },
+	{ "[limits]\nmax_buffered = 2M\nmax_response = 2M\n", 3, "largest request" },
 	{ "[authenticator]\ndirect = maybe\n", 2, "direct" },
 	{ "[authenticator]\nunix_peer = 2\n", 2, "unix_peer" },
 	{ "[authenticator]\nadmins = unix:alice\n", 2, "numeric uid" },
@@ -284,6 +294,23 @@ test_admins_replace_and_limits(void **state)
 	assert_int_equal(c.read_timeout_ms, 10);
 	assert_int_equal(c.threads, 256);
 	assert_int_equal(c.socket_mode, 0600);
+	/* The buffer budgets not given grow to hold the largest request. */
+	assert_int_equal(tt_config_finish(&c), 0);
+	assert_int_equal(c.max_buffered_per_uid, (256u << 20) + 65535);
+	assert_int_equal(c.max_buffered, (256u << 20) + 65535);
+	tt_config_free(&c);
+	/* Given budgets are kept; a per-uid one not given never exceeds the total. */
+	assert_int_equal(load_text("[limits]\nmax_buffered = 8M\nmax_connections_per_uid = 3\n",
+	    &c, err, sizeof(err)), 0);
+	assert_int_equal(tt_config_finish(&c), 0);
+	assert_int_equal(c.max_buffered, 8u << 20);
+	assert_int_equal(c.max_buffered_per_uid, 8u << 20);
+	assert_int_equal(c.max_connections_per_uid, 3);
+	tt_config_free(&c);
+	assert_int_equal(load_text("[limits]\nmax_buffered_per_uid = 2M\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(tt_config_finish(&c), 0);
+	assert_int_equal(c.max_buffered, 64u << 20);
+	assert_int_equal(c.max_buffered_per_uid, 2u << 20);
 	tt_config_free(&c);
 }
 

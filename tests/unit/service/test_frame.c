@@ -243,6 +243,72 @@ test_zero_length_feed(void **state)
 	tt_frame_free(&f);
 }
 
+/* A budget that allows `left` bytes and records what is taken and given back. */
+struct budget_rec {
+	size_t left, taken, given;
+	int takes, gives;
+};
+
+static int
+rec_take(void *arg, size_t n)
+{
+	struct budget_rec *b = arg;
+
+	b->takes++;
+	if (n > b->left)
+		return TT_ERR_NO_MEMORY;
+	b->left -= n;
+	b->taken += n;
+	return 0;
+}
+
+static void
+rec_give(void *arg, size_t n)
+{
+	struct budget_rec *b = arg;
+
+	b->gives++;
+	b->left += n;
+	b->given += n;
+}
+
+static const struct tt_frame_budget rec_budget = { rec_take, rec_give };
+
+static void
+test_budget(void **state)
+{
+	uint8_t buf[512];
+	struct budget_rec b = { .left = 300 };
+	struct tt_frame f;
+	size_t n, used;
+
+	(void)state;
+	tt_frame_init(&f, 1024, 64);
+	tt_frame_set_budget(&f, &rec_budget, &b);
+	/* a payload within the budget is charged before it is stored, given back after */
+	n = make_frame(buf, 200, 10, 0x0f);
+	assert_int_equal(tt_frame_feed(&f, buf, n, &used), TT_FRAME_DONE);
+	assert_int_equal(b.taken, 210);
+	check_frame(&f, 200, 10, 0x0f);
+	tt_frame_next(&f);
+	assert_int_equal(b.given, 210);
+	assert_int_equal(b.left, 300);
+	/* no payload, no charge */
+	n = make_frame(buf, 0, 0, 0x01);
+	assert_int_equal(tt_frame_feed(&f, buf, n, &used), TT_FRAME_DONE);
+	assert_int_equal(b.takes, 1);
+	tt_frame_next(&f);
+	/* refused: the budget's error is the frame's, decided from the header alone */
+	n = make_frame(buf, 301, 0, 0x0f);
+	assert_int_equal(tt_frame_feed(&f, buf, TT_WIRE_HDR_LEN, &used), TT_ERR_NO_MEMORY);
+	assert_int_equal(used, TT_WIRE_HDR_LEN);
+	assert_int_equal(tt_frame_feed(&f, buf + used, n - used, &used), TT_ERR_NO_MEMORY);
+	assert_int_equal(used, 0);
+	tt_frame_free(&f);
+	assert_int_equal(b.gives, 1);   /* nothing was taken for the refused one */
+	assert_int_equal(b.left, 300);
+}
+
 int
 main(void)
 {
@@ -253,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_auth_over_limit),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_zero_length_feed),
+		cmocka_unit_test(test_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
