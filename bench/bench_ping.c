@@ -10,10 +10,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "turtle/turtle.h"
@@ -21,6 +24,7 @@
 
 #define REQ_LEN 36
 #define RESP_LEN 38
+#define TT_STALLED_FRAME 40
 #define MAX_THREAD_COUNTS 8
 
 struct cfg {
@@ -116,6 +120,164 @@ static int echo_roundtrip(struct echo *e)
 	if (write_full(e->fds[0], e->req, REQ_LEN) != 0 || read_full(e->fds[0], resp, RESP_LEN) != 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * The echo server of the throughput runs: a process of its own (forked before any thread
+ * exists) listening on a Unix socket, one blocking thread per connection. Being a
+ * separate process, like turtled, its CPU time is read from /proc the same way, so the
+ * two CPU-per-round-trip figures compare like with like.
+ */
+struct echo_srv {
+	pid_t pid;
+	char dir[64];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static void *echo_conn_main(void *p)
+{
+	int fd = (int)(intptr_t)p;
+
+	echo_main(&fd);
+	close(fd);
+	return NULL;
+}
+
+static int echo_srv_start(struct echo_srv *e)
+{
+	struct sockaddr_un sa;
+	int lfd;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/bench-echo-XXXXXX");
+	if (mkdtemp(e->dir) == NULL)
+		return -1;
+	snprintf(e->path, sizeof(e->path), "%s/echo.sock", e->dir);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, e->path, strlen(e->path) + 1);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 128) != 0) {
+		if (lfd >= 0)
+			close(lfd);
+		rmdir(e->dir);
+		return -1;
+	}
+	if ((e->pid = fork()) < 0) {
+		close(lfd);
+		return -1;
+	}
+	if (e->pid == 0) {
+		for (;;) {
+			pthread_t t;
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (fd < 0) {
+				if (errno == EINTR || errno == ECONNABORTED)
+					continue;
+				_exit(1);
+			}
+			if (pthread_create(&t, NULL, echo_conn_main, (void *)(intptr_t)fd) != 0)
+				close(fd);
+			else
+				pthread_detach(t);
+		}
+	}
+	close(lfd);
+	return 0;
+}
+
+static void echo_srv_stop(struct echo_srv *e)
+{
+	if (e->pid > 0) {
+		kill(e->pid, SIGTERM);
+		waitpid(e->pid, NULL, 0);
+	}
+	unlink(e->path);
+	rmdir(e->dir);
+}
+
+static int tp_echo_init(void *arg, unsigned idx, void **state)
+{
+	const struct echo_srv *srv = arg;
+	struct sockaddr_un sa;
+	struct echo *e = calloc(1, sizeof(*e));
+
+	(void)idx;
+	if (e == NULL)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, srv->path, strlen(srv->path) + 1);
+	e->fds[1] = -1;
+	if ((e->fds[0] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(e->fds[0], (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (e->fds[0] >= 0)
+			close(e->fds[0]);
+		free(e);
+		return -1;
+	}
+	e->req[0] = 0x10; e->req[1] = 0xa7; e->req[2] = 0xc0; e->req[3] = 0x5e;
+	*state = e;
+	return 0;
+}
+
+static int tp_echo_op(void *state)
+{
+	return echo_roundtrip(state);
+}
+
+static void tp_echo_fini(void *state)
+{
+	struct echo *e = state;
+
+	close(e->fds[0]);   /* the server's thread sees EOF and ends */
+	free(e);
+}
+
+/* ---- stalled clients: they ask for a large response and never read it ---- */
+
+#define STALLED 64
+
+/* PsaGenerateRandom{size: 1000000} to provider 1, no authentication (PARSEC allows it):
+ * the 36-byte header and the 4-byte body 08 c0 84 3d. */
+static void stalled_frame(uint8_t f[TT_STALLED_FRAME])
+{
+	memset(f, 0, TT_STALLED_FRAME);
+	f[0] = 0x10; f[1] = 0xa7; f[2] = 0xc0; f[3] = 0x5e;   /* magic */
+	f[4] = 30;                                            /* header size */
+	f[6] = 1;                                             /* version 1.0 */
+	f[10] = 1;                                            /* provider */
+	f[22] = 4;                                            /* body length */
+	f[28] = 0x0d;                                         /* opcode */
+	f[36] = 0x08; f[37] = 0xc0; f[38] = 0x84; f[39] = 0x3d;
+}
+
+static int stalled_open(const char *sock, int fds[STALLED])
+{
+	struct sockaddr_un sa;
+	uint8_t f[TT_STALLED_FRAME];
+	int small = 4096, i;
+
+	stalled_frame(f);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	for (i = 0; i < STALLED; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) != 0 ||
+		    write_full(fds[i], f, sizeof(f)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void stalled_close(int fds[STALLED])
+{
+	for (int i = 0; i < STALLED; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 /* ---- turtled ping ---- */
@@ -279,33 +441,6 @@ static void tp_ping_fini(void *state)
 	tt_client_close(state);
 }
 
-static int tp_echo_init(void *arg, unsigned idx, void **state)
-{
-	struct echo *e = malloc(sizeof(*e));
-
-	(void)arg;
-	(void)idx;
-	if (e == NULL)
-		return -1;
-	if (echo_open(e) != 0) {
-		free(e);
-		return -1;
-	}
-	*state = e;
-	return 0;
-}
-
-static int tp_echo_op(void *state)
-{
-	return echo_roundtrip(state);
-}
-
-static void tp_echo_fini(void *state)
-{
-	echo_close(state);
-	free(state);
-}
-
 /* ---- main ---- */
 
 static void usage(FILE *f)
@@ -383,32 +518,88 @@ static void print_lat(const char *what, const struct lat_result *r)
 
 static void print_tp(const char *mode, const struct bench_result *r)
 {
-	printf("%7u  %-12s %10.0f %9.1f %9.1f %8llu", r->threads, mode, r->ops_per_s, r->p50_us,
-	    r->p99_us, (unsigned long long)r->errors);
+	printf("%7u  %-12s %10.0f %9.1f %9.1f %10.2f %8llu", r->threads, mode, r->ops_per_s,
+	    r->p50_us, r->p99_us, r->ops > 0 ? r->peer_cpu_s * 1e6 / (double)r->ops : 0,
+	    (unsigned long long)r->errors);
 	if (r->errors > 0)
 		printf("  (first error: %s)", tt_strerror(r->first_error));
 	printf("\n");
 	fflush(stdout);
 }
 
+/*
+ * Honest Pings (one thread, one persistent connection) in alternating slices without and
+ * with STALLED clients that each asked for 1,000,000 random bytes and never read them.
+ * The stalled set is opened anew for each slice (turtled drops such connections after
+ * read_timeout_ms or when the buffer budget is spent).
+ */
+static int stalled_run(const struct cfg *cfg, const char *sock, pid_t pid)
+{
+	const struct bench_ops po = { tp_ping_init, tp_ping_op, tp_ping_fini, (void *)sock };
+	struct bench_result quiet, loaded;
+	int fds[STALLED], r = -1;
+
+	bench_result_init(&quiet, 1, pid);
+	bench_result_init(&loaded, 1, pid);
+	for (unsigned round = 0; round < 2; round++) {
+		if (bench_run_more(&po, cfg->warm_ms, cfg->seconds * 500, &quiet) != 0)
+			goto out;
+		memset(fds, -1, sizeof(fds));
+		if (stalled_open(sock, fds) != 0) {
+			fprintf(stderr, "bench_ping: cannot open the stalled clients: %s\n",
+			    strerror(errno));
+			stalled_close(fds);
+			goto out;
+		}
+		r = bench_run_more(&po, cfg->warm_ms, cfg->seconds * 500, &loaded);
+		stalled_close(fds);
+		if (r != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	bench_result_finish(&quiet);
+	bench_result_finish(&loaded);
+	if (r == 0) {
+		printf("\n# honest client (1 thread, persistent connection) without and with %d\n"
+		    "# clients that asked for 1,000,000 random bytes each and never read; %u s\n"
+		    "# each, in 2 alternating slices\n", STALLED, cfg->seconds);
+		printf("%-28s %10s %9s %9s %8s\n", "honest pings", "ops/s", "p50 us", "p99 us",
+		    "errors");
+		printf("%-28s %10.0f %9.1f %9.1f %8llu\n", "without stalled clients",
+		    quiet.ops_per_s, quiet.p50_us, quiet.p99_us, (unsigned long long)quiet.errors);
+		printf("%-28s %10.0f %9.1f %9.1f %8llu\n", "with 64 stalled clients",
+		    loaded.ops_per_s, loaded.p50_us, loaded.p99_us, (unsigned long long)loaded.errors);
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct cfg cfg = { 0 };
 	struct bench_daemon d;
+	struct echo_srv es;
 	struct lat_result lat[N_SER];
+	pid_t dpid;
 	unsigned i;
 	int r, rc = 1;
 
 	parse_args(&cfg, argc, argv);
+	/* before any thread exists: the echo server is a forked copy of this process */
+	if (echo_srv_start(&es) != 0) {
+		fprintf(stderr, "bench_ping: cannot start the echo server: %s\n", strerror(errno));
+		return 1;
+	}
 	if (cfg.socket != NULL) {
 		if (bench_daemon_attach(&d, cfg.socket) != 0)
-			return 1;
+			goto out_echo;
 	} else {
 		struct bench_daemon_opts o = { .turtled = cfg.turtled, .allow_root = cfg.allow_root };
 
 		if (bench_daemon_start(&d, &o) != 0)
-			return 1;
+			goto out_echo;
 	}
+	dpid = bench_peer_pid(d.sock);
 	printf("# bench_ping: round trips of 36-byte requests / 38-byte responses\n");
 	printf("# latency: %u sequential round trips per series on one connection, after %u\n"
 	    "# warm-up ones; the series alternate in blocks of %d\n", cfg.count, cfg.count / 10,
@@ -426,18 +617,22 @@ int main(int argc, char **argv)
 	printf("# target ping p50 <= 25 us: %s (%.1f us)\n",
 	    lat[SER_PING].p50 <= 25.0 ? "met" : "MISSED", lat[SER_PING].p50);
 	printf("\n# throughput: one connection per thread, %u s per mode in 2 alternating slices,\n"
-	    "# each after %u ms of warm-up\n", cfg.seconds, cfg.warm_ms);
-	printf("%7s  %-12s %10s %9s %9s %8s\n", "threads", "mode", "ops/s", "p50 us", "p99 us",
-	    "errors");
+	    "# each after %u ms of warm-up. The echo server is a process of its own, one thread\n"
+	    "# per connection; server cpu/op is its CPU time (or turtled's) per round trip.\n",
+	    cfg.seconds, cfg.warm_ms);
+	printf("%7s  %-12s %10s %9s %9s %10s %8s\n", "threads", "mode", "ops/s", "p50 us", "p99 us",
+	    "server cpu", "errors");
+	printf("%7s  %-12s %10s %9s %9s %10s\n", "", "", "", "", "", "us/op");
 	for (i = 0; i < cfg.n_threads; i++) {
-		const struct bench_ops eo = { tp_echo_init, tp_echo_op, tp_echo_fini, NULL };
+		const struct bench_ops eo = { tp_echo_init, tp_echo_op, tp_echo_fini, &es };
 		const struct bench_ops po = { tp_ping_init, tp_ping_op, tp_ping_fini, d.sock };
 		struct bench_result re, rp;
+		double tr, cr;
 		unsigned round;
 
 		/* two alternating slices per mode, so load bursts fall on both alike */
-		bench_result_init(&re, cfg.threads[i], 0);
-		bench_result_init(&rp, cfg.threads[i], 0);
+		bench_result_init(&re, cfg.threads[i], es.pid);
+		bench_result_init(&rp, cfg.threads[i], dpid > 0 ? dpid : 0);
 		for (round = 0; round < 2; round++) {
 			if (bench_run_more(&eo, cfg.warm_ms, cfg.seconds * 500, &re) != 0 ||
 			    bench_run_more(&po, cfg.warm_ms, cfg.seconds * 500, &rp) != 0) {
@@ -452,11 +647,23 @@ int main(int argc, char **argv)
 		bench_result_finish(&rp);
 		print_tp("unix echo", &re);
 		print_tp("turtled ping", &rp);
-		printf("%7s  ping/echo throughput ratio %.2f\n", "", re.ops_per_s > 0 ?
-		    rp.ops_per_s / re.ops_per_s : 0);
+		tr = re.ops_per_s > 0 ? rp.ops_per_s / re.ops_per_s : 0;
+		printf("%7s  ping/echo throughput ratio %.2f (target >= 0.70: %s)\n", "", tr,
+		    tr >= 0.70 ? "met" : "MISSED");
+		if (dpid > 0 && re.ops > 0 && rp.ops > 0 && re.peer_cpu_s > 0) {
+			cr = (rp.peer_cpu_s / (double)rp.ops) / (re.peer_cpu_s / (double)re.ops);
+			printf("%7s  daemon CPU per ping / echo server CPU per round trip %.2f "
+			    "(target <= 2.0: %s)\n", "", cr, cr <= 2.0 ? "met" : "MISSED");
+		}
+	}
+	if (stalled_run(&cfg, d.sock, dpid > 0 ? dpid : 0) != 0) {
+		fprintf(stderr, "bench_ping: stalled-client run failed\n");
+		goto out;
 	}
 	rc = 0;
 out:
 	bench_daemon_stop(&d);
+out_echo:
+	echo_srv_stop(&es);
 	return rc;
 }

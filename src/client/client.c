@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,14 +137,18 @@ write_full(int fd, const uint8_t *p, size_t n, int64_t deadline, bool *any)
 	int e;
 
 	while (put < n) {
-		if ((e = wait_fd(fd, POLLOUT, deadline)) != 0)
-			return e;
 		/* MSG_NOSIGNAL: a closed peer must become an error, not a SIGPIPE that kills
-		 * the application embedding us. */
+		 * the application embedding us. The socket nearly always has room: try
+		 * first, wait only when it is full. */
 		r = send(fd, p + put, n - put, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if ((e = wait_fd(fd, POLLOUT, deadline)) != 0)
+					return e;
+				continue;
+			}
 			return TT_ERR_IO;
 		}
 		put += (size_t)r;
@@ -173,7 +178,7 @@ tt_client_check_response_hdr(const uint8_t raw[TT_WIRE_HDR_LEN], uint32_t opcode
 
 static int
 read_response_deadline(int fd, uint32_t opcode, size_t max_body, int64_t deadline,
-		       uint16_t *status, uint16_t *flags, uint8_t **body, size_t *body_len)
+		       uint16_t *status, uint8_t **body, size_t *body_len)
 {
 	uint8_t raw[TT_WIRE_HDR_LEN];
 	struct tt_wire_hdr h;
@@ -197,13 +202,78 @@ read_response_deadline(int fd, uint32_t opcode, size_t max_body, int64_t deadlin
 		}
 	}
 	*status = h.status;
-	if (flags != NULL)
-		*flags = h.flags;
 	*body = b;
 	*body_len = h.body_len;
 	b = NULL;
 	r = 0;
 out:
+	if (b != NULL)
+		tt_free_secret(b, h.body_len);
+	return r;
+}
+
+/*
+ * The response to a request just sent, in one system call when it is small: a blocking
+ * recv (bounded by SO_RCVTIMEO, set to the request timeout at connect) takes the header
+ * and, nearly always, the whole body; only a response larger than the first buffer is
+ * read on with read_full and the exact deadline. The service sends nothing but the one
+ * response, so bytes beyond it are a protocol error.
+ */
+static int
+recv_response(int fd, uint32_t opcode, size_t max_body, int64_t deadline, uint16_t *status,
+	      uint16_t *flags, uint8_t **body, size_t *body_len)
+{
+	uint8_t first[2048];
+	struct tt_wire_hdr h;
+	uint8_t *b = NULL;
+	size_t have = 0, extra;
+	ssize_t k;
+	int r;
+
+	do
+		k = recv(fd, first, sizeof(first), 0);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0) {
+		if (k == 0)
+			return TT_ERR_EOF;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? TT_ERR_TIMEOUT : TT_ERR_IO;
+	}
+	have = (size_t)k;
+	if (have < TT_WIRE_HDR_LEN &&
+	    (r = read_full(fd, first + have, TT_WIRE_HDR_LEN - have, deadline, NULL)) != 0)
+		goto out;
+	if (have < TT_WIRE_HDR_LEN)
+		have = TT_WIRE_HDR_LEN;
+	if ((r = tt_client_check_response_hdr(first, opcode, max_body, &h)) != 0)
+		goto out;
+	extra = have - TT_WIRE_HDR_LEN;
+	if (extra > h.body_len) {
+		r = TT_ERR_PROTOCOL;
+		goto out;
+	}
+	if (h.body_len > 0) {
+		if ((b = malloc(h.body_len)) == NULL) {
+			r = TT_ERR_NO_MEMORY;
+			goto out;
+		}
+		memcpy(b, first + TT_WIRE_HDR_LEN, extra);
+		if (extra < h.body_len &&
+		    (r = read_full(fd, b + extra, h.body_len - extra, deadline, NULL)) != 0) {
+			/* A short body is a broken frame, not a clean close. */
+			if (r == TT_ERR_EOF)
+				r = TT_ERR_PROTOCOL;
+			goto out;
+		}
+	}
+	*status = h.status;
+	*flags = h.flags;
+	*body = b;
+	*body_len = h.body_len;
+	b = NULL;
+	r = 0;
+out:
+	/* responses carry exported keys and plaintexts */
+	tt_wipe(first, have);
 	if (b != NULL)
 		tt_free_secret(b, h.body_len);
 	return r;
@@ -215,8 +285,7 @@ tt_client_read_response(int fd, uint32_t opcode, size_t max_body, unsigned timeo
 {
 	int64_t deadline = timeout_ms == 0 ? -1 : now_ms() + timeout_ms;
 
-	return read_response_deadline(fd, opcode, max_body, deadline, status, NULL, body,
-				      body_len);
+	return read_response_deadline(fd, opcode, max_body, deadline, status, body, body_len);
 }
 
 static void
@@ -231,6 +300,7 @@ static int
 do_connect(struct tt_client *c)
 {
 	struct sockaddr_un sun;
+	struct timeval tv;
 	size_t len = strlen(c->path);
 	int fd;
 
@@ -249,6 +319,13 @@ do_connect(struct tt_client *c)
 		close(fd);
 		errno = saved;
 		return TT_ERR_CONNECTION;
+	}
+	/* The first read of each response blocks in recv (recv_response); this bounds it. */
+	tv.tv_sec = (time_t)(c->timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(c->timeout_ms % 1000) * 1000;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+		close(fd);
+		return TT_ERR_IO;
 	}
 	c->fd = fd;
 	return 0;
@@ -283,7 +360,7 @@ call_locked(struct tt_client *c, uint32_t opcode, uint8_t provider, bool secret,
 {
 	static const uint8_t empty[1];
 	struct tt_wire_hdr h;
-	uint8_t *frame = NULL, *body = NULL;
+	uint8_t small[512], *frame = NULL, *body = NULL;
 	size_t req_len, frame_len = 0, body_len = 0;
 	ProtobufCMessage *m;
 	int64_t deadline;
@@ -297,7 +374,9 @@ call_locked(struct tt_client *c, uint32_t opcode, uint8_t provider, bool secret,
 		goto out;
 	}
 	frame_len = TT_WIRE_HDR_LEN + c->auth_len + req_len;
-	if ((frame = malloc(frame_len)) == NULL) {
+	if (frame_len <= sizeof(small))
+		frame = small;   /* most requests: no allocation */
+	else if ((frame = malloc(frame_len)) == NULL) {
 		r = TT_ERR_NO_MEMORY;
 		goto out;
 	}
@@ -320,10 +399,15 @@ call_locked(struct tt_client *c, uint32_t opcode, uint8_t provider, bool secret,
 
 	deadline = now_ms() + c->timeout_ms;
 	for (attempt = 0;; attempt++) {
-		if (c->fd < 0 || !conn_alive(c->fd)) {
-			if ((r = do_connect(c)) != 0)
-				goto out;
-		}
+		/* A connection the service closed after its last response was dropped then
+		 * (no keep-alive flag in it). One it closed while idle since is found dead
+		 * before anything is sent (EPIPE below) when the last use is recent; after a
+		 * longer pause it is probed first, which also catches stray bytes. */
+		if (c->fd >= 0 && now_ms() - c->last_used_ms > TT_CLIENT_PROBE_AFTER_MS &&
+		    !conn_alive(c->fd))
+			disconnect(c);
+		if (c->fd < 0 && (r = do_connect(c)) != 0)
+			goto out;
 		sent_any = false;
 		r = write_full(c->fd, frame, frame_len, deadline, &sent_any);
 		if (r == 0)
@@ -337,9 +421,10 @@ call_locked(struct tt_client *c, uint32_t opcode, uint8_t provider, bool secret,
 		}
 		goto out;
 	}
-	if ((r = read_response_deadline(c->fd, opcode, c->max_response, deadline,
-					&status, &rflags, &body, &body_len)) != 0)
+	if ((r = recv_response(c->fd, opcode, c->max_response, deadline, &status, &rflags,
+				&body, &body_len)) != 0)
 		goto out;
+	c->last_used_ms = now_ms();
 	/* The service closes the connection after this response (a PARSEC service, or
 	 * turtled shutting down): do not try to reuse it. */
 	if ((rflags & TT_WIRE_FLAG_KEEP_ALIVE) == 0)
@@ -365,7 +450,8 @@ out:
 	if (frame != NULL) {
 		if (secret)
 			tt_wipe(frame, frame_len);
-		free(frame);
+		if (frame != small)
+			free(frame);
 	}
 	tt_free_secret(body, body_len);
 	return r;

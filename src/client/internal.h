@@ -25,7 +25,12 @@ struct tt_client {
 	uint8_t provider;           /* 0: not resolved yet */
 	unsigned timeout_ms;
 	size_t max_response;
+	int64_t last_used_ms;       /* monotonic time of the last response */
 };
+
+/* A connection idle for longer than this is probed (poll + peek) before it is reused;
+ * a more recent one is used at once, as a closed one fails the send with EPIPE. */
+#define TT_CLIENT_PROBE_AFTER_MS 1000
 
 /*
  * Check a response header against the request it answers: decodes the 36 bytes, then

@@ -213,22 +213,28 @@ def parsec_closed(s):
 
 
 def daemon_memory_contains(pid, needle):
-    """Search every readable mapping of the process for `needle`."""
+    """Search every readable mapping of the process for `needle`, in chunks that overlap
+    by len(needle) - 1. Mappings of 4 GiB and more are reservations (the sanitizers'
+    shadow memory), not data turtled wrote, and are skipped."""
     found = []
+    step = 8 << 20
     with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for line in maps:
             parts = line.split()
             lo, hi = (int(x, 16) for x in parts[0].split("-"))
             name = parts[5] if len(parts) > 5 else ""
-            if parts[1][0] != "r" or name in ("[vvar]", "[vsyscall]", "[vdso]"):
+            if parts[1][0] != "r" or name in ("[vvar]", "[vsyscall]", "[vdso]") or \
+                    hi - lo >= 4 << 30:
                 continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
-                continue
-            if needle in data:
-                found.append(line.strip())
+            for off in range(lo, hi, step):
+                try:
+                    mem.seek(off)
+                    data = mem.read(min(step + len(needle) - 1, hi - off))
+                except (OSError, ValueError, OverflowError):
+                    break
+                if needle in data:
+                    found.append(line.strip())
+                    break
     return found
 
 
