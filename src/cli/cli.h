@@ -118,6 +118,7 @@ int cmd_token(struct cli *cli, int argc, char **argv);
 /* cmd_attest.c */
 int cmd_attest(struct cli *cli, int argc, char **argv);
 int cmd_as(struct cli *cli, int argc, char **argv);
+int cmd_policy(struct cli *cli, int argc, char **argv);
 
 /* Largest input file the commands read (files are sent whole in one request). */
 #define CLI_MAX_FILE (1u * 1024u * 1024u)

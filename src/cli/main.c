@@ -105,6 +105,15 @@ static const struct cli_cmd cmds[] = {
 	  "  resource put P F   store F's bytes as resource P (REPO/TYPE/TAG)\n"
 	  "  --as URL           turtle-as base URL\n"
 	  "  --admin-token-file F  file holding turtle-as's admin bearer token\n" },
+	{ "policy", cmd_policy,
+	  "eval --policy FILE [--policy FILE]... [--data FILE] [--input FILE] QUERY",
+	  "evaluate a Rego query offline (like opa eval) with turtle-as's interpreter",
+	  "  --policy FILE  a Rego module (repeatable)\n"
+	  "  --data FILE    JSON object: the base document (data); rules extend it\n"
+	  "  --input FILE   JSON document: input (absent: input is undefined)\n"
+	  "  --strict       built-in errors fail the evaluation instead of being undefined\n"
+	  "  --fail         exit 1 when the query is undefined (no solutions)\n"
+	  "  QUERY          e.g. 'x = data.policy.allow'; prints one object per solution\n" },
 };
 
 static void
