@@ -21,6 +21,9 @@ extern "C" {
 
 #define TT_TEE_ANY_VMPL    (1u << 0)  /* snp: accept a report requested above VMPL 0 */
 #define TT_TEE_REQUIRE_CRL (1u << 1)  /* refuse when a CRL of the chain is not supplied */
+#define TT_TEE_ANY_TCB_STATUS (1u << 2) /* tdx/sgx: a TCB status other than UpToDate (not
+                                         * Revoked) is verified and reported in the claims
+                                         * (tcb_status) instead of refused */
 
 struct tt_tee_verify_opts {
 	int64_t now;                   /* unix seconds to judge certificates by; 0 = clock */

@@ -21,7 +21,7 @@
 
 enum {
 	OPT_TEE = 1, OPT_EVIDENCE, OPT_HEX, OPT_COLLATERAL, OPT_ANCHORS, OPT_NOW, OPT_NONCE_HEX,
-	OPT_INIT_HEX, OPT_EXPLAIN, OPT_ANY_VMPL, OPT_REQUIRE_CRL,
+	OPT_INIT_HEX, OPT_EXPLAIN, OPT_ANY_VMPL, OPT_REQUIRE_CRL, OPT_ANY_TCB,
 };
 
 /* --now: unix seconds or an RFC 3339 UTC time (2025-06-01T00:00:00Z). */
@@ -84,6 +84,7 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "any-vmpl", no_argument, NULL, OPT_ANY_VMPL },
 		{ "require-crl", no_argument, NULL, OPT_REQUIRE_CRL },
+		{ "any-tcb-status", no_argument, NULL, OPT_ANY_TCB },
 		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct tt_tee_verify_opts vo = { 0 };
 	const char *tee = NULL, *evf = NULL, *coll = NULL;
@@ -105,6 +106,7 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 		case OPT_EXPLAIN: explain = true; break;
 		case OPT_ANY_VMPL: vo.flags |= TT_TEE_ANY_VMPL; break;
 		case OPT_REQUIRE_CRL: vo.flags |= TT_TEE_REQUIRE_CRL; break;
+		case OPT_ANY_TCB: vo.flags |= TT_TEE_ANY_TCB_STATUS; break;
 		case OPT_NOW:
 			if (parse_now(optarg, &vo.now) != 0)
 				return cli_usage(cli, "--now: unix seconds or YYYY-MM-DDTHH:MM:SSZ, "

@@ -56,8 +56,11 @@ static const struct cli_cmd cmds[] = {
 	  "  --anchors DIR     trust anchors replacing the built-in ones\n"
 	  "  --now TIME        unix seconds or YYYY-MM-DDTHH:MM:SSZ (default: the clock)\n"
 	  "  --nonce-hex HEX   expected report data (binding); absent: not checked\n"
-	  "  --init-data-hex HEX  expected init data (SNP host_data, CCA RPV)\n"
+	  "  --init-data-hex HEX  expected init data (SNP host_data, TDX mr_config_id,\n"
+	  "                    SGX config_id, CCA RPV)\n"
 	  "  --any-vmpl        snp: accept a report requested above VMPL 0\n"
+	  "  --any-tcb-status  tdx/sgx: report a TCB status other than UpToDate (not\n"
+	  "                    Revoked) in the claims instead of refusing it\n"
 	  "  --require-crl     refuse when no CRL is supplied\n"
 	  "  --explain         print the chain of links checked, anchor first\n" },
 	{ "encrypt", cmd_encrypt, "NAME --in FILE [--out FILE]",

@@ -65,6 +65,8 @@ tt_tee_verify(const char *tee, const void *evidence, size_t evidence_len,
 			in.flags |= TT_VERIFY_F_ANY_VMPL;
 		if (opts->flags & TT_TEE_REQUIRE_CRL)
 			in.flags |= TT_VERIFY_F_REQUIRE_CRL;
+		if (opts->flags & TT_TEE_ANY_TCB_STATUS)
+			in.flags |= TT_VERIFY_F_ANY_TCB_STATUS;
 	}
 	if (in.binding == NULL)
 		in.flags |= TT_VERIFY_F_NO_BINDING;

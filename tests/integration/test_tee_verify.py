@@ -113,3 +113,87 @@ def test_unknown_tee_and_usage():
     assert rc == 1 and "snp" in err
     rc, _, _ = turtle("--tee", "snp")
     assert rc == 2
+
+
+# ---- Intel TDX / SGX (DCAP): vectors in tests/unit/verify/data/dcap ----
+
+DCAP_NOW = "2025-07-01T00:00:00Z"
+
+
+def dc(name):
+    return os.path.join(DATA, "dcap", name)
+
+
+def test_tdx_verified_with_claims_and_tree():
+    quote = open(dc("tdx_quote"), "rb").read()
+    rd = quote[48 + 520:48 + 584].hex()
+    rc, out, _ = turtle("--tee", "tdx", "--evidence", dc("tdx_quote"), "--collateral",
+                        dc("tdx_quote_collateral.json"), "--now", DCAP_NOW,
+                        "--nonce-hex", rd, "--init-data-hex", "00" * 48, "--json")
+    assert rc == 0
+    res = json.loads(out)
+    c = res["claims"]
+    assert c["quote"]["body"]["mr_td"] == quote[48 + 136:48 + 184].hex()
+    assert c["quote"]["body"]["rtmr_1"] == quote[48 + 376:48 + 424].hex()
+    assert c["tcb_status"] == "UpToDate" and c["advisory_ids"] == []
+    assert c["td_attributes"]["debug"] is False
+    assert [l["name"] for l in res["chain"][:3]] == ["root-ca", "pck-ca", "pck"]
+    assert all(l["verdict"] == "verified" for l in res["chain"])
+    rc, out, _ = turtle("--tee", "tdx", "--evidence", dc("tdx_quote"), "--collateral",
+                        dc("tdx_quote_collateral.json"), "--now", DCAP_NOW, "--explain")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0] == "tdx (Intel TDX): VERIFIED"
+    assert lines[1] == "anchor root-ca: verified — Intel SGX Root CA"
+    assert "certificate pck-ca: verified" in lines[2]
+
+
+def test_sgx_status_refused_unless_reported():
+    base = ["--tee", "sgx", "--evidence", dc("sgx_quote"), "--collateral",
+            dc("sgx_quote_collateral.json"), "--now", DCAP_NOW,
+            "--nonce-hex", b"Hello, world!".hex()]
+    rc, out, _ = turtle(*base)
+    assert rc == 1
+    assert "ConfigurationAndSWHardeningNeeded is not accepted" in out
+    rc, out, _ = turtle(*(base + ["--any-tcb-status", "--json"]))
+    assert rc == 0
+    c = json.loads(out)["claims"]
+    assert c["tcb_status"] == "ConfigurationAndSWHardeningNeeded"
+    assert c["advisory_ids"] == ["INTEL-SA-00289", "INTEL-SA-00615"]
+    assert c["body"]["mr_enclave"] == \
+        "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"
+
+
+@pytest.mark.parametrize("args,why", [
+    (["--now", "2025-08-01T00:00:00Z"], "expired"),
+    (["--nonce-hex", "00" * 64], "binding"),
+    (["--init-data-hex", "01" * 48], "init"),
+    (["--collateral", dc("sgx_quote_collateral.json")], "crl"),
+])
+def test_tdx_refused(args, why):
+    base = ["--tee", "tdx", "--evidence", dc("tdx_quote"), "--collateral",
+            dc("tdx_quote_collateral.json"), "--now", DCAP_NOW]
+    rc, out, _ = turtle(*(base + args))
+    assert rc == 1
+    assert "NOT VERIFIED" in out
+    assert why in out.lower()
+
+
+def test_tdx_outdated_and_tampered(tmp_path):
+    # The v5 sample: no TCB level covers its platform; never UpToDate, never verified.
+    rc, out, _ = turtle("--tee", "tdx", "--evidence", dc("tdx_quote_outdated"),
+                        "--collateral", dc("tdx_quote_outdated_collateral.json"),
+                        "--now", "2026-02-25T00:00:00Z", "--any-tcb-status", "--json")
+    assert rc == 1
+    res = json.loads(out)
+    assert res["claims"] is None and "tcb-not-supported" in res["reasons"][0]
+    quote = bytearray(open(dc("tdx_quote"), "rb").read())
+    quote[48 + 136] ^= 1                # first byte of mr_td
+    f = tmp_path / "q"
+    f.write_bytes(bytes(quote))
+    rc, out, _ = turtle("--tee", "tdx", "--evidence", str(f), "--collateral",
+                        dc("tdx_quote_collateral.json"), "--now", DCAP_NOW, "--json")
+    assert rc == 1
+    assert "quote-signature" in json.loads(out)["reasons"][0]
+    rc, out, _ = turtle("--tee", "tdx", "--evidence", dc("tdx_quote"), "--now", DCAP_NOW)
+    assert rc == 1 and "collateral-missing" in out

@@ -31,6 +31,7 @@ struct entry {
 	bool has_ext;
 	struct tt_dcap_pck_ext ext;
 	char cn[64];
+	char cn2[64];
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -38,7 +39,7 @@ static struct entry cache[TT_DCAP_CACHE_SIZE];
 static unsigned next_slot;
 
 bool tt_dcap_cache_get(const uint8_t key[32], time_t now, X509 **leaf,
-	struct tt_dcap_pck_ext *ext, char cn[64])
+	struct tt_dcap_pck_ext *ext, char cn[64], char cn2[64])
 {
 	bool hit = false;
 
@@ -65,6 +66,8 @@ bool tt_dcap_cache_get(const uint8_t key[32], time_t now, X509 **leaf,
 		}
 		if (cn != NULL)
 			memcpy(cn, e->cn, 64);
+		if (cn2 != NULL)
+			memcpy(cn2, e->cn2, 64);
 		hit = true;
 	}
 	pthread_mutex_unlock(&lock);
@@ -72,7 +75,7 @@ bool tt_dcap_cache_get(const uint8_t key[32], time_t now, X509 **leaf,
 }
 
 void tt_dcap_cache_put(const uint8_t key[32], time_t lo, time_t hi, X509 *leaf,
-	const struct tt_dcap_pck_ext *ext, const char *cn)
+	const struct tt_dcap_pck_ext *ext, const char *cn, const char *cn2)
 {
 	struct entry *e;
 
@@ -95,6 +98,10 @@ void tt_dcap_cache_put(const uint8_t key[32], time_t lo, time_t hi, X509 *leaf,
 	if (cn != NULL) {
 		strncpy(e->cn, cn, sizeof(e->cn) - 1);
 		e->cn[sizeof(e->cn) - 1] = '\0';
+	}
+	if (cn2 != NULL) {
+		strncpy(e->cn2, cn2, sizeof(e->cn2) - 1);
+		e->cn2[sizeof(e->cn2) - 1] = '\0';
 	}
 	pthread_mutex_unlock(&lock);
 }

@@ -47,11 +47,12 @@ int tt_dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t sig[64], const void *msg, 
 /* Cache of positive chain verifications (dcap_cache.c): key = SHA-256 of every byte the
  * verification depended on; [lo, hi] = the interval in which all its certificates and CRLs
  * are valid. get: true on a hit with now in [lo, hi], *leaf up-referenced (when asked
- * for; the entry must hold one), *ext and cn[64] copied (when asked for). */
+ * for; the entry must hold one), *ext, cn[64] and cn2[64] (the names of the chain's
+ * certificates for its links) copied (when asked for). */
 bool tt_dcap_cache_get(const uint8_t key[32], time_t now, X509 **leaf,
-	struct tt_dcap_pck_ext *ext, char cn[64]);
+	struct tt_dcap_pck_ext *ext, char cn[64], char cn2[64]);
 void tt_dcap_cache_put(const uint8_t key[32], time_t lo, time_t hi, X509 *leaf,
-	const struct tt_dcap_pck_ext *ext, const char *cn);
+	const struct tt_dcap_pck_ext *ext, const char *cn, const char *cn2);
 /* Drop every entry (tests, and a caller that replaces its anchors). */
 void tt_dcap_cache_flush(void);
 /* The validity interval of root, every certificate of chain and every CRL. */

@@ -29,8 +29,11 @@ static const char *link_kind(const char *name)
 {
 	if (strcmp(name, "root-ca") == 0)
 		return "anchor";
-	if (strcmp(name, "pck-chain") == 0)
+	if (strcmp(name, "pck-chain") == 0 || strcmp(name, "pck-ca") == 0 ||
+	    strcmp(name, "pck") == 0 || strcmp(name, "tcb-signing") == 0)
 		return "certificate";
+	if (strcmp(name, "attestation-key") == 0)
+		return "key";
 	if (strcmp(name, "tcb-info") == 0 || strcmp(name, "qe-identity") == 0 ||
 	    strcmp(name, "collateral-validity") == 0)
 		return "collateral";
@@ -215,6 +218,10 @@ int tt_dcap_tee_verify(const struct tt_verify_in *in, struct tt_verify_result *r
 	}
 	if ((r = tt_verify_check_binding(in, res, tdx ? dr.quote.td.report_data :
 	    dr.quote.sgx.report_data, 64)) != 0)
+		goto out;
+	/* Init data: TDX MRCONFIGID (48 bytes), SGX CONFIGID (64), as Trustee binds them. */
+	if ((r = tt_verify_check_init_data(in, res, tdx ? dr.quote.td.mr_config_id :
+	    dr.quote.sgx.config_id, tdx ? 48 : 64)) != 0)
 		goto out;
 	if (!dr.affirming) {
 		char adv[120] = "";

@@ -195,8 +195,12 @@ static int signed_json(struct tt_dcap_result *res, X509 *root, X509_CRL *const *
 
 	if ((r = cache_key(ck, "dcap-signed-json", part, plen, 6)) != 0)
 		return fail(res, TT_DCAP_INTERNAL, r, "SHA-256 failed");
-	if (tt_dcap_cache_get(ck, now, NULL, NULL, cn)) {
-		add_link(res, what, true, "signed by \"%s\" (verified before, same bytes)", cn);
+	if (tt_dcap_cache_get(ck, now, NULL, NULL, cn, NULL)) {
+		if (verified_pem == NULL || strcmp(verified_pem, chain_pem) != 0)
+			add_link(res, "tcb-signing", true, "\"%s\": issued by the root, not revoked "
+				"(verified before, same bytes)", cn);
+		add_link(res, what, true, "signature by \"%s\" verifies over the text "
+			"(verified before, same bytes)", cn);
 		return 0;
 	}
 	chain = tt_dcap_pem_chain(chain_pem, strlen(chain_pem));
@@ -221,9 +225,11 @@ static int signed_json(struct tt_dcap_result *res, X509 *root, X509_CRL *const *
 		r = fail(res, sig_check, TT_ERR_INVALID_SIGNATURE, "%s: bad signature", what);
 		goto out;
 	}
-	add_link(res, what, true, "signed by \"%s\"", cn);
+	if (verified_pem == NULL || strcmp(verified_pem, chain_pem) != 0)
+		add_link(res, "tcb-signing", true, "\"%s\": issued by the root, not revoked", cn);
+	add_link(res, what, true, "signature by \"%s\" verifies over the text", cn);
 	tt_dcap_cache_window(root, chain, crls, 2, &lo, &hi);
-	tt_dcap_cache_put(ck, lo, hi, NULL, NULL, cn);
+	tt_dcap_cache_put(ck, lo, hi, NULL, NULL, cn, NULL);
 	r = 0;
 out:
 	sk_X509_pop_free(chain, X509_free);
@@ -327,7 +333,7 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 	const struct tt_dcap_tcb_level *sgx_lvl = NULL, *tdx_lvl = NULL, *qe_lvl, *mod_lvl = NULL;
 	const struct tt_dcap_module_identity *mod = NULL;
 	uint8_t h[32];
-	char cn[128], hx[129];
+	char cn[128], ca_cn[128] = "?", hx[129];
 	time_t t;
 	int v, r;
 
@@ -379,9 +385,11 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 			goto out;
 		}
 	}
-	if (tt_dcap_cache_get(ck, in->now, &leaf, &pck, cn)) {
-		add_link(res, "pck-chain", true, "\"%s\", CRLs checked (verified before, same "
-			"bytes)", cn);
+	if (tt_dcap_cache_get(ck, in->now, &leaf, &pck, cn, ca_cn)) {
+		add_link(res, "pck-ca", true, "\"%s\": issued by the root, not revoked (verified "
+			"before, same bytes)", ca_cn);
+		add_link(res, "pck", true, "\"%s\": issued by the PCK CA, not revoked (verified "
+			"before, same bytes)", cn);
 	} else {
 		time_t lo, hi;
 
@@ -401,8 +409,10 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 				"PCK leaf is not an SGX PCK Certificate");
 			goto out;
 		}
-		add_link(res, "pck-chain", true, "\"%s\" via %d intermediate(s), CRLs checked",
-			cn, sk_X509_num(chain) - 2 > 0 ? sk_X509_num(chain) - 2 : 0);
+		if (sk_X509_num(chain) > 1)
+			cn_contains(sk_X509_value(chain, 1), "", ca_cn, sizeof(ca_cn));
+		add_link(res, "pck-ca", true, "\"%s\": issued by the root, not revoked", ca_cn);
+		add_link(res, "pck", true, "\"%s\": issued by the PCK CA, not revoked", cn);
 		if (tt_dcap_pck_ext_parse(sk_X509_value(chain, 0), &pck) != 0) {
 			r = fail(res, TT_DCAP_PCK_EXTENSIONS, TT_ERR_DATA_INVALID,
 				"PCK certificate's SGX extensions are missing or malformed");
@@ -415,7 +425,7 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 			goto out;
 		}
 		tt_dcap_cache_window(in->root, chain, crls, 2, &lo, &hi);
-		tt_dcap_cache_put(ck, lo, hi, leaf, &pck, cn);
+		tt_dcap_cache_put(ck, lo, hi, leaf, &pck, cn, ca_cn);
 	}
 
 	/* 3. The collateral: both signed by the TCB signing key under the same root. */
@@ -442,8 +452,15 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 		if (t != 0 && t < res->earliest_expiration)
 			res->earliest_expiration = t;
 	}
-	add_link(res, "collateral-validity", true, "valid until %lld",
-		(long long)res->earliest_expiration);
+	{
+		struct tm tm;
+		char until[32] = "?";
+
+		if (gmtime_r(&res->earliest_expiration, &tm) != NULL)
+			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		add_link(res, "collateral-validity", true, "TCB info, QE identity and CRLs "
+			"current until %s", until);
+	}
 
 	/* 4. The collateral is for this platform and this TEE. */
 	if (ti->tdx != res->tdx || (res->tdx && ti->version < 3) ||
@@ -546,7 +563,9 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 			goto out;
 		}
 	}
-	add_link(res, "qe-report", true, "signed by the PCK, binds the attestation key");
+	add_link(res, "qe-report", true, "signed by the PCK");
+	add_link(res, "attestation-key", true, "bound by the QE report (SHA-256 of key and QE "
+		"authentication data)");
 
 	/* 7. The QE is Intel's quoting enclave, at a known SVN. */
 	{
