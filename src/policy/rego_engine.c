@@ -324,9 +324,24 @@ int tt_policy_rego_release(const json_t *doc, const json_t *ear_claims, const ch
 		return TT_ERR_INVALID_ARGUMENT;
 	if ((r = prog_get(doc, &p, why)))
 		return r;
-	data = json_pack("{s:s,s:s?,s:O}", "resource-path", path, "node-group", group,
-		"reference", json_object_get(doc, "reference") ? json_object_get(doc, "reference") :
-		json_object());
+	/* Trustee's KBS layout: the plugin, the path's sections, the query (none here) */
+	json_t *sections = json_array();
+	for (const char *s = path; sections;) {
+		const char *e = strchr(s, '/');
+		size_t l = e ? (size_t)(e - s) : strlen(s);
+		if (json_array_append_new(sections, json_stringn(s, l))) {
+			json_decref(sections);
+			sections = NULL;
+			break;
+		}
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	data = sections ? json_pack("{s:s,s:o,s:{},s:s?,s:O}", "plugin", "resource",
+		"resource-path", sections, "query", "node-group", group, "reference",
+		json_object_get(doc, "reference") ? json_object_get(doc, "reference") :
+		json_object()) : NULL;
 	if (!data) {
 		r = TT_ERR_NO_MEMORY;
 		goto out;

@@ -25,10 +25,11 @@ extern const struct tt_policy_engine tt_policy_rego;
 
 /*
  * A KBS resource-release decision: the document {"rego": ..., "package": "policy"}
- * is evaluated with input = the EAR claims of the requester's token and
- * data = {"resource-path": path, "node-group": group, "reference": {...}} (Trustee's KBS
- * layout); the release is allowed only when data.<package>.allow is true. *why (static
- * text) explains a refusal or an error. 0 with *allow, or a negative tt_err.
+ * is evaluated with input = the EAR claims of the requester's token and, as Trustee's
+ * KBS lays it out, data = {"plugin": "resource", "resource-path": [the path's sections],
+ * "query": {}}, plus "node-group": group and "reference": the document's "reference"
+ * member. The release is allowed only when data.<package>.allow is true. *why explains a
+ * refusal or an error. 0 with *allow, or a negative tt_err.
  */
 int tt_policy_rego_release(const json_t *doc, const json_t *ear_claims, const char *path,
 	const char *group, bool *allow, const char **why);

@@ -398,7 +398,7 @@ static void test_engine_refusals(void **state)
 	json_decref(r);
 }
 
-/* ---- a KBS resource policy (Trustee's layout: data["resource-path"]) ---- */
+/* ---- a KBS resource policy (Trustee's layout: data.plugin, data["resource-path"]) ---- */
 
 static const char kbs_policy[] =
 	"package policy\n"
@@ -407,10 +407,11 @@ static const char kbs_policy[] =
 	"\n"
 	"default allow := false\n"
 	"\n"
-	"path := split(data[\"resource-path\"], \"/\")\n"
+	"path := data[\"resource-path\"]\n"
 	"\n"
 	"# shared keys: any affirming attester\n"
 	"allow if {\n"
+	"\tdata.plugin == \"resource\"\n"
 	"\tpath[0] == \"default\"\n"
 	"\tsome sub in input.submods\n"
 	"\tsub[\"ear.status\"] == \"affirming\"\n"
