@@ -94,7 +94,8 @@ tt_as_h_challenge(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_
 	node_id = json_string_value(json_object_get(body, "node_id"));
 	r = TT_ERR_INVALID_ARGUMENT;
 	if (tee == NULL || tt_as_verifier_find(tee) == NULL) {
-		rs->detail = "\"tee\" must be one of \"tpm\", \"sample\"";
+		rs->detail = "\"tee\" must be one of \"tpm\", \"sample\", \"snp\", \"tdx\", "
+		    "\"sgx\", \"cca\", \"virtcca\"";
 		goto out;
 	}
 	if (json_object_get(body, "node_id") != NULL && !id_ok(node_id)) {
@@ -526,12 +527,20 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 		}
 		if (json_object_get(body, "tee") != NULL &&
 		    tt_as_verifier_find(json_string_value(json_object_get(body, "tee"))) == NULL) {
-			rs->detail = "\"tee\" must be \"tpm\" (the default) or \"sample\"";
+			rs->detail = "\"tee\" must be \"tpm\" (the default), \"sample\", \"snp\", "
+			    "\"tdx\", \"sgx\", \"cca\" or \"virtcca\"";
 			goto out;
 		}
-		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
+		/* A TEE node's identity as its verified evidence carries it (hex; see
+		 * verifier_tee.c): without it TEE evidence cannot speak for the node. */
+		if (!opt_string(body, "tee_identity", 128)) {
+			rs->detail = "\"tee_identity\" must be a hex string";
+			goto out;
+		}
+		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
 		    "group", json_object_get(body, "group"),
 		    "tee", json_object_get(body, "tee"),
+		    "tee_identity", json_object_get(body, "tee_identity"),
 		    "ek_public", json_object_get(body, "ek_public"),
 		    "ek_cert", json_object_get(body, "ek_cert"),
 		    "ak_public", json_object_get(body, "ak_public"),

@@ -205,6 +205,16 @@ struct tt_as_verifier {
 const struct tt_as_verifier *tt_as_verifier_find(const char *tee);
 extern const struct tt_as_verifier tt_as_verifier_sample;
 extern const struct tt_as_verifier tt_as_verifier_tpm;
+/* Confidential-computing evidence through src/attest/verify (verifier_tee.c). */
+extern const struct tt_as_verifier tt_as_verifier_snp;
+extern const struct tt_as_verifier tt_as_verifier_cca;
+extern const struct tt_as_verifier tt_as_verifier_virtcca;
+extern const struct tt_as_verifier tt_as_verifier_tdx;
+extern const struct tt_as_verifier tt_as_verifier_sgx;
+/* Where those verifiers find trust anchors (NULL: built in) and cached collateral (NULL:
+ * none; DCAP collateral and SNP VCEKs must then come with the evidence). Set once at
+ * start-up, before serving. */
+void tt_as_tee_trust(const char *anchors_dir, const char *collateral_dir);
 
 /* ---------------------------------------------------------------------------------- */
 /* Policy: the engines live in src/policy (policy.h); status is enum tt_ear_status.      */

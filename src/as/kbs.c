@@ -116,7 +116,8 @@ tt_as_h_kbs_auth(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_r
 		goto out;
 	}
 	if (tee == NULL || tt_as_verifier_find(tee) == NULL) {
-		rs->detail = "\"tee\" must be a tee type this service verifies (\"sample\", \"tpm\")";
+		rs->detail = "\"tee\" must be a tee type this service verifies (\"sample\", \"tpm\", "
+		    "\"snp\", \"tdx\", \"sgx\", \"cca\", \"virtcca\")";
 		r = TT_ERR_NOT_SUPPORTED;
 		goto out;
 	}

@@ -68,6 +68,10 @@ usage(FILE *f)
 	    "                              /v1/reference-values, ...); without it, the systemd\n"
 	    "                              credential \"admin-token\" is used, else admin calls\n"
 	    "                              answer 403\n"
+	    "      --tee-anchors DIR       trust anchors for snp/tdx/sgx/cca/virtcca evidence,\n"
+	    "                              replacing the built-in ones (docs/trust-anchors.md)\n"
+	    "      --tee-collateral DIR    cached collateral: DCAP JSON (tdx-FMSPC.json, ...),\n"
+	    "                              SNP vcek.der/crl.der; never fetched from the network\n"
 	    "  -f, --foreground            accepted for scripts; turtle-as never forks\n"
 	    "  -v, --log-level LEVEL       error, warn, info or debug\n"
 	    "  -V, --version               print the version and exit\n"
@@ -298,6 +302,8 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "tee-anchors", required_argument, NULL, 'A' },
+		{ "tee-collateral", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tt_as_config cfg = {
@@ -316,6 +322,7 @@ main(int argc, char **argv)
 	struct tt_as_ctx ctx = { 0 };
 	struct tt_as_http *http = NULL;
 	const char *cli_listen = NULL, *cli_dir = NULL, *cli_token = NULL, *conf = NULL;
+	const char *tee_anchors = NULL, *tee_collateral = NULL;
 	enum tt_log_level lvl;
 	uint8_t digest[32];
 	sigset_t set;
@@ -338,6 +345,8 @@ main(int argc, char **argv)
 			tt_log_set_level(lvl);
 			cli_level = true;
 			break;
+		case 'A': tee_anchors = optarg; break;
+		case 'C': tee_collateral = optarg; break;
 		case 'V': printf("turtle-as %s\n", TT_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -348,6 +357,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	umask(077);
+	tt_as_tee_trust(tee_anchors, tee_collateral);
 	if (conf != NULL) {
 		int e = ini_parse(conf, cfg_handler, &cp);
 

@@ -2,7 +2,8 @@
  * Verifier plugins: one table entry per tee type. `sample` is the software-only attester
  * for machines without a TPM or TEE: its claims are signed by nothing, so only the binding
  * to the challenge is checked, and the policy never lets its result be affirming unless a
- * policy explicitly says so (tests). `tpm` is in verifier_tpm.c.
+ * policy explicitly says so (tests). `tpm` is in verifier_tpm.c; snp, cca, virtcca, tdx
+ * and sgx are in verifier_tee.c.
  */
 #include <string.h>
 
@@ -17,6 +18,11 @@
 static const struct tt_as_verifier *const verifiers[] = {
 	&tt_as_verifier_sample,
 	&tt_as_verifier_tpm,
+	&tt_as_verifier_snp,
+	&tt_as_verifier_cca,
+	&tt_as_verifier_virtcca,
+	&tt_as_verifier_tdx,
+	&tt_as_verifier_sgx,
 };
 
 const struct tt_as_verifier *

@@ -30,7 +30,7 @@ def test_challenge_shape(asd):
 
 
 def test_challenge_rejects_unknown_tee(asd):
-    problem(asd.request("POST", "/v1/challenge", {"tee": "sgx"}), 400)
+    problem(asd.request("POST", "/v1/challenge", {"tee": "sev"}), 400)
     problem(asd.request("POST", "/v1/challenge", {}), 400)
 
 

@@ -1,0 +1,602 @@
+/*
+ * turtle-as's verifiers for confidential-computing evidence: one adapter over the verifier
+ * library (src/attest/verify), which does every check. This file only turns the evidence
+ * JSON a client sends into the library's bytes, and the library's claims into turtle-as's
+ * claims shape:
+ *
+ *   {"tee": "snp", "snp": {Trustee's claims}, "measurements": {"snp.evidence.measurement":
+ *    "...", ...}, "chain": [links]}
+ *
+ * so that Trustee's policies read input.snp.evidence... and the default policy compares
+ * "<tee>."-named reference values (every one of them is required of that tee's evidence;
+ * virtCCA's measurement names are secGear's "vcca." claims).
+ *
+ * Evidence JSON, as Trustee's attesters (guest-components) send it over KBS:
+ *   snp      {"attestation_report": {the sev crate's report fields}, "cert_chain":
+ *            [{"cert_type": "VCEK"|"VLEK"|"ASK"|"ARK", "data": [bytes]}] | null}
+ *   cca      {"token": [bytes] | base64}
+ *   tdx/sgx  {"quote": base64, "cc_eventlog": base64} (handed to the library as is)
+ * and secGear's for virtCCA: {"evidence": [bytes] | base64, "dev_cert": [bytes] | base64}.
+ *
+ * A challenge tied to a registered node: the node must be registered with this tee and a
+ * "tee_identity" that the verified evidence carries (snp: chip_id, cca: platform instance
+ * id, virtcca: SHA-256 of the AIK certificate, all hex). Without one the evidence cannot
+ * speak for the node. virtCCA evidence without a platform token is refused here: nothing
+ * binds its CVM token to the device key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "as.h"
+#include "attest/verify/verify.h"
+#include "turtle/error.h"
+#include "util/b64.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define SNP_REPORT_LEN 0x4A0u
+
+static const char *anchors_dir, *collateral_dir;
+
+void
+tt_as_tee_trust(const char *anchors, const char *collateral)
+{
+	anchors_dir = anchors;
+	collateral_dir = collateral;
+}
+
+/* ---- evidence JSON -> bytes ---- */
+
+/* [numbers 0..255] (serde's Vec<u8>) or a base64 string, of at most max bytes. */
+static int
+json_bytes(const json_t *v, size_t max, uint8_t **out, size_t *len)
+{
+	uint8_t *d;
+	size_t n = 0, i;
+	const json_t *e;
+
+	if (json_is_string(v)) {
+		size_t il = json_string_length(v);
+
+		if (il == 0 || tt_b64_dec_max(il) > max + 3 ||
+		    (d = malloc(tt_b64_dec_max(il) + 1)) == NULL)
+			return json_is_string(v) && il > 0 ? TT_ERR_LIMIT : TT_ERR_DATA_INVALID;
+		if (tt_b64_decode(json_string_value(v), il, TT_B64_ANY, d, tt_b64_dec_max(il),
+		    &n) != 0 || n > max) {
+			free(d);
+			return TT_ERR_DATA_INVALID;
+		}
+		*out = d;
+		*len = n;
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > max)
+		return TT_ERR_DATA_INVALID;
+	if ((d = malloc(json_array_size(v))) == NULL)
+		return TT_ERR_NO_MEMORY;
+	json_array_foreach(v, i, e) {
+		json_int_t x = json_integer_value(e);
+
+		if (!json_is_integer(e) || x < 0 || x > 255) {
+			free(d);
+			return TT_ERR_DATA_INVALID;
+		}
+		d[n++] = (uint8_t)x;
+	}
+	*out = d;
+	*len = n;
+	return 0;
+}
+
+/* A fixed-size byte array member of the report. */
+static int
+put_arr(const json_t *rep, const char *k, uint8_t *dst, size_t n)
+{
+	uint8_t *d = NULL;
+	size_t l = 0;
+	int e;
+
+	if ((e = json_bytes(json_object_get(rep, k), n, &d, &l)) != 0)
+		return e;
+	if (l != n) {
+		free(d);
+		return TT_ERR_DATA_INVALID;
+	}
+	memcpy(dst, d, n);
+	free(d);
+	return 0;
+}
+
+static int
+get_uint(const json_t *o, const char *k, uint64_t max, uint64_t *v)
+{
+	const json_t *j = json_object_get(o, k);
+
+	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+	    (uint64_t)json_integer_value(j) > max)
+		return TT_ERR_DATA_INVALID;
+	*v = (uint64_t)json_integer_value(j);
+	return 0;
+}
+
+static void
+le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The sev crate's TcbVersion {fmc|null, bootloader, tee, snp, microcode} back to the
+ * firmware's eight bytes (Turin's layout when it carries an FMC SPL). */
+static int
+put_tcb(const json_t *rep, const char *k, uint8_t *dst)
+{
+	const json_t *t = json_object_get(rep, k), *fmc = json_object_get(t, "fmc");
+	uint64_t bl, tee, snp, uc, f = 0;
+
+	if (!json_is_object(t) || get_uint(t, "bootloader", 255, &bl) != 0 ||
+	    get_uint(t, "tee", 255, &tee) != 0 || get_uint(t, "snp", 255, &snp) != 0 ||
+	    get_uint(t, "microcode", 255, &uc) != 0)
+		return TT_ERR_DATA_INVALID;
+	memset(dst, 0, 8);
+	if (fmc != NULL && !json_is_null(fmc)) {
+		if (get_uint(t, "fmc", 255, &f) != 0)
+			return TT_ERR_DATA_INVALID;
+		dst[0] = (uint8_t)f;
+		dst[1] = (uint8_t)bl;
+		dst[2] = (uint8_t)tee;
+		dst[3] = (uint8_t)snp;
+	} else {
+		dst[0] = (uint8_t)bl;
+		dst[1] = (uint8_t)tee;
+		dst[6] = (uint8_t)snp;
+	}
+	dst[7] = (uint8_t)uc;
+	return 0;
+}
+
+static int
+put_ver(const json_t *rep, const char *k, uint8_t *dst)
+{
+	const json_t *v = json_object_get(rep, k);
+	uint64_t ma, mi, b;
+
+	if (v == NULL)
+		return 0;
+	if (get_uint(v, "major", 255, &ma) != 0 || get_uint(v, "minor", 255, &mi) != 0 ||
+	    get_uint(v, "build", 255, &b) != 0)
+		return TT_ERR_DATA_INVALID;
+	dst[0] = (uint8_t)b;
+	dst[1] = (uint8_t)mi;
+	dst[2] = (uint8_t)ma;
+	return 0;
+}
+
+/*
+ * Trustee's SNP evidence: the report as the sev crate serialises it, rebuilt into the
+ * firmware's 1184 bytes (reserved bytes zero, as the firmware writes them: a report with
+ * anything else there fails its signature, which covers them). Fields a version lacks are
+ * absent or null and stay zero.
+ */
+static int
+snp_report_bytes(const json_t *rep, uint8_t out[SNP_REPORT_LEN])
+{
+	static const struct { const char *k; size_t off, n; } arrs[] = {
+		{ "family_id", 0x10, 16 }, { "image_id", 0x20, 16 }, { "report_data", 0x50, 64 },
+		{ "measurement", 0x90, 48 }, { "host_data", 0xC0, 32 },
+		{ "id_key_digest", 0xE0, 48 }, { "author_key_digest", 0x110, 48 },
+		{ "report_id", 0x140, 32 }, { "report_id_ma", 0x160, 32 }, { "chip_id", 0x1A0, 64 },
+	};
+	static const struct { const char *k; size_t off, n; uint64_t max; } ints[] = {
+		{ "version", 0x00, 4, 0xffffffffu }, { "guest_svn", 0x04, 4, 0xffffffffu },
+		{ "policy", 0x08, 8, INT64_MAX }, { "vmpl", 0x30, 4, 0xffffffffu },
+		{ "sig_algo", 0x34, 4, 0xffffffffu }, { "plat_info", 0x40, 8, INT64_MAX },
+		{ "key_info", 0x48, 4, 0xffffffffu },
+	};
+	static const struct { const char *k; size_t off; } opt8[] = {
+		{ "cpuid_fam_id", 0x188 }, { "cpuid_mod_id", 0x189 }, { "cpuid_step", 0x18A },
+	};
+	static const struct { const char *k; size_t off; } tcbs[] = {
+		{ "current_tcb", 0x38 }, { "reported_tcb", 0x180 }, { "committed_tcb", 0x1E0 },
+		{ "launch_tcb", 0x1F0 },
+	};
+	const json_t *sig = json_object_get(rep, "signature"), *v;
+	uint64_t x;
+	int e;
+
+	memset(out, 0, SNP_REPORT_LEN);
+	if (!json_is_object(rep) || !json_is_object(sig))
+		return TT_ERR_DATA_INVALID;
+	for (size_t i = 0; i < sizeof(arrs) / sizeof(arrs[0]); i++)
+		if ((e = put_arr(rep, arrs[i].k, out + arrs[i].off, arrs[i].n)) != 0)
+			return e;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (get_uint(rep, ints[i].k, ints[i].max, &x) != 0)
+			return TT_ERR_DATA_INVALID;
+		le(out + ints[i].off, x, ints[i].n);
+	}
+	for (size_t i = 0; i < sizeof(opt8) / sizeof(opt8[0]); i++) {
+		v = json_object_get(rep, opt8[i].k);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (get_uint(rep, opt8[i].k, 255, &x) != 0)
+			return TT_ERR_DATA_INVALID;
+		out[opt8[i].off] = (uint8_t)x;
+	}
+	for (size_t i = 0; i < sizeof(tcbs) / sizeof(tcbs[0]); i++) {
+		v = json_object_get(rep, tcbs[i].k);
+		if (v == NULL && strcmp(tcbs[i].k, "reported_tcb") != 0)
+			continue;
+		if ((e = put_tcb(rep, tcbs[i].k, out + tcbs[i].off)) != 0)
+			return e;
+	}
+	if ((e = put_ver(rep, "current", out + 0x1E8)) != 0 ||
+	    (e = put_ver(rep, "committed", out + 0x1EC)) != 0)
+		return e;
+	for (int i = 0; i < 2; i++) {
+		const char *k = i ? "current_mit_vector" : "launch_mit_vector";
+
+		v = json_object_get(rep, k);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (get_uint(rep, k, INT64_MAX, &x) != 0)
+			return TT_ERR_DATA_INVALID;
+		le(out + 0x1F8 + 8 * i, x, 8);
+	}
+	if ((e = put_arr(sig, "r", out + 0x2A0, 72)) != 0 ||
+	    (e = put_arr(sig, "s", out + 0x2E8, 72)) != 0)
+		return e;
+	return 0;
+}
+
+/* cert_chain entries as PEM text (the library takes PEM certificates as collateral). */
+static int
+snp_cert_pem(const json_t *chain, char **out, size_t *len)
+{
+	size_t i, cap = 1, n = 0;
+	const json_t *e;
+	char *pem = NULL, *t;
+	int r = 0;
+
+	if (chain == NULL || json_is_null(chain)) {
+		*out = NULL;
+		*len = 0;
+		return 0;
+	}
+	if (!json_is_array(chain) || json_array_size(chain) > 8)
+		return TT_ERR_DATA_INVALID;
+	if ((pem = calloc(1, 1)) == NULL)
+		return TT_ERR_NO_MEMORY;
+	json_array_foreach(chain, i, e) {
+		uint8_t *der = NULL;
+		size_t dl = 0, bl;
+		char *b64 = NULL;
+
+		if (!json_is_string(json_object_get(e, "cert_type"))) {
+			r = TT_ERR_DATA_INVALID;
+			break;
+		}
+		if ((r = json_bytes(json_object_get(e, "data"), 16384, &der, &dl)) != 0)
+			break;
+		r = tt_b64_encode_dup(der, dl, TT_B64_STD, &b64);
+		free(der);
+		if (r != 0)
+			break;
+		bl = strlen(b64);
+		/* 64-column lines, header and footer */
+		cap += bl + bl / 64 + 80;
+		if ((t = realloc(pem, cap)) == NULL) {
+			free(b64);
+			r = TT_ERR_NO_MEMORY;
+			break;
+		}
+		pem = t;
+		n += (size_t)snprintf(pem + n, cap - n, "-----BEGIN CERTIFICATE-----\n");
+		for (size_t o = 0; o < bl; o += 64)
+			n += (size_t)snprintf(pem + n, cap - n, "%.64s\n", b64 + o);
+		n += (size_t)snprintf(pem + n, cap - n, "-----END CERTIFICATE-----\n");
+		free(b64);
+	}
+	if (r != 0) {
+		free(pem);
+		return r;
+	}
+	*out = pem;
+	*len = n;
+	return 0;
+}
+
+/* ---- claims ---- */
+
+/*
+ * The claims the default policy compares with reference values, named "<tee>.<path>"
+ * (virtCCA: secGear's own flat names). For snp they are the ones Trustee's default EAR
+ * policy checks (measurement, reported TCB, guest policy and platform flags). A name with
+ * no reference value leaves the result at warning, so the set is kept to what an operator
+ * is expected to pin; every other claim stays in the "<tee>" object for Rego policies.
+ */
+static const char *const meas_snp[] = {
+	"evidence.measurement", "evidence.host_data",
+	"evidence.reported_tcb.bootloader", "evidence.reported_tcb.tee",
+	"evidence.reported_tcb.snp", "evidence.reported_tcb.microcode",
+	"evidence.reported_tcb.fmc",
+	"evidence.policy.debug_allowed", "evidence.policy.migrate_ma_allowed",
+	"evidence.policy.abi_major", "evidence.policy.abi_minor",
+	"evidence.policy.single_socket_required", "evidence.policy.smt_allowed",
+	"evidence.plat_info.smt_enabled", "evidence.plat_info.tsme_enabled", NULL,
+};
+static const char *const meas_cca[] = {
+	"realm.cca-realm-initial-measurement", "realm.cca-realm-personalization-value",
+	"realm.cca-realm-extensible-measurements.0", "realm.cca-realm-extensible-measurements.1",
+	"realm.cca-realm-extensible-measurements.2", "realm.cca-realm-extensible-measurements.3",
+	"platform.cca-platform-implementation-id", "platform.cca-platform-config", NULL,
+};
+static const char *const meas_virtcca[] = {
+	"vcca.cvm.rim", "vcca.cvm.rpv", "vcca.cvm.rem.0", "vcca.cvm.rem.1", "vcca.cvm.rem.2",
+	"vcca.cvm.rem.3", NULL,
+};
+static const char *const meas_tdx[] = {
+	"quote.body.mr_td", "quote.body.mr_seam", "quote.body.mr_config_id",
+	"quote.body.rtmr_0", "quote.body.rtmr_1", "quote.body.rtmr_2", "quote.body.rtmr_3",
+	"quote.body.xfam", "td_attributes.debug", "tcb_status", NULL,
+};
+static const char *const meas_sgx[] = {
+	"body.mr_enclave", "body.mr_signer", "body.isv_prod_id", "body.isv_svn",
+	"tcb_status", NULL,
+};
+
+/* A member by dotted path; a key that itself holds dots (virtCCA's) is tried whole first. */
+static const json_t *
+at_path(const json_t *o, const char *path)
+{
+	char key[128];
+	const char *dot;
+	const json_t *v;
+	size_t n;
+
+	while (o != NULL) {
+		if (json_is_object(o) && (v = json_object_get(o, path)) != NULL)
+			return v;
+		if ((dot = strchr(path, '.')) == NULL)
+			break;
+		n = (size_t)(dot - path);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (json_is_array(o)) {
+			char *end;
+			unsigned long i = strtoul(key, &end, 10);
+
+			o = *end == '\0' ? json_array_get(o, i) : NULL;
+		} else {
+			o = json_object_get(o, key);
+		}
+		path = dot + 1;
+		if (strchr(path, '.') == NULL && json_is_array(o)) {
+			char *end;
+			unsigned long i = strtoul(path, &end, 10);
+
+			return *end == '\0' ? json_array_get(o, i) : NULL;
+		}
+	}
+	return NULL;
+}
+
+static json_t *
+as_text(const json_t *v)
+{
+	char num[32];
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return json_incref((json_t *)v);
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return json_string(num);
+	case JSON_TRUE:
+		return json_string("true");
+	case JSON_FALSE:
+		return json_string("false");
+	default:
+		return NULL;   /* null (a field this report version lacks): no measurement */
+	}
+}
+
+static int
+measurements(const char *tee, const json_t *cl, json_t *meas)
+{
+	const char *const *list = strcmp(tee, "snp") == 0 ? meas_snp :
+	    strcmp(tee, "cca") == 0 ? meas_cca : strcmp(tee, "virtcca") == 0 ? meas_virtcca :
+	    strcmp(tee, "tdx") == 0 ? meas_tdx : meas_sgx;
+	bool flat = strcmp(tee, "virtcca") == 0;
+	const json_t *sw, *e;
+	json_t *hist, *s;
+	char name[160];
+	size_t i;
+
+	for (; *list != NULL; list++) {
+		if ((s = as_text(at_path(cl, *list))) == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s%s%s", flat ? "" : tee, flat ? "" : ".", *list);
+		if (json_object_set_new(meas, name, s) != 0)
+			return TT_ERR_NO_MEMORY;
+	}
+	/* The CCA platform's software components: one history, every entry must match. */
+	sw = at_path(cl, "platform.cca-platform-sw-components");
+	if (strcmp(tee, "cca") == 0 && json_array_size(sw) > 0) {
+		if ((hist = json_array()) == NULL)
+			return TT_ERR_NO_MEMORY;
+		json_array_foreach(sw, i, e)
+			if ((s = as_text(json_object_get(e, "measurement-value"))) != NULL &&
+			    json_array_append_new(hist, s) != 0) {
+				json_decref(hist);
+				return TT_ERR_NO_MEMORY;
+			}
+		if (json_object_set_new(meas,
+		    "cca.platform.cca-platform-sw-components.measurement-value", hist) != 0)
+			return TT_ERR_NO_MEMORY;
+	}
+	return 0;
+}
+
+/* The identity a node is registered with, as the verified claims carry it (hex). */
+static int
+tee_identity(const char *tee, const json_t *cl, const uint8_t *aik, size_t aik_len,
+    char out[129])
+{
+	const char *s = NULL;
+	uint8_t b[64], md[32];
+	size_t n;
+
+	if (strcmp(tee, "snp") == 0) {
+		s = json_string_value(json_object_get(json_object_get(cl, "evidence"), "chip_id"));
+		if (s == NULL || strspn(s, "0") == strlen(s))
+			return TT_ERR_DOES_NOT_EXIST;   /* masked chip id */
+		snprintf(out, 129, "%s", s);
+		return 0;
+	}
+	if (strcmp(tee, "cca") == 0) {
+		s = json_string_value(json_object_get(json_object_get(cl, "platform"),
+		    "cca-platform-instance-id"));
+		if (s == NULL || tt_b64_decode(s, strlen(s), TT_B64_STD, b, sizeof(b), &n) != 0)
+			return TT_ERR_DOES_NOT_EXIST;
+		tt_hex_encode(b, n, out);
+		return 0;
+	}
+	if (strcmp(tee, "virtcca") == 0 && aik != NULL) {
+		if (EVP_Digest(aik, aik_len, md, NULL, EVP_sha256(), NULL) != 1)
+			return TT_ERR_NO_MEMORY;
+		tt_hex_encode(md, sizeof(md), out);
+		return 0;
+	}
+	return TT_ERR_DOES_NOT_EXIST;
+}
+
+static int
+tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reason)
+{
+	const struct tt_verifier *v = tt_verifier_find(in->tee);
+	const json_t *ev = in->evidence;
+	struct tt_verify_trust t = { .anchors_dir = anchors_dir, .collateral_dir = collateral_dir };
+	struct tt_verify_in vi = { 0 };
+	struct tt_verify_result res = { 0 };
+	uint8_t *evb = NULL, *coll = NULL, rep[SNP_REPORT_LEN];
+	char *evs = NULL, *pem = NULL, id[129];
+	size_t evlen = 0, clen = 0;
+	json_t *out = NULL, *meas = NULL;
+	int r;
+
+	*reason = "malformed evidence";
+	if (v == NULL)
+		return TT_ERR_NOT_SUPPORTED;
+	if (!json_is_object(ev))
+		return TT_ERR_INVALID_ARGUMENT;
+	if (strcmp(in->tee, "snp") == 0) {
+		if ((r = snp_report_bytes(json_object_get(ev, "attestation_report"), rep)) != 0 ||
+		    (r = snp_cert_pem(json_object_get(ev, "cert_chain"), &pem, &clen)) != 0) {
+			*reason = "malformed SNP evidence (attestation_report, cert_chain)";
+			r = TT_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+		vi.evidence = rep;
+		vi.evidence_len = sizeof(rep);
+		t.collateral = (const uint8_t *)pem;
+		t.collateral_len = clen;
+	} else if (strcmp(in->tee, "cca") == 0 || strcmp(in->tee, "virtcca") == 0) {
+		bool cca = strcmp(in->tee, "cca") == 0;
+
+		if ((r = json_bytes(json_object_get(ev, cca ? "token" : "evidence"),
+		    TT_VERIFY_MAX_EVIDENCE, &evb, &evlen)) != 0 ||
+		    (!cca && (r = json_bytes(json_object_get(ev, "dev_cert"), 65536, &coll,
+		    &clen)) != 0)) {
+			*reason = cca ? "malformed CCA evidence (token)" :
+			    "malformed virtCCA evidence (evidence, dev_cert)";
+			r = TT_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+		vi.evidence = evb;
+		vi.evidence_len = evlen;
+		t.collateral = coll;
+		t.collateral_len = clen;
+	} else {
+		/* tdx, sgx: the library reads Trustee's JSON itself. */
+		if ((evs = json_dumps(ev, JSON_COMPACT)) == NULL) {
+			r = TT_ERR_NO_MEMORY;
+			goto out;
+		}
+		vi.evidence = (const uint8_t *)evs;
+		vi.evidence_len = strlen(evs);
+	}
+	vi.binding = in->binding;
+	vi.binding_len = in->binding_len;
+	vi.now = tt_as_now();
+	vi.trust = &t;
+	if ((r = tt_verify(v, &vi, &res)) != 0) {
+		/* The first reason names the failed check; it lives in res, so it is copied
+		 * to this thread's buffer, which outlives the call as the contract asks. */
+		static __thread char why[256];
+		const char *first = json_string_value(json_array_get(res.reasons, 0));
+
+		snprintf(why, sizeof(why), "%s", first != NULL ? first : tt_strerror(r));
+		*reason = why;
+		tt_log(TT_LOG_INFO, "%s evidence refused: %s", in->tee, why);
+		goto out;
+	}
+	if (strcmp(in->tee, "virtcca") == 0 &&
+	    json_is_false(json_object_get(res.claims, "vcca.is_platform"))) {
+		*reason = "virtCCA token without a platform token: not bound to the device";
+		r = TT_ERR_NOT_PERMITTED;
+		goto out;
+	}
+	if (in->node != NULL) {
+		const char *nt = json_string_value(json_object_get(in->node, "tee"));
+		const char *want = json_string_value(json_object_get(in->node, "tee_identity"));
+
+		if (nt == NULL || strcmp(nt, in->tee) != 0 || want == NULL ||
+		    tee_identity(in->tee, res.claims, coll, clen, id) != 0 ||
+		    strlen(want) != strlen(id) || CRYPTO_memcmp(want, id, strlen(id)) != 0) {
+			*reason = "the evidence does not carry the registered node's tee_identity";
+			r = TT_ERR_NOT_AUTHENTICATED;
+			goto out;
+		}
+	}
+	r = TT_ERR_NO_MEMORY;
+	if ((meas = json_object()) == NULL || measurements(in->tee, res.claims, meas) != 0)
+		goto out;
+	if ((out = json_pack("{s:s,s:O,s:O,s:O}", "tee", in->tee, in->tee, res.claims,
+	    "measurements", meas, "chain", res.chain)) == NULL)
+		goto out;
+	*claims = out;
+	*reason = NULL;
+	r = 0;
+out:
+	json_decref(meas);
+	tt_verify_result_clear(&res);
+	free(evb);
+	free(coll);
+	free(evs);
+	free(pem);
+	return r;
+}
+
+static const char *const owned_snp[] = { "snp.", NULL };
+static const char *const owned_cca[] = { "cca.", NULL };
+static const char *const owned_virtcca[] = { "vcca.", NULL };
+static const char *const owned_tdx[] = { "tdx.", NULL };
+static const char *const owned_sgx[] = { "sgx.", NULL };
+
+const struct tt_as_verifier tt_as_verifier_snp = {
+	.tee = "snp", .verify = tee_verify, .owned = owned_snp };
+const struct tt_as_verifier tt_as_verifier_cca = {
+	.tee = "cca", .verify = tee_verify, .owned = owned_cca };
+const struct tt_as_verifier tt_as_verifier_virtcca = {
+	.tee = "virtcca", .verify = tee_verify, .owned = owned_virtcca };
+const struct tt_as_verifier tt_as_verifier_tdx = {
+	.tee = "tdx", .verify = tee_verify, .owned = owned_tdx };
+const struct tt_as_verifier tt_as_verifier_sgx = {
+	.tee = "sgx", .verify = tee_verify, .owned = owned_sgx };

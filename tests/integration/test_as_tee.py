@@ -1,0 +1,215 @@
+"""turtle-as with confidential-computing evidence (src/as/verifier_tee.c over the verifier
+library): SEV-SNP reports from a synthetic AMD chain (snp_synth.py, installed with
+--tee-anchors) bound to turtle-as's challenges, over the native API and KBS, appraised by the
+default policy against "snp."-named reference values; Trustee's real SNP evidence JSON
+(its attestation-service e2e vector) verified up to its binding; node-bound challenges."""
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from as_harness import (as_bin, as_factory, b64url, b64url_dec,  # noqa: E402,F401
+                        jwe_decrypt_rsa, kbs_runtime_binding, problem, rsa_tee_key,
+                        verify_jwt)
+from snp_synth import CHIP_ID, MEASUREMENT, SnpWorld, reference_values  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SECRET = b"snp guest secret"
+
+
+@pytest.fixture
+def world():
+    """The synthetic chain in a directory turtle-as (running as nobody) can read."""
+    root = tempfile.mkdtemp(prefix="turtle-snp-", dir="/tmp")
+    os.chmod(root, 0o755)
+    yield SnpWorld(os.path.join(root, "amd-world"))
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def snp(as_factory, world):
+    d = as_factory(extra_args=("--tee-anchors", world.anchors))
+    return d, world
+
+
+def attest(d, tee, nonce, evidence):
+    return d.request("POST", "/v1/attest", {"nonce": nonce, "tee": tee, "evidence": evidence})
+
+
+def refvals(d, values):
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": v} for k, v in values.items()]})
+    assert r.status == 201, r
+
+
+def test_snp_native_affirming(snp):
+    d, w = snp
+    refvals(d, reference_values())
+    ch = d.challenge("snp")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    sub = claims["submods"]["snp"]
+    assert r.json()["status"] == "affirming", sub
+    # the token's claims: Trustee's names under "snp", the chain for audit
+    tc = sub["turtle.claims"]
+    assert tc["snp"]["evidence"]["measurement"] == MEASUREMENT.hex()
+    assert tc["measurements"]["snp.evidence.reported_tcb.microcode"] == "213"
+    assert tc["chain"][0]["link"] == "anchor"
+
+
+def test_snp_one_refval_unknown_is_warning(snp):
+    d, w = snp
+    rv = reference_values()
+    del rv["snp.evidence.plat_info.tsme_enabled"]
+    refvals(d, rv)
+    ch = d.challenge("snp")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200 and r.json()["status"] == "warning", r
+
+
+def test_snp_wrong_measurement_not_affirming(snp):
+    d, w = snp
+    rv = reference_values()
+    rv["snp.evidence.measurement"] = "00" * 48
+    refvals(d, rv)
+    ch = d.challenge("snp")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    assert r.json()["status"] == "contraindicated"
+
+
+def test_snp_required_refval_absent_is_contraindicated(snp):
+    d, w = snp
+    refvals(d, {"snp.evidence.no_such_claim": "1"})
+    ch = d.challenge("snp")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    assert r.json()["status"] == "contraindicated"
+
+
+def test_snp_refusals(snp):
+    d, w = snp
+    ch = d.challenge("snp")
+    # report data for another challenge
+    p = problem(attest(d, "snp", ch["nonce"], w.evidence(b"\x01" * 32)), 401)
+    assert "report data" in p["detail"]
+    # a byte of the signed report changed (the measurement as sent)
+    ch = d.challenge("snp")
+    ev = w.evidence(b64url_dec(ch["nonce"]))
+    ev["attestation_report"]["measurement"][0] ^= 1
+    p = problem(attest(d, "snp", ch["nonce"], ev), 401)
+    assert "signature" in p["detail"]
+    # no certificate
+    ch = d.challenge("snp")
+    ev = w.evidence(b64url_dec(ch["nonce"]))
+    ev["cert_chain"] = None
+    assert attest(d, "snp", ch["nonce"], ev).status >= 400
+    # requested from VMPL 1
+    ch = d.challenge("snp")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"]), vmpl=1))
+    assert r.status >= 400 and "VMPL" in r.json()["detail"]
+    # malformed shapes
+    ch = d.challenge("snp")
+    problem(attest(d, "snp", ch["nonce"], {"attestation_report": {"version": 3}}), 400)
+
+
+def test_snp_builtin_anchors_refuse_synthetic_chain(as_factory, world):
+    """Without --tee-anchors only AMD's ARKs are trusted: the synthetic VCEK is refused."""
+    w = world
+    d = as_factory()
+    ch = d.challenge("snp")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status >= 400
+    assert "ARK" in r.json()["detail"]
+
+
+def test_trustee_snp_evidence_verifies_up_to_binding(as_factory):
+    """Trustee's real Genoa report (attestation-service/tests/e2e/evidence.json, AMD-signed
+    VCEK in cert_chain), rebuilt from its JSON into the firmware's bytes: chain and
+    signature verify under the built-in AMD anchors, and only the binding (a fresh
+    turtle-as challenge) fails."""
+    d = as_factory()
+    with open(os.path.join(HERE, "data", "trustee-snp-evidence.json")) as f:
+        ev = json.load(f)
+    ch = d.challenge("snp")
+    p = problem(attest(d, "snp", ch["nonce"], ev), 401)
+    assert "report data does not match" in p["detail"]
+    ev["attestation_report"]["host_data"][0] ^= 1
+    ch = d.challenge("snp")
+    p = problem(attest(d, "snp", ch["nonce"], ev), 401)
+    assert "signature" in p["detail"]
+
+
+def test_snp_node_identity(snp):
+    d, w = snp
+    assert d.admin("POST", "/v1/nodes", {"id": "cvm1", "group": "default", "tee": "snp",
+                                         "tee_identity": CHIP_ID.hex()}).status == 201
+    assert d.admin("POST", "/v1/nodes", {"id": "cvm2", "group": "default", "tee": "snp",
+                                         "tee_identity": "ab" * 64}).status == 201
+    ch = d.challenge("snp", node_id="cvm1")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    ch = d.challenge("snp", node_id="cvm2")
+    p = problem(attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"]))), 401)
+    assert "tee_identity" in p["detail"]
+
+
+def test_snp_kbs_releases_secret(snp):
+    d, w = snp
+    refvals(d, reference_values())
+    assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "snp",
+                                           "extra-params": ""})
+    assert r.status == 200, r
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    priv, jwk = rsa_tee_key()
+    # kbs-types CompositeEvidence: the report data is SHA-384 of the JCS runtime data,
+    # which then carries "additional-evidence" too (as Trustee's client hashes it).
+    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
+                    sort_keys=True, separators=(",", ":"))
+    ev = w.evidence(hashlib.sha384(rd.encode()).digest())
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
+    r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    assert claims["submods"]["snp"]["ear.status"] == "affirming"
+    r = d.request("GET", "/kbs/v0/resource/default/key/k1", cookie=cookie)
+    assert r.status == 200, r
+    assert jwe_decrypt_rsa(priv, r.json()) == SECRET
+
+
+def test_snp_kbs_unbound_evidence_refused(snp):
+    d, w = snp
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "snp",
+                                           "extra-params": ""})
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    _, jwk = rsa_tee_key()
+    ev = w.evidence(hashlib.sha384(b"something else").digest())
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk}, "tee-evidence": ev}
+    assert d.request("POST", "/kbs/v0/attest", body, cookie=cookie).status >= 400
+
+
+def test_cca_and_virtcca_wired(as_factory):
+    """The shared CCA token verifies in turtle-as up to the binding; secGear's virtCCA token
+    (no platform token) is refused as not bound to its device."""
+    d = as_factory()
+    data = os.path.join(HERE, "..", "unit", "verify", "data")
+    tok = open(os.path.join(data, "cca-token-01.cbor"), "rb").read()
+    ch = d.challenge("cca")
+    p = problem(attest(d, "cca", ch["nonce"], {"token": list(tok)}), 401)
+    assert "report data" in p["detail"]
+    vt = bytes.fromhex(open(os.path.join(data, "virtcca.cbor")).read().strip())
+    aik = open(os.path.join(data, "virtcca_aik_cert.der"), "rb").read()
+    ch = d.challenge("virtcca")
+    r = attest(d, "virtcca", ch["nonce"], {"evidence": list(vt), "dev_cert": list(aik)})
+    assert r.status >= 400
