@@ -357,6 +357,11 @@ static int parse_tcb_info(const json_t *o, struct tt_dcap_tcb_info *t)
 	    int_member(o, "tcbEvaluationDataNumber", UINT32_MAX, &v) != 0)
 		return TT_ERR_DATA_INVALID;
 	t->tcb_eval_num = (uint32_t)v;
+	/* tcbType 0 is the only comparison rule Intel defines (component by component, as
+	 * dcap_verify.c does); another would need another rule. */
+	if (json_object_get(o, "tcbType") != NULL &&
+	    (int_member(o, "tcbType", 0, &v) != 0))
+		return TT_ERR_NOT_SUPPORTED;
 	if (t->tdx) {
 		const json_t *mod = json_object_get(o, "tdxModule");
 
