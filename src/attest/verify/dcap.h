@@ -212,6 +212,7 @@ struct tt_dcap_collateral {
 	/* Parsed from the two JSON texts above (not yet authenticated). */
 	struct tt_dcap_tcb_info tcb_info;
 	struct tt_dcap_qe_identity qe_identity;
+	unsigned refs;                 /* shared copies (dcap_cache.c); 0 for a private one */
 };
 
 #define TT_DCAP_MAX_COLLATERAL (1024u * 1024u)

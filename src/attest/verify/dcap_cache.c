@@ -13,13 +13,20 @@
  *
  * Fixed size (TT_DCAP_CACHE_SIZE entries, replaced round-robin), one mutex; the values
  * handed out are copies or up-referenced certificates, so nothing is shared unlocked.
+ *
+ * The parsed collateral of the last TT_DCAP_COLLATERAL_CACHE JSON texts is kept too (the
+ * parse is a function of the bytes; nothing in it is trusted before dcap_verify.c checks
+ * its signatures, which it does on every use through the cache above). Entries are
+ * reference-counted: a verification holds its copy while the cache may drop it.
  */
 #include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "dcap_internal.h"
+#include "turtle/error.h"
 
 #define TT_DCAP_CACHE_SIZE 256u
 
@@ -106,8 +113,69 @@ void tt_dcap_cache_put(const uint8_t key[32], time_t lo, time_t hi, X509 *leaf,
 	pthread_mutex_unlock(&lock);
 }
 
+/* Parsed collateral, keyed by the SHA-256 of its JSON. */
+#define TT_DCAP_COLLATERAL_CACHE 16u
+
+static struct {
+	uint8_t key[32];
+	struct tt_dcap_collateral *col;  /* holds one reference */
+} colcache[TT_DCAP_COLLATERAL_CACHE];
+static unsigned col_next;
+
+void tt_dcap_collateral_release(struct tt_dcap_collateral *c)
+{
+	if (c != NULL && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		tt_dcap_collateral_free(c);
+}
+
+int tt_dcap_collateral_shared(const char *json, size_t len, struct tt_dcap_collateral **out)
+{
+	struct tt_dcap_collateral *c = NULL, *old;
+	uint8_t key[32];
+	unsigned hl = 0;
+	int r;
+
+	if (json == NULL || out == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	if (EVP_Digest(json, len, key, &hl, EVP_sha256(), NULL) != 1)
+		return TT_ERR_NO_MEMORY;
+	pthread_mutex_lock(&lock);
+	for (unsigned i = 0; i < TT_DCAP_COLLATERAL_CACHE && c == NULL; i++) {
+		if (colcache[i].col != NULL && CRYPTO_memcmp(colcache[i].key, key, 32) == 0) {
+			c = colcache[i].col;
+			__atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (c != NULL) {
+		*out = c;
+		return 0;
+	}
+	if ((r = tt_dcap_collateral_parse(json, len, &c)) != 0)
+		return r;
+	c->refs = 2;                           /* the caller's and the cache's */
+	pthread_mutex_lock(&lock);
+	old = colcache[col_next].col;
+	memcpy(colcache[col_next].key, key, 32);
+	colcache[col_next].col = c;
+	col_next = (col_next + 1) % TT_DCAP_COLLATERAL_CACHE;
+	pthread_mutex_unlock(&lock);
+	tt_dcap_collateral_release(old);
+	*out = c;
+	return 0;
+}
+
 void tt_dcap_cache_flush(void)
 {
+	for (unsigned i = 0; i < TT_DCAP_COLLATERAL_CACHE; i++) {
+		struct tt_dcap_collateral *old;
+
+		pthread_mutex_lock(&lock);
+		old = colcache[i].col;
+		colcache[i].col = NULL;
+		pthread_mutex_unlock(&lock);
+		tt_dcap_collateral_release(old);
+	}
 	pthread_mutex_lock(&lock);
 	for (unsigned i = 0; i < TT_DCAP_CACHE_SIZE; i++) {
 		X509_free(cache[i].leaf);

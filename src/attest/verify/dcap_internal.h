@@ -55,6 +55,12 @@ void tt_dcap_cache_put(const uint8_t key[32], time_t lo, time_t hi, X509 *leaf,
 	const struct tt_dcap_pck_ext *ext, const char *cn, const char *cn2);
 /* Drop every entry (tests, and a caller that replaces its anchors). */
 void tt_dcap_cache_flush(void);
+/* The parsed collateral of these JSON bytes, shared: from a small cache of recent ones
+ * (parsing is a function of the bytes), or parsed and added. Read-only for the caller;
+ * release with tt_dcap_collateral_release. 0 or tt_dcap_collateral_parse's errors. */
+int tt_dcap_collateral_shared(const char *json, size_t len, struct tt_dcap_collateral **out);
+void tt_dcap_collateral_release(struct tt_dcap_collateral *c);
+
 /* The validity interval of root, every certificate of chain and every CRL. */
 void tt_dcap_cache_window(X509 *root, STACK_OF(X509) *chain, X509_CRL *const *crls,
 	unsigned ncrls, time_t *lo, time_t *hi);

@@ -96,7 +96,8 @@ static int load_collateral(const struct tt_verify_in *in, bool tdx, const uint8_
 	if (t == NULL)
 		return TT_ERR_DOES_NOT_EXIST;
 	if (t->collateral != NULL && t->collateral_len > 0)
-		return tt_dcap_collateral_parse((const char *)t->collateral, t->collateral_len, out);
+		return tt_dcap_collateral_shared((const char *)t->collateral, t->collateral_len,
+			out);
 	r = TT_ERR_DOES_NOT_EXIST;
 	if (quote_fmspc(quote, qlen, fmspc) == 0) {
 		snprintf(name, sizeof(name), "%s-%s.json", tdx ? "tdx" : "sgx", fmspc);
@@ -108,7 +109,7 @@ static int load_collateral(const struct tt_verify_in *in, bool tdx, const uint8_
 	}
 	if (r != 0)
 		return r;
-	r = tt_dcap_collateral_parse((const char *)data, len, out);
+	r = tt_dcap_collateral_shared((const char *)data, len, out);
 	free(data);
 	return r;
 }
@@ -245,7 +246,7 @@ int tt_dcap_tee_verify(const struct tt_verify_in *in, struct tt_verify_result *r
 	r = 0;
 out:
 	tt_dcap_result_clear(&dr);
-	tt_dcap_collateral_free(col);
+	tt_dcap_collateral_release(col);
 	X509_free(root);
 	json_decref(ev);
 	free(quote);

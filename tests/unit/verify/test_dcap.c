@@ -11,6 +11,7 @@
  * collateral; another anchor. Every one must be refused. Finally the verify.h tables and
  * the CC event log replay.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1175,6 +1176,56 @@ static void test_synthetic_table(void **state)
 	vec_free(&v);
 }
 
+/* Four threads verify through the table at once, sharing the cached chains and the
+ * cached parsed collateral, while the cache is flushed under them: every verification
+ * succeeds and ASan/TSan-style misuse would show as a crash or a leak. */
+struct mt_arg {
+	const struct vec *v;
+	int failures;
+};
+
+static void *mt_run(void *p)
+{
+	struct mt_arg *a = p;
+	struct tt_verify_trust trust = { .collateral = (const uint8_t *)a->v->coljson,
+		.collateral_len = a->v->cjlen };
+	struct tt_verify_in in = { .evidence = a->v->quote, .evidence_len = a->v->qlen,
+		.binding = a->v->quote + TD_RD, .binding_len = 64, .now = NOW_2025,
+		.trust = &trust };
+
+	for (int i = 0; i < 40; i++) {
+		struct tt_verify_result res = { 0 };
+
+		if (tt_verify(tt_verifier_find("tdx"), &in, &res) != 0)
+			a->failures++;
+		tt_verify_result_clear(&res);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	pthread_t t[4];
+	struct mt_arg a[4];
+	struct vec v;
+
+	(void)state;
+	vec_load(&v, "tdx_quote", "tdx_quote_collateral.json");
+	for (int i = 0; i < 4; i++) {
+		a[i].v = &v;
+		a[i].failures = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, mt_run, &a[i]), 0);
+	}
+	for (int i = 0; i < 10; i++)
+		tt_dcap_cache_flush();
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].failures, 0);
+	}
+	tt_dcap_cache_flush();
+	vec_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1193,6 +1244,7 @@ int main(void)
 		cmocka_unit_test(test_synthetic_statuses),
 		cmocka_unit_test(test_synthetic_v5_ccel),
 		cmocka_unit_test(test_synthetic_table),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
