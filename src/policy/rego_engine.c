@@ -96,13 +96,53 @@ static int doc_modules(const json_t *doc, const char **mods, size_t *lens, size_
 	return 0;
 }
 
+/* The document's "limits": {"max_steps", "max_memory", "max_call_depth"} may lower the
+ * interpreter's defaults for this policy, never raise them. */
+static int doc_limits(const json_t *doc, struct tt_rego_limits *lim, const char **why)
+{
+	static const char *const names[] = { "max_steps", "max_memory", "max_call_depth" };
+	const json_t *l = json_object_get(doc, "limits");
+	tt_rego_limits_default(lim);
+	if (l == NULL)
+		return 0;
+	if (!json_is_object(l)) {
+		*why = "\"limits\" must be an object";
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)l, k, v) {
+		size_t i = 0;
+		while (i < 3 && strcmp(k, names[i]) != 0)
+			i++;
+		if (i == 3) {
+			*why = "\"limits\" knows max_steps, max_memory and max_call_depth";
+			return TT_ERR_INVALID_ARGUMENT;
+		}
+		json_int_t x = json_is_integer(v) ? json_integer_value(v) : 0;
+		uint64_t cur = i == 0 ? lim->max_steps : i == 1 ? lim->max_memory : lim->max_call_depth;
+		if (x <= 0 || (uint64_t)x > cur) {
+			*why = "a limit must be a positive integer no larger than the default";
+			return TT_ERR_INVALID_ARGUMENT;
+		}
+		if (i == 0)
+			lim->max_steps = (uint64_t)x;
+		else if (i == 1)
+			lim->max_memory = (size_t)x;
+		else
+			lim->max_call_depth = (unsigned)x;
+	}
+	return 0;
+}
+
 /* Compile (or find in the cache) the program of a document. */
 static int prog_get(const json_t *doc, struct prog **out, const char **why)
 {
 	const char *mods[MAX_MODULES], *pkg;
 	size_t lens[MAX_MODULES], n;
+	struct tt_rego_limits lim;
 	int r = doc_modules(doc, mods, lens, &n, &pkg, why);
-	if (r)
+	if (r || (r = doc_limits(doc, &lim, why)))
 		return r;
 	uint8_t key[32];
 	unsigned kl = 0;
@@ -112,7 +152,9 @@ static int prog_get(const json_t *doc, struct prog **out, const char **why)
 		uint64_t l = lens[i];
 		ok = EVP_DigestUpdate(md, &l, sizeof(l)) && EVP_DigestUpdate(md, mods[i], lens[i]);
 	}
-	ok = ok && EVP_DigestUpdate(md, pkg, strlen(pkg) + 1) && EVP_DigestFinal_ex(md, key, &kl);
+	uint64_t lv[3] = { lim.max_steps, lim.max_memory, lim.max_call_depth };
+	ok = ok && EVP_DigestUpdate(md, pkg, strlen(pkg) + 1) &&
+		EVP_DigestUpdate(md, lv, sizeof(lv)) && EVP_DigestFinal_ex(md, key, &kl);
 	EVP_MD_CTX_free(md);
 	if (!ok)
 		return TT_ERR_GENERIC;
@@ -139,7 +181,7 @@ static int prog_get(const json_t *doc, struct prog **out, const char **why)
 	struct prog *p = calloc(1, sizeof(*p));
 	if (!p)
 		return TT_ERR_NO_MEMORY;
-	r = tt_rego_compile(n, np, mods, lens, NULL, &p->rego, &e);
+	r = tt_rego_compile(n, np, mods, lens, &lim, &p->rego, &e);
 	if (r) {
 		/* line and column for the administrator who uploaded it */
 		snprintf(msg, sizeof(msg), "%.60s:%d:%d: %.40s: %.300s", e.file, e.line, e.col,

@@ -123,8 +123,8 @@ static struct rterm *fold(struct tt_rego *r, struct rmodule *m, struct rterm *t)
 	case T_CALL:
 		for (size_t i = 0; i < t->n; i++)
 			t->a[i] = fold(r, m, t->a[i]);
-		if (t->op)
-			rg_resolve_call(r->root, m, t);
+		/* every call, operators included: evaluation never writes to the shared tree */
+		rg_resolve_call(r->root, m, t);
 		return t;
 	case T_ACOMP:
 	case T_SCOMP:

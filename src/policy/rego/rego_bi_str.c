@@ -187,7 +187,16 @@ static int bi_split_n(struct rctx *c, struct rv **a, struct rv **out)
 	NEED(0, RV_STR, "string");
 	NEED(1, RV_STR, "string");
 	NEED(2, RV_NUM, "number");
-	return split_n(c, a[0], a[1], a[2]->isint ? a[2]->i : (int64_t)a[2]->d, out);
+	int64_t n = a[2]->isint ? a[2]->i : (int64_t)a[2]->d;
+	if (n >= 0)
+		return split_n(c, a[0], a[1], n, out);
+	/* a negative limit keeps the last -n parts (OPA's conformance cases) */
+	int r = split_n(c, a[0], a[1], -1, out);
+	if (r == 0 && (uint64_t)(-(n + 1)) + 1 < (*out)->n) {
+		size_t keep = (size_t)(-(n + 1)) + 1;
+		*out = rv_arr(A, (*out)->a + (*out)->n - keep, keep);
+	}
+	return r;
 }
 
 static struct rv *replace_all(struct rctx *c, struct rv *s, struct rv *old, struct rv *nw,

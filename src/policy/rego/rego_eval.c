@@ -711,7 +711,14 @@ static int mt_insert(struct rctx *c, struct mtree *m, struct rv *path, struct rv
 	}
 	if (m->leaf && !rv_eq(m->leaf, v) && path->n == 0)
 		return rg_fail(c, "eval_conflict_error", "rule %s produced conflicting values", npath);
-	return mt_merge(c, m, v);
+	/* a rule's value is a leaf: no other rule may add to it from below */
+	if (!m->leaf && !m->keys.n && !m->is_set) {
+		m->leaf = v;
+		return 0;
+	}
+	if (m->leaf && rv_eq(m->leaf, v))
+		return 0;
+	return rg_fail(c, "eval_conflict_error", "object keys must be unique");
 }
 
 static int first_k(struct rctx *c, struct rv *v, void *env);

@@ -359,6 +359,28 @@ static void test_engine_refusals(void **state)
 	assert_int_not_equal(eng->compile(d, &prog, &why), 0);
 	assert_non_null(strstr(why, "policy-0.rego:3:13: rego_type_error: f: wrong number of arguments"));
 	json_decref(d);
+	/* a document may lower the limits for its policy, never raise them */
+	d = json_pack("{s:s,s:s,s:{s:i}}", "engine", "rego", "rego",
+		"package policy\nhardware := 2 if count([1 | some i in numbers.range(1, 5000)]) > 0\n",
+		"limits", "max_steps", 100);
+	assert_int_equal(eng->compile(d, &prog, &why), 0);
+	{
+		json_t *c0 = json_loads(good_claims, 0, NULL), *r0 = json_object(), *sm0 = NULL;
+		struct tt_policy_input in0 = { .tee = "tpm", .claims = c0, .refvals = r0, .doc = d };
+		enum tt_ear_status st0;
+		assert_int_equal(eng->eval(prog, &in0, &sm0, &st0), 0);
+		assert_int_equal(st0, TT_EAR_STATUS_CONTRAINDICATED);
+		assert_true(has_reason(sm0, "eval_limit_error"));
+		json_decref(sm0);
+		json_decref(c0);
+		json_decref(r0);
+	}
+	eng->release(prog);
+	json_decref(d);
+	d = json_pack("{s:s,s:s,s:{s:I}}", "engine", "rego", "rego", "package policy\n",
+		"limits", "max_steps", (json_int_t)1 << 40);
+	assert_int_equal(eng->compile(d, &prog, &why), TT_ERR_INVALID_ARGUMENT);
+	json_decref(d);
 	/* no module */
 	d = json_pack("{s:s}", "engine", "rego");
 	assert_int_equal(eng->compile(d, &prog, &why), TT_ERR_INVALID_ARGUMENT);
