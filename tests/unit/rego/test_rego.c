@@ -4,6 +4,7 @@
  * a KBS resource policy, each with expected outputs worked out by hand from OPA's
  * documented semantics. OPA's own cases run in tests/rego (turtle-rego-conformance).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -484,6 +485,55 @@ static void test_engine_release(void **state)
 	json_decref(ear);
 }
 
+/* One compiled program evaluated from several threads at once (turtle-as does this). */
+struct thr {
+	const struct tt_rego *r;
+	int ok;
+};
+
+static void *thr_main(void *arg)
+{
+	struct thr *t = arg;
+	json_t *in = json_pack("{s:i}", "n", 7);
+	for (int i = 0; i < 200; i++) {
+		json_t *res = NULL;
+		struct tt_rego_err e;
+		if (tt_rego_eval(t->r, "x = data.p.out", in, NULL, NULL, &res, &e) == 0) {
+			json_t *x = json_object_get(json_array_get(res, 0), "x");
+			if (json_integer_value(json_object_get(x, "sq")) == 49 &&
+			    json_array_size(json_object_get(x, "odd")) == 4)
+				t->ok++;
+		}
+		json_decref(res);
+	}
+	json_decref(in);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	const char *src = "package p\nimport rego.v1\nsq := input.n * input.n\n"
+		"odd contains x if { some x in numbers.range(1, input.n); x % 2 == 1 }\n"
+		"out := {\"sq\": sq, \"odd\": odd}\n";
+	const char *names[] = { "t.rego" }, *srcs[] = { src };
+	size_t lens[] = { strlen(src) };
+	struct tt_rego *r;
+	struct tt_rego_err e;
+	assert_int_equal(tt_rego_compile(1, names, srcs, lens, NULL, &r, &e), 0);
+	pthread_t th[4];
+	struct thr t[4];
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct thr){ r, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].ok, 200);
+	}
+	tt_rego_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_language),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_engine_ear),
 		cmocka_unit_test(test_engine_refusals),
 		cmocka_unit_test(test_engine_release),
