@@ -394,3 +394,28 @@ def test_cached_keys_not_in_core_dump(daemon, pb):
     # and the memory that does hold them is marked: the secure heap is DONTDUMP
     with open("/proc/%d/smaps" % daemon.proc.pid) as f:
         assert " dd" in f.read()
+
+
+def test_cache_rsa_key_pairs_option(daemon_factory, pb):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    bad = daemon_factory("[provider.soft]\ncache_rsa_key_pairs = maybe\n", start=False)
+    bad.start(wait=False)
+    assert bad.wait() != 0 and "cache_rsa_key_pairs" in bad.logtext()
+    d = daemon_factory("[provider.soft]\ncache_rsa_key_pairs = yes\n")
+    assert "RSA key pairs are cached" in d.logtext()
+    rk = rsa.generate_private_key(65537, 2048)
+    der = rk.private_bytes(serialization.Encoding.DER,
+                           serialization.PrivateFormat.TraditionalOpenSSL,
+                           serialization.NoEncryption())
+    al = parsec.Algs(pb)
+    alg = al.rsa_pkcs1v15_sign("SHA_256")
+    a = parsec.attrs(pb, parsec.rsa_pair(pb), 2048, al.policy(asymmetric_signature=alg),
+                     "sign_hash")
+    c = parsec.Client(d.sock, pb, auth=parsec.auth_direct("alice"))
+    assert c.import_key("r", a, der) == 0
+    digest = __import__("hashlib").sha256(b"m").digest()
+    for _ in range(2):   # the second one from the cache
+        st, sig = c.sign_hash("r", alg, digest)
+        assert st == 0
+        rk.public_key().verify(sig, b"m", padding.PKCS1v15(), hashes.SHA256())

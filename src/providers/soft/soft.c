@@ -436,6 +436,7 @@ soft_init(const struct tt_provider_cfg *cfg, void **ctxp)
 	char path[PATH_MAX];
 	const char *v;
 	uint32_t cache = SOFT_DEFAULT_CACHE;
+	int rsa_pairs = 0;
 	long page = sysconf(_SC_PAGESIZE);
 	int r;
 
@@ -475,7 +476,18 @@ soft_init(const struct tt_provider_cfg *cfg, void **ctxp)
 	    (r = load_master_key(path, &seal, c->mk)) != 0)
 		goto out;
 	secure_heap_init(cache);
-	if (cache > 0 && (r = tt_soft_cache_new(cache, &c->cache)) != 0)
+	if ((v = tt_provider_cfg_get(cfg, "cache_rsa_key_pairs")) != NULL) {
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+			rsa_pairs = 1;
+			tt_info("soft: RSA key pairs are cached: copies of their primes can appear in "
+			    "a core dump");
+		} else if (strcmp(v, "no") != 0 && strcmp(v, "false") != 0 && strcmp(v, "0") != 0) {
+			tt_err_log("soft: cache_rsa_key_pairs: expected yes or no, got %s", v);
+			r = TT_ERR_CONFIG;
+			goto out;
+		}
+	}
+	if (cache > 0 && (r = tt_soft_cache_new(cache, rsa_pairs, &c->cache)) != 0)
 		goto out;
 	if ((c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
 	    (c->cmac = EVP_MAC_fetch(NULL, "CMAC", NULL)) == NULL) {

@@ -1,7 +1,7 @@
 /*
  * Bounded LRU cache of parsed keys by kid. Their secret parts live in OpenSSL's secure
  * heap (soft.c: secure_heap_init), so a core dump does not contain them; RSA key pairs
- * are not cached at all (see tt_soft_cache_put).
+ * are only cached when configured to be (see tt_soft_cache_put).
  *
  * Unwrapping (AES-GCM) and parsing (an EC scalar multiplication, an RSA DER decode) cost
  * more than the signature they serve, so hot keys stay parsed. An entry remembers the
@@ -31,6 +31,7 @@ struct entry {
 
 struct soft_cache {
 	pthread_mutex_t mu;
+	int rsa_pairs;           /* cache_rsa_key_pairs */
 	size_t cap, n, nb;
 	struct entry **b;
 	struct entry *head, *tail;
@@ -47,13 +48,14 @@ bucket(const struct soft_cache *sc, const uint8_t kid[TT_KEY_ID_LEN])
 }
 
 int
-tt_soft_cache_new(size_t cap, struct soft_cache **out)
+tt_soft_cache_new(size_t cap, int rsa_pairs, struct soft_cache **out)
 {
 	struct soft_cache *sc;
 
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return TT_ERR_NO_MEMORY;
 	sc->cap = cap;
+	sc->rsa_pairs = rsa_pairs;
 	for (sc->nb = 16; sc->nb < 2 * cap && sc->nb < ((size_t)1 << 20); sc->nb *= 2)
 		;
 	if ((sc->b = calloc(sc->nb, sizeof(*sc->b))) == NULL) {
@@ -162,14 +164,13 @@ tt_soft_cache_put(struct soft_cache *sc, const uint8_t kid[TT_KEY_ID_LEN],
 	if (sc->cap == 0)
 		return;
 	/*
-	 * RSA key pairs are never cached. Their private parts sit in OpenSSL's secure heap
-	 * (out of core dumps), but the first private operation makes OpenSSL cache
-	 * Montgomery contexts for p and q inside the key, each holding a copy of the prime
-	 * in ordinary heap, for as long as the key lives. Parsed per use, the key and those
-	 * copies are freed (and cleared) when the operation ends. Unwrap and parse cost
-	 * little next to an RSA private operation (docs/providers-soft.md has figures).
+	 * RSA key pairs are not cached unless the operator chose speed (cache_rsa_key_pairs):
+	 * the first private operation makes OpenSSL keep Montgomery contexts for p and q
+	 * inside the key, each with a copy of the prime in the ordinary heap, for as long as
+	 * the key lives. Parsed per use, the key and those copies are cleared when the
+	 * operation ends, at about twice the CPU per RSA-2048 signature (bench_soft_rsa).
 	 */
-	if (k->type == TT_KEY_TYPE_RSA_KEY_PAIR)
+	if (k->type == TT_KEY_TYPE_RSA_KEY_PAIR && !sc->rsa_pairs)
 		return;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return;

@@ -93,7 +93,8 @@ int tt_soft_unwrap_key(const struct soft_ctx *c, const struct tt_key *k, struct 
 int tt_soft_load(struct soft_ctx *c, const struct tt_key *k, struct soft_key **out);
 
 /* ---- soft_cache.c ---- */
-int tt_soft_cache_new(size_t cap, struct soft_cache **out);
+/* `rsa_pairs`: also keep RSA key pairs (cache_rsa_key_pairs; see soft_cache.c). */
+int tt_soft_cache_new(size_t cap, int rsa_pairs, struct soft_cache **out);
 void tt_soft_cache_free(struct soft_cache *sc);
 /* A new reference to the entry for kid if its identity (aad) and ref match, else NULL. */
 struct soft_key *tt_soft_cache_get(struct soft_cache *sc, const uint8_t kid[TT_KEY_ID_LEN],

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "providers/soft/soft_der.h"
 #include "providers/soft/soft_int.h"
 #include "turtle/error.h"
 #include "util/mem.h"
@@ -306,6 +307,57 @@ out:
 	return r;
 }
 
+/*
+ * An RSA key pair from its PKCS#1 DER through our own reader (soft_der.h says why not
+ * OpenSSL's decoder) and EVP_PKEY_fromdata. The private values pass through secure-heap
+ * BIGNUMs and the parameter builder's secure block, both cleared when freed; the key
+ * OpenSSL builds from them clears its copies when it is freed (RSA pairs are parsed per
+ * operation, never cached: soft_cache.c).
+ */
+static int
+parse_rsa_pair(const uint8_t *d, size_t len, EVP_PKEY **out)
+{
+	static const char *const names[SOFT_RSA_NPARTS] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	struct soft_rsa_parts rp;
+	BIGNUM *bn[SOFT_RSA_NPARTS] = { 0 };
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	int r;
+
+	if ((r = tt_soft_rsa_der_parse(d, len, &rp)) != 0)
+		return r;
+	r = TT_ERR_NO_MEMORY;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
+		goto out;
+	for (int i = 0; i < SOFT_RSA_NPARTS; i++) {
+		/* n and e are public; the builder keeps secure BIGNUMs in its secure block */
+		bn[i] = i <= SOFT_RSA_E ? BN_new() : BN_secure_new();
+		if (bn[i] == NULL || BN_bin2bn(rp.v[i], (int)rp.len[i], bn[i]) == NULL ||
+		    !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
+			goto out;
+	}
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL)
+		goto out;
+	r = TT_ERR_INVALID_ARGUMENT;
+	if (EVP_PKEY_fromdata_init(pc) <= 0 || EVP_PKEY_fromdata(pc, out, EVP_PKEY_KEYPAIR, params) <= 0)
+		goto out;
+	r = 0;
+out:
+	for (int i = 0; i < SOFT_RSA_NPARTS; i++)
+		BN_clear_free(bn[i]);
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return r;
+}
+
 int
 tt_soft_key_parse(tt_key_type_t type, const uint8_t *d, size_t len, struct soft_key **out)
 {
@@ -319,11 +371,15 @@ tt_soft_key_parse(tt_key_type_t type, const uint8_t *d, size_t len, struct soft_
 	if ((k = key_new(type, 0)) == NULL)
 		return TT_ERR_NO_MEMORY;
 	if (type == TT_KEY_TYPE_RSA_KEY_PAIR || type == TT_KEY_TYPE_RSA_PUBLIC_KEY) {
-		k->pkey = type == TT_KEY_TYPE_RSA_KEY_PAIR ?
-		    d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)len) :
-		    d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
-		if (k->pkey == NULL || p != d + len)  /* trailing bytes are an error */
-			goto out;
+		if (type == TT_KEY_TYPE_RSA_KEY_PAIR) {
+			if ((r = parse_rsa_pair(d, len, &k->pkey)) != 0)
+				goto out;
+			r = TT_ERR_INVALID_ARGUMENT;
+		} else {
+			k->pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+			if (k->pkey == NULL || p != d + len)  /* trailing bytes are an error */
+				goto out;
+		}
 		bits = (uint32_t)EVP_PKEY_get_bits(k->pkey);
 		if (tt_soft_type_ok(type, bits, 1) != 0)
 			goto out;
