@@ -306,6 +306,16 @@ void tt_dcap_result_clear(struct tt_dcap_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/* RFC 3339 UTC text of t into out[32]; returns out. */
+static const char *fmt_time(time_t t, char out[32])
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)t);
+	return out;
+}
+
 static void fmt_hex(const uint8_t *p, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";
@@ -440,9 +450,12 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 	if (in->now < ti->issue_date || in->now > ti->next_update ||
 	    in->now < qi->issue_date || in->now > qi->next_update) {
 		add_link(res, "collateral-validity", false, "now outside issueDate..nextUpdate");
+		char a[32], b[32], c[32], d[32];
+
 		r = fail(res, TT_DCAP_COLLATERAL_EXPIRED, TT_ERR_NOT_PERMITTED,
-			"collateral not valid at now (TCB info until %lld, QE identity until %lld)",
-			(long long)ti->next_update, (long long)qi->next_update);
+			"collateral not valid at now (TCB info %s..%s, QE identity %s..%s)",
+			fmt_time(ti->issue_date, a), fmt_time(ti->next_update, b),
+			fmt_time(qi->issue_date, c), fmt_time(qi->next_update, d));
 		goto out;
 	}
 	res->earliest_expiration = ti->next_update < qi->next_update ? ti->next_update :
@@ -453,13 +466,10 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 			res->earliest_expiration = t;
 	}
 	{
-		struct tm tm;
-		char until[32] = "?";
+		char until[32];
 
-		if (gmtime_r(&res->earliest_expiration, &tm) != NULL)
-			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		add_link(res, "collateral-validity", true, "TCB info, QE identity and CRLs "
-			"current until %s", until);
+			"current until %s", fmt_time(res->earliest_expiration, until));
 	}
 
 	/* 4. The collateral is for this platform and this TEE. */
