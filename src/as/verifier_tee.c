@@ -20,7 +20,8 @@
  *
  * A challenge tied to a registered node: the node must be registered with this tee and a
  * "tee_identity" that the verified evidence carries (snp: chip_id, cca: platform instance
- * id, virtcca: SHA-256 of the AIK certificate, all hex). Without one the evidence cannot
+ * id, virtcca: SHA-256 of the AIK certificate, tdx/sgx: the PCK certificate's PPID, all
+ * hex). Without one the evidence cannot
  * speak for the node. virtCCA evidence without a platform token is refused here: nothing
  * binds its CVM token to the device key.
  */
@@ -466,6 +467,14 @@ tee_identity(const char *tee, const json_t *cl, const uint8_t *aik, size_t aik_l
 		if (s == NULL || tt_b64_decode(s, strlen(s), TT_B64_STD, b, sizeof(b), &n) != 0)
 			return TT_ERR_DOES_NOT_EXIST;
 		tt_hex_encode(b, n, out);
+		return 0;
+	}
+	if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) {
+		/* The PPID of the PCK certificate that signed the QE report: one platform. */
+		s = json_string_value(json_object_get(cl, "platform_provider_id"));
+		if (s == NULL)
+			return TT_ERR_DOES_NOT_EXIST;
+		snprintf(out, 129, "%s", s);
 		return 0;
 	}
 	if (strcmp(tee, "virtcca") == 0 && aik != NULL) {

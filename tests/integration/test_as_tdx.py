@@ -1,0 +1,257 @@
+"""turtle-as with Intel TDX evidence end to end: quotes from a synthetic DCAP world
+(dcap_synth.py: test root installed with --tee-anchors, collateral current at the real clock
+in --tee-collateral) bound to turtle-as's challenges, with the CC event log, over the native
+API and KBS; appraised by the default policy against "tdx."-named reference values; TCB
+statuses other than UpToDate, a revoked PCK and stale collateral refused; node-bound
+challenges by PPID; the shared real quote (Intel's chain, collateral expired at the real
+clock) refused."""
+
+import base64
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from as_harness import (as_bin, as_factory, b64url_dec, jwe_decrypt_rsa,  # noqa: E402,F401
+                        problem, rsa_tee_key, verify_jwt)
+import dcap_synth  # noqa: E402
+from dcap_synth import MR_TD, PPID, UTC, XFAM  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SECRET = b"tdx guest secret"
+
+
+class World:
+    """A synthetic platform written where turtle-as (running as nobody) can read it."""
+
+    def __init__(self, **case):
+        now = datetime.datetime.now(UTC)
+        self.dir = tempfile.mkdtemp(prefix="turtle-tdx-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.w = dcap_synth.DcapWorld(
+            cert_from=now - datetime.timedelta(days=30),
+            crl_from=now - datetime.timedelta(days=1),
+            crl_next=now + datetime.timedelta(days=30),
+            issue=now - datetime.timedelta(days=1),
+            next_update=now + datetime.timedelta(days=30))
+        self.anchors = os.path.join(self.dir, "anchors")
+        self.collateral = os.path.join(self.dir, "collateral")
+        self.install(**case)
+
+    def install(self, **case):
+        self.w.install(self.anchors, self.collateral, **case)
+        for root, dirs, files in os.walk(self.dir):
+            for n in dirs:
+                os.chmod(os.path.join(root, n), 0o755)
+            for n in files:
+                os.chmod(os.path.join(root, n), 0o644)
+
+    def evidence(self, report_data, **kw):
+        return self.w.evidence(report_data, **kw)
+
+
+@pytest.fixture
+def world():
+    w = World()
+    yield w
+    shutil.rmtree(w.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def tdx(as_factory, world):
+    d = as_factory(extra_args=("--tee-anchors", world.anchors,
+                               "--tee-collateral", world.collateral))
+    return d, world
+
+
+def reference_values():
+    log, rtmr = dcap_synth.ccel()
+    rv = {"tdx.quote.body.mr_td": MR_TD.hex(), "tdx.quote.body.mr_seam": "00" * 48,
+          "tdx.quote.body.mr_config_id": "00" * 48, "tdx.quote.body.xfam": XFAM.hex(),
+          "tdx.td_attributes.debug": "false", "tdx.tcb_status": "UpToDate"}
+    for i in range(4):
+        rv["tdx.quote.body.rtmr_%d" % i] = rtmr[i].hex()
+    return rv
+
+
+def refvals(d, values):
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": v} for k, v in values.items()]})
+    assert r.status == 201, r
+
+
+def attest(d, nonce, evidence):
+    return d.request("POST", "/v1/attest", {"nonce": nonce, "tee": "tdx",
+                                            "evidence": evidence})
+
+
+def test_tdx_native_affirming(tdx):
+    d, w = tdx
+    refvals(d, reference_values())
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    sub = claims["submods"]["tdx"]
+    assert r.json()["status"] == "affirming", sub
+    tc = sub["turtle.claims"]
+    assert tc["tdx"]["quote"]["body"]["mr_td"] == MR_TD.hex()
+    assert tc["tdx"]["quote"]["header"]["version"] == "0500"
+    assert tc["tdx"]["tcb_status"] == "UpToDate"
+    assert len(tc["tdx"]["uefi_event_logs"]) == 4
+    assert tc["measurements"]["tdx.quote.body.rtmr_1"] == dcap_synth.ccel()[1][1].hex()
+    names = [l["name"] for l in tc["chain"]]
+    assert names[:3] == ["root-ca", "pck-ca", "pck"] and "ccel" in names
+
+
+def test_tdx_wrong_mr_td_not_affirming(tdx):
+    d, w = tdx
+    rv = reference_values()
+    rv["tdx.quote.body.mr_td"] = "00" * 48
+    refvals(d, rv)
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200 and r.json()["status"] != "affirming", r
+
+
+def test_tdx_refusals(tdx):
+    d, w = tdx
+    refvals(d, reference_values())
+    # Bound to another nonce.
+    ch = d.challenge("tdx")
+    p = problem(attest(d, ch["nonce"], w.evidence(b"another nonce")), 401)
+    assert "binding" in p["detail"] or "report data" in p["detail"], p
+    # A quote byte flipped (mr_td): the attestation key's signature fails.
+    ch = d.challenge("tdx")
+    ev = w.evidence(b64url_dec(ch["nonce"]))
+    q = bytearray(base64.b64decode(ev["quote"]))
+    q[54 + 136] ^= 1
+    ev["quote"] = base64.b64encode(bytes(q)).decode()
+    r = attest(d, ch["nonce"], ev)
+    assert r.status >= 400 and "quote-signature" in r.json()["detail"], r
+    # An event log entry dropped: the replay no longer equals the RTMRs.
+    ch = d.challenge("tdx")
+    ev = w.evidence(b64url_dec(ch["nonce"]))
+    log = base64.b64decode(ev["cc_eventlog"])
+    ev["cc_eventlog"] = base64.b64encode(log[:-32 - 94]).decode()
+    r = attest(d, ch["nonce"], ev)
+    assert r.status >= 400 and "eventlog" in r.json()["detail"], r
+
+
+@pytest.mark.parametrize("case,why", [
+    (dict(status="OutOfDate", advisories=["INTEL-SA-00001"]), "OutOfDate is not accepted"),
+    (dict(status="Revoked"), "Revoked is not accepted"),
+    (dict(qe=[(9, "UpToDate", None), (1, "OutOfDate", None)]), "OutOfDate is not accepted"),
+    ("pck-revoked", "pck-revoked"),
+])
+def test_tdx_status_and_revocation_refused(as_factory, case, why):
+    w = World()
+    try:
+        if case == "pck-revoked":
+            w.install(pck_crl=w.w.crl("Turtle Test SGX PCK Platform CA", w.w.ca_k,
+                                      [dcap_synth.PCK_SERIAL]))
+        else:
+            w.install(**case)
+        d = as_factory(extra_args=("--tee-anchors", w.anchors, "--tee-collateral",
+                                   w.collateral))
+        refvals(d, reference_values())
+        ch = d.challenge("tdx")
+        r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+        assert r.status >= 400, r
+        assert why in r.json()["detail"], r.json()
+    finally:
+        shutil.rmtree(w.dir, ignore_errors=True)
+
+
+def test_tdx_without_collateral_or_anchor_refused(as_factory, world):
+    d = as_factory(extra_args=("--tee-anchors", world.anchors))
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], world.evidence(b64url_dec(ch["nonce"])))
+    assert r.status >= 400 and "collateral-missing" in r.json()["detail"], r
+    d = as_factory(extra_args=("--tee-collateral", world.collateral))
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], world.evidence(b64url_dec(ch["nonce"])))
+    assert r.status >= 400, r                   # Intel's root does not sign the test chain
+
+
+def test_tdx_node_identity(tdx):
+    d, w = tdx
+    refvals(d, reference_values())
+    assert d.admin("POST", "/v1/nodes", {"id": "td1", "group": "default", "tee": "tdx",
+                                         "tee_identity": PPID.hex()}).status == 201
+    assert d.admin("POST", "/v1/nodes", {"id": "td2", "group": "default", "tee": "tdx",
+                                         "tee_identity": "ab" * 16}).status == 201
+    ch = d.challenge("tdx", node_id="td1")
+    r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200 and r.json()["status"] == "affirming", r
+    ch = d.challenge("tdx", node_id="td2")
+    p = problem(attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"]))), 401)
+    assert "tee_identity" in p["detail"]
+
+
+def test_tdx_kbs_releases_secret(tdx):
+    d, w = tdx
+    refvals(d, reference_values())
+    assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "tdx",
+                                           "extra-params": ""})
+    assert r.status == 200, r
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    priv, jwk = rsa_tee_key()
+    # The report data is SHA-384 of the runtime data's RFC 8785 form, as Trustee's client
+    # computes it (kbs-types CompositeEvidence adds "additional-evidence").
+    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
+                    sort_keys=True, separators=(",", ":"))
+    ev = w.evidence(hashlib.sha384(rd.encode()).digest())
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
+    r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    assert claims["submods"]["tdx"]["ear.status"] == "affirming"
+    r = d.request("GET", "/kbs/v0/resource/default/key/k1", cookie=cookie)
+    assert r.status == 200, r
+    assert jwe_decrypt_rsa(priv, r.json()) == SECRET
+
+
+def test_tdx_kbs_unbound_evidence_refused(tdx):
+    d, w = tdx
+    refvals(d, reference_values())
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "tdx",
+                                           "extra-params": ""})
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    _, jwk = rsa_tee_key()
+    ev = w.evidence(hashlib.sha384(b"something else").digest())
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk}, "tee-evidence": ev}
+    assert d.request("POST", "/kbs/v0/attest", body, cookie=cookie).status >= 400
+    assert d.request("GET", "/kbs/v0/resource/default/key/k1",
+                     cookie=cookie).status >= 400
+
+
+def test_real_quote_refused_at_the_real_clock(as_factory):
+    """The shared Intel-signed quote verifies only inside its collateral's 2025 window;
+    at turtle-as's clock the collateral is expired, so it is refused whatever the nonce."""
+    data = os.path.join(HERE, "..", "unit", "verify", "data", "dcap")
+    tmp = tempfile.mkdtemp(prefix="turtle-tdx-real-", dir="/tmp")
+    try:
+        os.chmod(tmp, 0o755)
+        shutil.copy(os.path.join(data, "tdx_quote_collateral.json"),
+                    os.path.join(tmp, "tdx-b0c06f000000.json"))
+        os.chmod(os.path.join(tmp, "tdx-b0c06f000000.json"), 0o644)
+        d = as_factory(extra_args=("--tee-collateral", tmp))
+        ch = d.challenge("tdx")
+        quote = open(os.path.join(data, "tdx_quote"), "rb").read()
+        r = attest(d, ch["nonce"], {"quote": base64.b64encode(quote).decode()})
+        assert r.status >= 400, r
+        detail = r.json()["detail"]
+        assert "expired" in detail or "crl" in detail, detail
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
