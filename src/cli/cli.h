@@ -119,6 +119,16 @@ int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_attest(struct cli *cli, int argc, char **argv);
 int cmd_as(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);
+/* cmd_kbs.c */
+int cmd_get_resource(struct cli *cli, int argc, char **argv);
+
+/* PCR selection in tpm2-tools syntax (sha256:0-10+sha1:0,7); `s` is modified. */
+struct tt_pcr_bank_sel;
+int cli_parse_pcrs(char *s, struct tt_pcr_bank_sel *sel, size_t *n);
+/* turtle-as's tpm evidence JSON for a quote (src/as/verifier_tpm.c); NULL on ENOMEM. */
+struct tt_attest_quote;
+struct json_t;
+struct json_t *cli_evidence_json(const struct tt_attest_quote *q);
 
 /* Largest input file the commands read (files are sent whole in one request). */
 #define CLI_MAX_FILE (1u * 1024u * 1024u)

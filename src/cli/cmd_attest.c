@@ -129,8 +129,8 @@ bank_name(uint16_t alg)
 	return NULL;
 }
 
-static int
-parse_pcrs(char *s, struct tt_pcr_bank_sel *sel, size_t *n)
+int
+cli_parse_pcrs(char *s, struct tt_pcr_bank_sel *sel, size_t *n)
 {
 	char *save = NULL, *bank;
 
@@ -377,8 +377,8 @@ connect_tpm(struct cli *cli)
 
 /* ---- evidence ---- */
 
-static json_t *
-evidence_json(const struct tt_attest_quote *q)
+json_t *
+cli_evidence_json(const struct tt_attest_quote *q)
 {
 	json_t *ev = NULL, *pcrs = NULL, *quote = NULL;
 	char *a = NULL, *s = NULL, *log = NULL;
@@ -480,7 +480,7 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
 	if (strcmp(tee, "tpm") != 0 && strcmp(tee, "sample") != 0)
 		return cli_usage(cli, "--tee: 'tpm' (evidence from turtled) or 'sample' (software-only)");
-	if (pcrs_text != NULL && parse_pcrs(pcrs_text, sel, &n_sel) != 0)
+	if (pcrs_text != NULL && cli_parse_pcrs(pcrs_text, sel, &n_sel) != 0)
 		return cli_usage(cli, "--pcrs: expected e.g. sha256:0-10 or sha256:0,7+sha1:0");
 	if (node_id(node, nid, sizeof(nid)) != 0)
 		return cli_usage(cli, "--node: node id too long");
@@ -514,7 +514,7 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		r = cli_fail(cli, r, "quote");
 		goto out;
 	} else
-		ev = evidence_json(q);
+		ev = cli_evidence_json(q);
 	if (ev == NULL) {
 		r = cli_fail(cli, TT_ERR_NO_MEMORY, "evidence");
 		goto out;

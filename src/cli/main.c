@@ -95,6 +95,14 @@ static const struct cli_cmd cmds[] = {
 	  "                (default: turtled's quote_pcrs)\n"
 	  "  --node ID     node id registered at turtle-as (default: the host name)\n"
 	  "  --out FILE    write the token to FILE instead of stdout\n" },
+	{ "get-resource", cmd_get_resource, "--as URL [--pcrs SEL] [--out FILE] REPO/TYPE/TAG",
+	  "get a secret from turtle-as (KBS protocol), released only to an affirming node",
+	  "  --as URL      turtle-as base URL, e.g. http://127.0.0.1:8080\n"
+	  "  --pcrs SEL    PCRs to quote, e.g. sha256:0-10 (default: turtled's quote_pcrs)\n"
+	  "  --out FILE    write the secret to FILE (created 0600) instead of stdout\n"
+	  "  The node must be registered (turtle as node register); turtled quotes its TPM\n"
+	  "  over the KBS challenge and an ephemeral key, and the secret comes back\n"
+	  "  encrypted to that key.\n" },
 	{ "as", cmd_as,
 	  "node register | refvals import FILE | policy set FILE | resource put PATH FILE"
 	  " --as URL --admin-token-file F",
