@@ -26,6 +26,7 @@ enum {
 	CLI_OPT_JSON,
 	CLI_OPT_HELP,
 	CLI_OPT_VERSION,
+	CLI_OPT_TIMEOUT,
 };
 
 /* Global options are accepted before or after the subcommand name. */
@@ -35,7 +36,8 @@ enum {
 	{ "app-name", required_argument, NULL, CLI_OPT_APP_NAME }, \
 	{ "json", no_argument, NULL, CLI_OPT_JSON }, \
 	{ "help", no_argument, NULL, CLI_OPT_HELP }, \
-	{ "version", no_argument, NULL, CLI_OPT_VERSION }
+	{ "version", no_argument, NULL, CLI_OPT_VERSION }, \
+	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT }
 
 struct cli;
 
@@ -54,6 +56,8 @@ struct cli {
 	bool provider_set;
 	uint8_t provider;
 	bool json;
+	bool parsec;            /* invoked as parsec-tool: its output for every shared command */
+	unsigned timeout_ms;    /* --timeout; 0: libturtle's default */
 	const struct cli_cmd *cmd;
 	struct tt_client *client;
 };
@@ -119,6 +123,11 @@ int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_attest(struct cli *cli, int argc, char **argv);
 int cmd_as(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);
+/* cmd_parsec.c: parsec-tool's spelling (see the file's comment). */
+bool cli_parsec_has(const char *cmd);
+/* Whether argv (argv[0] the command) uses an option only parsec-tool's form has. */
+bool cli_parsec_spelling(const char *cmd, int argc, char **argv);
+int cli_parsec_run(struct cli *cli, int argc, char **argv);
 /* cmd_kbs.c */
 int cmd_get_resource(struct cli *cli, int argc, char **argv);
 
@@ -129,6 +138,14 @@ int cli_parse_pcrs(char *s, struct tt_pcr_bank_sel *sel, size_t *n);
 struct tt_attest_quote;
 struct json_t;
 struct json_t *cli_evidence_json(const struct tt_attest_quote *q);
+
+/* PKCS#10 request for `name` signed by turtled (ECDSA, RSA PKCS#1 v1.5 or RSA-PSS, as
+ * the key's policy says), with DNS subjectAltNames; *pem is malloc'd. Failures are
+ * printed (cli_fail) and returned as exit codes. */
+#define CLI_MAX_SANS 16
+typedef struct X509_name_st X509_NAME;
+int cli_csr_pem(struct cli *cli, const char *name, const X509_NAME *nm, char *const *sans,
+	size_t nsans, char **pem, size_t *pem_len);
 
 /* Largest input file the commands read (files are sent whole in one request). */
 #define CLI_MAX_FILE (1u * 1024u * 1024u)

@@ -13,7 +13,9 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cli/cli.h"
 #include "cli/conv.h"
@@ -99,23 +101,95 @@ md_for(tt_alg_t h)
 	}
 }
 
-int
-cmd_create_csr(struct cli *cli, int argc, char **argv)
+/* RSASSA-PSS parameters for a PSA PSS signature: the hash, MGF1 with the same hash, and a
+ * salt as long as the hash (PSA_ALG_RSA_PSS's salt length). */
+static int
+pss_algor(X509_ALGOR *algor, const EVP_MD *md)
 {
-	static const struct option opts[] = {
-		{ "subject", required_argument, NULL, 's' },
-		{ "out", required_argument, NULL, 'o' },
-		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 },
-	};
-	const char *subject = NULL, *out = NULL, *name;
+	RSA_PSS_PARAMS *pp = NULL;
+	X509_ALGOR *mgf_md = NULL;
+	ASN1_STRING *mgf_param = NULL, *params = NULL;
+	int r = TT_ERR_NO_MEMORY;
+
+	if ((pp = RSA_PSS_PARAMS_new()) == NULL || (pp->hashAlgorithm = X509_ALGOR_new()) == NULL ||
+	    (pp->maskGenAlgorithm = X509_ALGOR_new()) == NULL || (mgf_md = X509_ALGOR_new()) == NULL ||
+	    (pp->saltLength = ASN1_INTEGER_new()) == NULL)
+		goto out;
+	X509_ALGOR_set_md(pp->hashAlgorithm, md);
+	X509_ALGOR_set_md(mgf_md, md);
+	if (ASN1_INTEGER_set(pp->saltLength, EVP_MD_get_size(md)) != 1 ||
+	    ASN1_item_pack(mgf_md, ASN1_ITEM_rptr(X509_ALGOR), &mgf_param) == NULL ||
+	    X509_ALGOR_set0(pp->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE,
+			    mgf_param) != 1)
+		goto out;
+	mgf_param = NULL;
+	if (ASN1_item_pack(pp, ASN1_ITEM_rptr(RSA_PSS_PARAMS), &params) == NULL ||
+	    X509_ALGOR_set0(algor, OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE, params) != 1)
+		goto out;
+	params = NULL;
+	r = 0;
+out:
+	ASN1_STRING_free(mgf_param);
+	ASN1_STRING_free(params);
+	X509_ALGOR_free(mgf_md);
+	RSA_PSS_PARAMS_free(pp);
+	return r;
+}
+
+/* subjectAltName DNS names as an extension request. */
+static int
+add_sans(X509_REQ *req, char *const *sans, size_t nsans)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	GENERAL_NAMES *gens = NULL;
+	X509_EXTENSION *ext = NULL;
+	int r = TT_ERR_NO_MEMORY;
+
+	if (nsans == 0)
+		return 0;
+	if ((gens = GENERAL_NAMES_new()) == NULL)
+		goto out;
+	for (size_t i = 0; i < nsans; i++) {
+		GENERAL_NAME *g = GENERAL_NAME_new();
+		ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+		if (g == NULL || ia5 == NULL || ASN1_STRING_set(ia5, sans[i], -1) != 1) {
+			GENERAL_NAME_free(g);
+			ASN1_IA5STRING_free(ia5);
+			goto out;
+		}
+		GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+		if (sk_GENERAL_NAME_push(gens, g) <= 0) {
+			GENERAL_NAME_free(g);
+			goto out;
+		}
+	}
+	if ((ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL ||
+	    sk_X509_EXTENSION_push(exts, ext) <= 0)
+		goto out;
+	ext = NULL;
+	if (X509_REQ_add_extensions(req, exts) != 1)
+		goto out;
+	r = 0;
+out:
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(gens);
+	return r;
+}
+
+int
+cli_csr_pem(struct cli *cli, const char *name, const X509_NAME *nm, char *const *sans,
+	    size_t nsans, char **pem_out, size_t *pem_len)
+{
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 	uint8_t *pub = NULL, *sig = NULL, *der = NULL;
 	size_t pub_len = 0, sig_len = 0, der_len = 0;
 	unsigned char *tbs = NULL;
-	int tbs_len, nid, c, r;
+	int tbs_len, nid = NID_undef, r;
 	struct tt_key_attrs a;
-	X509_NAME *nm = NULL;
 	X509_REQ *req = NULL;
 	X509_ALGOR *algor = NULL;
 	ASN1_BIT_STRING *bits = NULL;
@@ -123,24 +197,9 @@ cmd_create_csr(struct cli *cli, int argc, char **argv)
 	BIO *bio = NULL;
 	const EVP_MD *evp;
 	tt_alg_t alg, hash;
-	char *mem;
+	char *mem, *pem;
 	long mem_len;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 's')
-			subject = optarg;
-		else if (c == 'o')
-			out = optarg;
-		else if ((r = cli_common_opt(cli, c, optarg)) >= 0)
-			return r;
-	}
-	if (argc - optind != 1 || subject == NULL)
-		return cli_usage(cli, "expects NAME --subject \"/CN=...\"");
-	name = argv[optind];
-	if (parse_subject(subject, &nm) != 0)
-		return cli_usage(cli, "bad --subject '%s' (expected /CN=value[/O=value...])", subject);
-	if ((r = cli_connect(cli)) != 0)
-		goto out;
 	if ((r = cli_key_attrs(cli, name, &a)) != 0 ||
 	    (r = tt_export_public_key(cli->client, name, &pub, &pub_len)) != 0) {
 		r = cli_fail(cli, r, name);
@@ -148,7 +207,8 @@ cmd_create_csr(struct cli *cli, int argc, char **argv)
 	}
 	hash = tt_cli_sign_hash_for(&a);
 	alg = tt_cli_sign_alg_for(&a, hash);
-	if ((nid = sig_nid(alg)) == NID_undef || (evp = md_for(hash)) == NULL) {
+	if ((evp = md_for(hash)) == NULL ||
+	    (!TT_ALG_IS_RSA_PSS(alg) && (nid = sig_nid(alg)) == NID_undef)) {
 		r = cli_fail(cli, TT_ERR_NOT_SUPPORTED, "signature algorithm for a CSR");
 		goto out;
 	}
@@ -157,7 +217,8 @@ cmd_create_csr(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((req = X509_REQ_new()) == NULL || X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
-	    X509_REQ_set_subject_name(req, nm) != 1 || X509_REQ_set_pubkey(req, pk) != 1) {
+	    X509_REQ_set_subject_name(req, nm) != 1 || X509_REQ_set_pubkey(req, pk) != 1 ||
+	    add_sans(req, sans, nsans) != 0) {
 		r = cli_fail(cli, TT_ERR_NO_MEMORY, "build request");
 		goto out;
 	}
@@ -194,25 +255,78 @@ cmd_create_csr(struct cli *cli, int argc, char **argv)
 	 * infer unused bits from trailing zero bits of the last byte. */
 	bits->flags &= ~(long)(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
 	bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-	/* RSA PKCS#1 identifiers carry an explicit NULL parameter, ECDSA ones none. */
-	if (X509_ALGOR_set0(algor, OBJ_nid2obj(nid), TT_ALG_IS_ECDSA(alg) ? V_ASN1_UNDEF : V_ASN1_NULL,
-			    NULL) != 1 || X509_REQ_set1_signature_algo(req, algor) != 1) {
+	/* RSA PKCS#1 identifiers carry an explicit NULL parameter, ECDSA ones none, PSS its
+	 * RSASSA-PSS-params. */
+	if (TT_ALG_IS_RSA_PSS(alg))
+		r = pss_algor(algor, evp);
+	else
+		r = X509_ALGOR_set0(algor, OBJ_nid2obj(nid), TT_ALG_IS_ECDSA(alg) ? V_ASN1_UNDEF :
+				    V_ASN1_NULL, NULL) == 1 ? 0 : TT_ERR_NO_MEMORY;
+	if (r != 0 || X509_REQ_set1_signature_algo(req, algor) != 1) {
 		r = cli_fail(cli, TT_ERR_NO_MEMORY, "signature algorithm");
 		goto out;
 	}
 	X509_REQ_set0_signature(req, bits);
 	bits = NULL;
 	if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_REQ(bio, req) != 1 ||
-	    (mem_len = BIO_get_mem_data(bio, &mem)) <= 0) {
+	    (mem_len = BIO_get_mem_data(bio, &mem)) <= 0 ||
+	    (pem = strndup(mem, (size_t)mem_len)) == NULL) {
 		r = cli_fail(cli, TT_ERR_GENERIC, "write request");
 		goto out;
 	}
+	*pem_out = pem;
+	*pem_len = (size_t)mem_len;
+	r = 0;
+out:
+	BIO_free(bio);
+	ASN1_BIT_STRING_free(bits);
+	X509_ALGOR_free(algor);
+	X509_REQ_free(req);
+	EVP_PKEY_free(pk);
+	OPENSSL_free(tbs);
+	free(der);
+	tt_free(sig);
+	tt_free(pub);
+	return r;
+}
+
+int
+cmd_create_csr(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "subject", required_argument, NULL, 's' },
+		{ "san", required_argument, NULL, 'a' },
+		{ "out", required_argument, NULL, 'o' },
+		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 },
+	};
+	const char *subject = NULL, *out = NULL, *name;
+	char *sans[CLI_MAX_SANS], *pem = NULL;
+	size_t nsans = 0, pem_len = 0;
+	X509_NAME *nm = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')
+			subject = optarg;
+		else if (c == 'o')
+			out = optarg;
+		else if (c == 'a' && nsans < CLI_MAX_SANS)
+			sans[nsans++] = optarg;
+		else if (c == 'a')
+			return cli_usage(cli, "at most %d --san", CLI_MAX_SANS);
+		else if ((r = cli_common_opt(cli, c, optarg)) >= 0)
+			return r;
+	}
+	if (argc - optind != 1 || subject == NULL)
+		return cli_usage(cli, "expects NAME --subject \"/CN=...\"");
+	name = argv[optind];
+	if (parse_subject(subject, &nm) != 0)
+		return cli_usage(cli, "bad --subject '%s' (expected /CN=value[/O=value...])", subject);
+	if ((r = cli_connect(cli)) != 0)
+		goto out;
+	if ((r = cli_csr_pem(cli, name, nm, sans, nsans, &pem, &pem_len)) != 0)
+		goto out;
 	if (cli->json && out == NULL) {
-		char *pem = strndup(mem, (size_t)mem_len);
-		if (pem == NULL) {
-			r = cli_fail(cli, TT_ERR_NO_MEMORY, "output");
-			goto out;
-		}
 		printf("{\"name\":");
 		cli_json_str(stdout, name);
 		printf(",\"subject\":");
@@ -220,8 +334,7 @@ cmd_create_csr(struct cli *cli, int argc, char **argv)
 		printf(",\"pem\":");
 		cli_json_str(stdout, pem);
 		printf("}\n");
-		free(pem);
-	} else if ((r = cli_write_file(out, (const uint8_t *)mem, (size_t)mem_len, false)) != 0) {
+	} else if ((r = cli_write_file(out, (const uint8_t *)pem, pem_len, false)) != 0) {
 		r = cli_fail(cli, r, out != NULL ? out : "stdout");
 		goto out;
 	} else if (cli->json) {
@@ -233,15 +346,7 @@ cmd_create_csr(struct cli *cli, int argc, char **argv)
 	}
 	r = CLI_OK;
 out:
-	BIO_free(bio);
-	ASN1_BIT_STRING_free(bits);
-	X509_ALGOR_free(algor);
-	X509_REQ_free(req);
 	X509_NAME_free(nm);
-	EVP_PKEY_free(pk);
-	OPENSSL_free(tbs);
-	free(der);
-	tt_free(sig);
-	tt_free(pub);
+	free(pem);
 	return r;
 }

@@ -254,6 +254,16 @@ cli_common_opt(struct cli *cli, int code, const char *arg)
 	case CLI_OPT_JSON:
 		cli->json = true;
 		return -1;
+	case CLI_OPT_TIMEOUT: {
+		uint32_t secs;
+
+		/* parsec-tool's --timeout: seconds, 0 for its client's "no timeout", which
+		 * here means libturtle's default bound rather than none */
+		if (tt_parse_u32(arg, 0, 3600, &secs) != 0)
+			return cli_usage(cli, "--timeout: seconds, 0..3600");
+		cli->timeout_ms = secs * 1000u;
+		return -1;
+	}
 	case CLI_OPT_VERSION:
 		printf("turtle %s\n", TT_VERSION);
 		return CLI_OK;
@@ -303,6 +313,7 @@ cli_connect(struct cli *cli)
 	}
 	if (cli->provider_set)
 		cli->opts.provider = cli->provider;
+	cli->opts.timeout_ms = cli->timeout_ms;
 	if ((r = tt_client_open(&cli->client, &cli->opts)) != 0) {
 		char path[128];
 		if (tt_client_socket_path(cli->socket, path, sizeof(path)) != 0)
@@ -348,8 +359,13 @@ main(int argc, char **argv)
 	int c, r;
 
 	memset(&cli, 0, sizeof(cli));
-	/* '+': stop at the subcommand name; its own options are parsed by the command. */
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	env = strrchr(argv[0], '/');
+	cli.parsec = strcmp(env != NULL ? env + 1 : argv[0], "parsec-tool") == 0;
+	/* '+': stop at the subcommand name; its own options are parsed by the command.
+	 * The short options are parsec-tool's global ones. */
+	while ((c = getopt_long(argc, argv, "+p:t:hV", opts, NULL)) != -1) {
+		c = c == 'p' ? CLI_OPT_PROVIDER : c == 't' ? CLI_OPT_TIMEOUT :
+		    c == 'h' ? CLI_OPT_HELP : c == 'V' ? CLI_OPT_VERSION : c;
 		if ((r = cli_common_opt(&cli, c, optarg)) >= 0)
 			return r;
 	}
@@ -378,7 +394,11 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* glibc: re-initialise getopt for the subcommand's argv */
-	r = cmds[i].fn(&cli, argc, argv);
+	if (cli_parsec_has(cmds[i].name) &&
+	    (cli.parsec || cli_parsec_spelling(cmds[i].name, argc, argv)))
+		r = cli_parsec_run(&cli, argc, argv);
+	else
+		r = cmds[i].fn(&cli, argc, argv);
 	tt_client_close(cli.client);
 	if (fflush(stdout) != 0 && r == CLI_OK) {
 		fprintf(stderr, "turtle: write error on standard output\n");
