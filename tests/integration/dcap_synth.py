@@ -2,7 +2,7 @@
 PCK certificate carrying the SGX extension, a TCB signing certificate, root and PCK CRLs,
 and TDX quotes v5 (TD 1.0 body) signed over any report data by an attestation key the QE
 report binds, with a CC event log their RTMRs replay; collateral JSON (the dcap-qvl form)
-per case. Real Intel quotes cannot carry a fresh challenge or a chosen TCB status; these
+per case; SGX quotes v3 and SGX collateral likewise. Real Intel quotes cannot carry a fresh challenge or a chosen TCB status; these
 can. Layouts: Intel's "TDX DCAP Quoting Library API" and "SGX PCK Certificate and CRL
 Profile". Used by tests/unit/verify/data/dcap/gen-synthetic.py (fixed dates, committed
 files) and by the turtle-as tests (windows around the real clock, written as an anchors
@@ -34,6 +34,9 @@ QE_ISVSVN = 4
 MR_TD = bytes(range(48))
 XFAM = struct.pack("<Q", 0xE7)
 PCK_SERIAL = 0x5C5C
+MR_ENCLAVE = bytes(range(100, 132))
+MR_SIGNER = bytes(range(200, 232))
+SGX_ATTRIBUTES = struct.pack("<QQ", 0x05, 0xE7)   # INIT | MODE64BIT (no DEBUG), xfrm
 
 
 # ---- DER, just what the SGX extension needs ----
@@ -184,16 +187,40 @@ class DcapWorld:
             "939a7233f79c4ca9940a0db3957f0607") + bytes(20)
         signed = header + struct.pack("<HI", 2, len(body)) + body
         auth = bytes(range(32))
-        qe = (bytes(16) + bytes(4) + bytes(12) + bytes(16) + bytes([0x11]) + bytes(15)
-              + bytes(64) + QE_MRSIGNER + bytes(32) + bytes(64)
-              + struct.pack("<HHH", 2, QE_ISVSVN, 0) + bytes(42) + bytes(16)
-              + hashlib.sha256(_xy(self.ak) + auth).digest() + bytes(32))
+        qe = self._qe_report(auth)
         chain = _pem(self.pck) + _pem(self.ca) + _pem(self.root)
         inner = (qe + _raw_sig(self.pck_k, qe) + struct.pack("<H", len(auth)) + auth
                  + struct.pack("<HI", 5, len(chain)) + chain)
         sig = _raw_sig(self.ak, signed) + _xy(self.ak) + struct.pack("<HI", 6, len(inner))
         sig += inner
         return signed + struct.pack("<I", len(sig)) + sig
+
+    def quote_sgx(self, report_data, mr_enclave=MR_ENCLAVE, attributes=SGX_ATTRIBUTES):
+        """An SGX quote v3 (enclave report body) carrying report_data."""
+        body = (bytes(16) + bytes(4) + bytes(12) + bytes(16) + attributes + mr_enclave
+                + bytes(32) + MR_SIGNER + bytes(32) + bytes(64)
+                + struct.pack("<HHH", 1, 2, 0) + bytes(42) + bytes(16)
+                + report_data.ljust(64, b"\0"))
+        header = struct.pack("<HHIHH", 3, 2, 0, 4, PCESVN) + bytes.fromhex(
+            "939a7233f79c4ca9940a0db3957f0607") + bytes(20)
+        signed = header + body
+        auth = bytes(range(32))
+        qe = self._qe_report(auth)
+        chain = _pem(self.pck) + _pem(self.ca) + _pem(self.root)
+        sig = (_raw_sig(self.ak, signed) + _xy(self.ak) + qe + _raw_sig(self.pck_k, qe)
+               + struct.pack("<H", len(auth)) + auth + struct.pack("<HI", 5, len(chain))
+               + chain)
+        return signed + struct.pack("<I", len(sig)) + sig
+
+    def _qe_report(self, auth):
+        return (bytes(16) + bytes(4) + bytes(12) + bytes(16) + bytes([0x11]) + bytes(15)
+                + bytes(64) + QE_MRSIGNER + bytes(32) + bytes(64)
+                + struct.pack("<HHH", 2, QE_ISVSVN, 0) + bytes(42) + bytes(16)
+                + hashlib.sha256(_xy(self.ak) + auth).digest() + bytes(32))
+
+    def evidence_sgx(self, report_data, **kw):
+        """Trustee's SGX attester JSON: {"quote": base64}."""
+        return {"quote": base64.b64encode(self.quote_sgx(report_data, **kw)).decode()}
 
     def evidence(self, report_data, with_ccel=True):
         """Trustee's TDX attester JSON: {"quote": base64, "cc_eventlog": base64}."""
@@ -204,8 +231,9 @@ class DcapWorld:
         return ev
 
     def collateral(self, status="UpToDate", advisories=None, qe=None, module=None,
-                   module_mrsigner=bytes(48), pck_crl=None, levels=None):
-        """The collateral JSON (dict) of one case; defaults: everything UpToDate."""
+                   module_mrsigner=bytes(48), pck_crl=None, levels=None, sgx=False):
+        """The collateral JSON (dict) of one case; defaults: everything UpToDate. sgx:
+        the SGX TCB info and the QE's identity instead of TDX's and the TD QE's."""
         levels = levels or [(PCK_COMPS, PCESVN, TDX_COMPS, status, advisories),
                             (LOWER_COMPS, PCESVN, TDX_COMPS, "OutOfDate", ["INTEL-SA-00009"])]
         module = module or [(4, "UpToDate"), (2, "OutOfDate")]
@@ -223,14 +251,19 @@ class DcapWorld:
                                "tcbStatus": st} for s, st in module]}],
             "tcbLevels": [],
         }
+        if sgx:
+            ti["id"] = "SGX"
+            del ti["tdxModule"], ti["tdxModuleIdentities"]
         for comps, pcesvn, tdx, st, adv in levels:
-            lvl = {"tcb": {"sgxtcbcomponents": [{"svn": c} for c in comps], "pcesvn": pcesvn,
-                           "tdxtcbcomponents": [{"svn": c} for c in tdx]},
+            tcb = {"sgxtcbcomponents": [{"svn": c} for c in comps], "pcesvn": pcesvn}
+            if not sgx:
+                tcb["tdxtcbcomponents"] = [{"svn": c} for c in tdx]
+            lvl = {"tcb": tcb,
                    "tcbDate": "2026-01-01T00:00:00Z", "tcbStatus": st}
             if adv:
                 lvl["advisoryIDs"] = adv
             ti["tcbLevels"].append(lvl)
-        qi = {"id": "TD_QE", "version": 2, "issueDate": _iso(self.issue),
+        qi = {"id": "QE" if sgx else "TD_QE", "version": 2, "issueDate": _iso(self.issue),
               "nextUpdate": _iso(self.next_update), "tcbEvaluationDataNumber": 99,
               "miscselect": "00000000", "miscselectMask": "FFFFFFFF",
               "attributes": "11" + "0" * 30, "attributesMask": "FBFFFFFFFFFFFFFF" + "0" * 16,
@@ -258,10 +291,13 @@ class DcapWorld:
 
     def install(self, anchors_dir, collateral_dir, **case):
         """Write the root as anchors_dir/intel/sgx-root-ca.pem and the collateral as
-        collateral_dir/tdx-<fmspc>.json (the names the verifier looks up)."""
+        collateral_dir/tdx-<fmspc>.json and sgx-<fmspc>.json (the names the verifier
+        looks up)."""
         os.makedirs(os.path.join(anchors_dir, "intel"), exist_ok=True)
         with open(os.path.join(anchors_dir, "intel", "sgx-root-ca.pem"), "wb") as f:
             f.write(self.root_pem())
         os.makedirs(collateral_dir, exist_ok=True)
-        with open(os.path.join(collateral_dir, "tdx-%s.json" % FMSPC.hex()), "w") as f:
-            json.dump(self.collateral(**case), f)
+        for tee in ("tdx", "sgx"):
+            with open(os.path.join(collateral_dir, "%s-%s.json" % (tee, FMSPC.hex())),
+                      "w") as f:
+                json.dump(self.collateral(sgx=tee == "sgx", **case), f)

@@ -1,10 +1,10 @@
-"""turtle-as with Intel TDX evidence end to end: quotes from a synthetic DCAP world
+"""turtle-as with Intel TDX and SGX evidence end to end: quotes from a synthetic DCAP world
 (dcap_synth.py: test root installed with --tee-anchors, collateral current at the real clock
 in --tee-collateral) bound to turtle-as's challenges, with the CC event log, over the native
 API and KBS; appraised by the default policy against "tdx."-named reference values; TCB
 statuses other than UpToDate, a revoked PCK and stale collateral refused; node-bound
 challenges by PPID; the shared real quote (Intel's chain, collateral expired at the real
-clock) refused."""
+clock) refused. SGX: the same world's v3 quotes, native and KBS."""
 
 import base64
 import datetime
@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from as_harness import (as_bin, as_factory, b64url_dec, jwe_decrypt_rsa,  # noqa: E402,F401
                         problem, rsa_tee_key, verify_jwt)
 import dcap_synth  # noqa: E402
-from dcap_synth import MR_TD, PPID, UTC, XFAM  # noqa: E402
+from dcap_synth import MR_ENCLAVE, MR_SIGNER, MR_TD, PPID, UTC, XFAM  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = b"tdx guest secret"
@@ -255,3 +255,59 @@ def test_real_quote_refused_at_the_real_clock(as_factory):
         assert "expired" in detail or "crl" in detail, detail
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- SGX ----
+
+def sgx_reference_values():
+    return {"sgx.body.mr_enclave": MR_ENCLAVE.hex(), "sgx.body.mr_signer": MR_SIGNER.hex(),
+            "sgx.body.isv_prod_id": "0100", "sgx.body.isv_svn": "0200",
+            "sgx.tcb_status": "UpToDate"}
+
+
+def test_sgx_native_affirming(tdx):
+    d, w = tdx
+    refvals(d, sgx_reference_values())
+    ch = d.challenge("sgx")
+    r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "sgx",
+                                         "evidence": w.w.evidence_sgx(b64url_dec(ch["nonce"]))})
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    sub = claims["submods"]["sgx"]
+    assert r.json()["status"] == "affirming", sub
+    tc = sub["turtle.claims"]
+    assert tc["sgx"]["body"]["mr_enclave"] == MR_ENCLAVE.hex()
+    assert tc["sgx"]["header"]["version"] == "0300"
+    assert tc["measurements"]["sgx.body.mr_signer"] == MR_SIGNER.hex()
+    # A TDX quote is not SGX evidence, and SGX evidence is not TDX evidence.
+    ch = d.challenge("sgx")
+    r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "sgx",
+                                         "evidence": w.evidence(b64url_dec(ch["nonce"]))})
+    assert r.status >= 400, r
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], w.w.evidence_sgx(b64url_dec(ch["nonce"])))
+    assert r.status >= 400, r
+
+
+def test_sgx_kbs_releases_secret(tdx):
+    d, w = tdx
+    refvals(d, sgx_reference_values())
+    assert d.admin("POST", "/v1/resources/default/key/k2", raw=SECRET).status == 201
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "sgx",
+                                           "extra-params": ""})
+    assert r.status == 200, r
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    priv, jwk = rsa_tee_key()
+    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
+                    sort_keys=True, separators=(",", ":"))
+    ev = w.w.evidence_sgx(hashlib.sha384(rd.encode()).digest())
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
+    r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    assert claims["submods"]["sgx"]["ear.status"] == "affirming"
+    r = d.request("GET", "/kbs/v0/resource/default/key/k2", cookie=cookie)
+    assert r.status == 200, r
+    assert jwe_decrypt_rsa(priv, r.json()) == SECRET
