@@ -159,31 +159,32 @@ out:
 	return r;
 }
 
-/* The audit record: the appraisal facts, then the canonical claims spliced in as text. */
+/* The audit record: the appraisal facts, then the required names and the canonical
+ * claims spliced in as text (the required list is shared through the cache: it is only
+ * read here, never referenced). Copied into the audit ring in pieces. */
 static int
-audit_record(const json_t *meta, const char *canon, size_t canon_len, char **out,
-	size_t *outlen)
+audit_record(struct tt_as_results *t, const char *id, const json_t *meta,
+	const json_t *required, const char *canon, size_t canon_len)
 {
-	static const char key[] = ",\"claims\":";
-	char *head = NULL, *rec;
-	size_t hl = 0;
+	static const char k1[] = ",\"required\":", k2[] = ",\"claims\":";
+	char *head = NULL, *req = NULL;
+	size_t hl = 0, rl = 0;
 	int r;
 
-	if ((r = tt_json_write(meta, &head, &hl)) != 0)
-		return r;
-	if (hl < 2 || head[hl - 1] != '}' ||
-	    (rec = malloc(hl - 1 + sizeof(key) - 1 + canon_len + 2)) == NULL) {
-		free(head);
-		return TT_ERR_NO_MEMORY;
+	if ((r = tt_json_write(meta, &head, &hl)) != 0 ||
+	    (r = tt_json_write(required, &req, &rl)) != 0)
+		goto out;
+	r = TT_ERR_NO_MEMORY;
+	if (hl >= 2 && head[hl - 1] == '}') {
+		const char *parts[] = { head, k1, req, k2, canon, "}" };
+		const size_t lens[] = { hl - 1, sizeof(k1) - 1, rl, sizeof(k2) - 1, canon_len, 1 };
+
+		r = tt_as_results_put(t, id, parts, lens, sizeof(parts) / sizeof(parts[0]));
 	}
-	memcpy(rec, head, hl - 1);
-	memcpy(rec + hl - 1, key, sizeof(key) - 1);
-	memcpy(rec + hl - 1 + sizeof(key) - 1, canon, canon_len);
-	memcpy(rec + hl - 1 + sizeof(key) - 1 + canon_len, "}", 2);
-	*outlen = hl - 1 + sizeof(key) - 1 + canon_len + 1;
-	*out = rec;
+out:
 	free(head);
-	return 0;
+	free(req);
+	return r;
 }
 
 int
@@ -194,22 +195,32 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 	const char *tee = a->vf->tee, *why = NULL;
 	struct tt_as_cached *refvals_h = NULL, *policy_h = NULL;
 	const json_t *refvals, *policy;
-	json_t *submod = NULL, *claims = NULL, *none = NULL, *required = NULL, *view = NULL;
-	json_t *meta = NULL;
-	const struct tt_policy_engine *eng;
+	json_t *submod = NULL, *claims = NULL, *none = NULL, *view = NULL, *meta = NULL;
+	struct tt_as_cached *required_h = NULL;
+	const json_t *required;
+	char req_key[300];
+	uint64_t req_gen = 0;
+	bool req_hit;
+	const struct tt_policy_engine *eng = NULL;
 	struct tt_policy_input in = { 0 };
 	void *prog = NULL;
-	char policy_id[300], digest_txt[8 + 64 + 1], *canon = NULL, *rid = NULL, *rec = NULL;
+	char policy_id[300], digest_txt[8 + 64 + 1], *canon = NULL, *rid = NULL;
 	char *tok = NULL;
 	uint8_t dig[32];
 	unsigned dl = 0;
-	size_t canon_len = 0, rec_len = 0;
+	size_t canon_len = 0;
 	bool complete = false;
 	int64_t now = tt_as_now();
 	const char *k;
 	json_t *v;
 	int r;
 
+	/* The required names derive from the reference values and the policy: their cache
+	 * generation is taken before those are read, so a list computed from values that an
+	 * admin write replaced meanwhile is not kept. */
+	snprintf(req_key, sizeof(req_key), "%s/%s", tee, group);
+	req_hit = tt_as_cache_get(c->cache, TT_AS_CACHE_REQUIRED, req_key, &required_h,
+	    &req_gen) == 0;
 	if ((r = tt_as_cached_read(c, TT_AS_CACHE_REFVALS, group, now, &refvals_h)) != 0 ||
 	    (r = tt_as_cached_read(c, TT_AS_CACHE_POLICY, group, now, &policy_h)) != 0)
 		goto out;
@@ -228,8 +239,22 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 		r = TT_ERR_CONFIG;
 		goto out;
 	}
-	if ((r = tt_policy_required(refvals, policy, a->vf->owned, &required, &why)) != 0 ||
-	    (r = eng->compile(policy, &prog, &why)) != 0) {
+	if (!req_hit) {
+		json_t *names = NULL;
+
+		if ((r = tt_policy_required(refvals, policy, a->vf->owned, &names, &why)) != 0 ||
+		    (r = tt_as_cache_put(c->cache, TT_AS_CACHE_REQUIRED, req_key, names, req_gen,
+		    &required_h)) != 0) {
+			if (r == TT_ERR_NO_MEMORY)
+				goto out;
+			tt_as_detail(rs, "the node group's policy is not usable: %s",
+			    why != NULL ? why : tt_strerror(r));
+			r = TT_ERR_CONFIG;
+			goto out;
+		}
+	}
+	required = tt_as_cached_value(required_h);
+	if ((r = eng->compile(policy, &prog, &why)) != 0) {
 		tt_as_detail(rs, "the node group's policy is not usable: %s",
 		    why != NULL ? why : tt_strerror(r));
 		r = TT_ERR_CONFIG;
@@ -268,9 +293,11 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 	if (json_object_set_new(submod, "turtle.claims-digest", json_string(digest_txt)) != 0 ||
 	    json_object_set_new(submod, "turtle.claims-complete", json_boolean(complete)) != 0)
 		goto out;
-	meta = json_pack("{s:s,s:I,s:s,s:s*,s:s,s:s,s:O,s:O}", "result-id", rid,
+	/* The record's appraisal is a shallow copy taken now: the token's submodule gets the
+	 * token's view of the claims next, which the record carries whole anyway. */
+	meta = json_pack("{s:s,s:I,s:s,s:s*,s:s,s:s,s:o}", "result-id", rid,
 	    "iat", (json_int_t)now, "tee", tee, "node-id", a->node_id, "node-group", group,
-	    "policy-id", policy_id, "required", required, "appraisal", submod);
+	    "policy-id", policy_id, "appraisal", json_copy(submod));
 	if (meta == NULL)
 		goto out;
 	if (json_object_set(submod, "turtle.claims", view) != 0)
@@ -322,11 +349,8 @@ tt_as_appraise_and_sign(struct tt_as_ctx *c, const struct tt_as_appraisal *a, ch
 		tt_hex_encode(dig, sizeof(dig), th);
 		json_object_set_new(meta, "token-sha256", json_string(th));
 	}
-	if ((r = audit_record(meta, canon, canon_len, &rec, &rec_len)) != 0)
-		goto out;
-	r = tt_as_results_put(c->results, rid, rec, rec_len);
-	rec = NULL;
-	if (r != 0)
+	if (c->results != NULL &&
+	    (r = audit_record(c->results, rid, meta, required, canon, canon_len)) != 0)
 		goto out;
 	*token = tok;
 	tok = NULL;
@@ -336,12 +360,11 @@ out:
 	tt_as_cached_release(refvals_h);
 	tt_as_cached_release(policy_h);
 	free(tok);
-	free(rec);
 	free(rid);
 	free(canon);
 	json_decref(meta);
 	json_decref(view);
-	json_decref(required);
+	tt_as_cached_release(required_h);
 	json_decref(none);
 	json_decref(submod);
 	json_decref(claims);

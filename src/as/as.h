@@ -74,7 +74,8 @@ int tt_as_nonce_take(struct tt_as_nonces *t, const uint8_t *nonce, size_t len, i
 
 struct tt_as_cache;
 struct tt_as_cached;          /* a shared, immutable value with its own reference count */
-enum { TT_AS_CACHE_NODE = 1, TT_AS_CACHE_REFVALS = 2, TT_AS_CACHE_POLICY = 3 };
+enum { TT_AS_CACHE_NODE = 1, TT_AS_CACHE_REFVALS = 2, TT_AS_CACHE_POLICY = 3,
+	TT_AS_CACHE_REQUIRED = 4 /* key "tee/group": the names tt_policy_required gives */ };
 
 /* ttl_ms = 0: a cache that never holds anything. */
 int tt_as_cache_new(unsigned ttl_ms, struct tt_as_cache **out);
@@ -230,10 +231,11 @@ struct tt_as_results;
  * durable write on the hot path (docs/turtle-as.md, "Audit records"). */
 int tt_as_results_new(size_t max_bytes, struct tt_as_results **out);
 void tt_as_results_free(struct tt_as_results *t);           /* NULL ok */
-/* Keep `text` (malloc'd, `len` bytes, NUL-terminated; ownership passes in every case)
- * under `id` (a fresh random id of at most 64 bytes). A record larger than the whole
- * budget is dropped. t may be NULL (the text is freed). */
-int tt_as_results_put(struct tt_as_results *t, const char *id, char *text, size_t len);
+/* Keep the concatenation of `nparts` pieces as one record under `id` (a fresh random id
+ * of 1..64 bytes); the pieces are copied. A record larger than the whole budget is kept
+ * nowhere (0). t may be NULL (nothing kept). */
+int tt_as_results_put(struct tt_as_results *t, const char *id, const char *const *parts,
+	const size_t *lens, size_t nparts);
 /* A malloc'd copy of the record with this id; TT_ERR_DOES_NOT_EXIST when unknown or
  * already dropped. */
 int tt_as_results_get(struct tt_as_results *t, const char *id, char **text, size_t *len);

@@ -6,6 +6,7 @@
  * control escapes (upper-case hex) and in the key order of non-BMP characters, so the form
  * is written here. The contract is in json.h.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,20 @@ key_cmp(const void *a, const void *b)
 	struct u16it x = { *(const unsigned char *const *)a, 0 };
 	struct u16it y = { *(const unsigned char *const *)b, 0 };
 
+	/* UTF-8 byte order is code point order, which is UTF-16 order below U+E000: skip
+	 * the common prefix, and if the first difference is two ASCII bytes (or an end) it
+	 * decides. Only then walk code units (the prefix ends on a character boundary:
+	 * the bytes before a difference in lead bytes form whole characters). */
+	while (*x.p != 0 && *x.p == *y.p) {
+		x.p++;
+		y.p++;
+	}
+	if (*x.p < 0x80 && *y.p < 0x80)
+		return *x.p == *y.p ? 0 : *x.p < *y.p ? -1 : 1;
+	while ((*x.p & 0xc0) == 0x80) {   /* back to the start of the differing character */
+		x.p--;
+		y.p--;
+	}
 	for (;;) {
 		int u = u16_next(&x), v = u16_next(&y);
 
@@ -79,16 +94,30 @@ key_cmp(const void *a, const void *b)
 	}
 }
 
+/* Controls, '"' and '\\': the bytes a JCS string escapes (a branch-free test: strings
+ * are most of the work, e.g. the hex digests of a TPM attestation's claims). */
+static inline bool
+needs_escape(unsigned char ch)
+{
+	return ch < 0x20 || ch == '"' || ch == '\\';
+}
+
 static int
 jcs_str(struct tt_buf *o, const char *s, size_t n)
 {
 	static const char hx[] = "0123456789abcdef";
 	int r = tt_buf_put_u8(o, '"');
+	size_t run = 0;
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		char esc[6] = { '\\', 'u', '0', '0', hx[ch >> 4], hx[ch & 15] };
 
+		if (!needs_escape(ch))
+			continue;   /* copied with the rest of its run below */
+		/* the bytes before this one that need no escape, in one piece */
+		if (i > run && (r = tt_buf_put(o, s + run, i - run)) != 0)
+			break;
+		run = i + 1;
 		switch (ch) {
 		case '"': r = tt_buf_put(o, "\\\"", 2); break;
 		case '\\': r = tt_buf_put(o, "\\\\", 2); break;
@@ -97,10 +126,15 @@ jcs_str(struct tt_buf *o, const char *s, size_t n)
 		case '\n': r = tt_buf_put(o, "\\n", 2); break;
 		case '\f': r = tt_buf_put(o, "\\f", 2); break;
 		case '\r': r = tt_buf_put(o, "\\r", 2); break;
-		default:
-			r = ch < 0x20 ? tt_buf_put(o, esc, sizeof(esc)) : tt_buf_put_u8(o, ch);
+		default: {
+			char esc[6] = { '\\', 'u', '0', '0', hx[ch >> 4], hx[ch & 15] };
+
+			r = tt_buf_put(o, esc, sizeof(esc));
+		}
 		}
 	}
+	if (r == 0 && n > run)
+		r = tt_buf_put(o, s + run, n - run);
 	return r != 0 ? r : tt_buf_put_u8(o, '"');
 }
 

@@ -26,7 +26,9 @@
  * An engine may define more members for itself.
  *
  * Functions return 0 or a negative enum tt_err. json_t outputs give the caller one
- * reference; inputs are borrowed.
+ * reference; inputs are borrowed, and may be shared with other threads (turtle-as caches
+ * reference values, documents and required lists): read them, never modify them or take
+ * a reference to them (json_incref, "O" in json_pack, json_object_set).
  */
 #ifndef TT_POLICY_H
 #define TT_POLICY_H

@@ -312,6 +312,59 @@ test_ak_name(void **state)
 	assert_int_equal(tt_as_ak_name(pub, 10, name, &nl), TT_ERR_INVALID_ARGUMENT);
 }
 
+/* The audit ring: records come back whole until newer ones overwrite them, oldest
+ * first, across wrap-arounds; one larger than the budget is kept nowhere. */
+static void
+test_results_ring(void **state)
+{
+	struct tt_as_results *t = NULL;
+	char id[16], body[700], *text = NULL;
+	size_t len = 0, n = 700;
+	const char *parts[2];
+	size_t lens[2];
+
+	(void)state;
+	assert_int_equal(tt_as_results_new(4096, &t), 0);
+	for (int i = 0; i < 40; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		memset(body, 'a' + i % 26, sizeof(body));
+		parts[0] = "{";
+		parts[1] = body;
+		lens[0] = 1;
+		lens[1] = n - 1 - (size_t)(i % 7) * 50;   /* sizes vary: wraps land anywhere */
+		assert_int_equal(tt_as_results_put(t, id, parts, lens, 2), 0);
+		/* the newest is always there, whole */
+		assert_int_equal(tt_as_results_get(t, id, &text, &len), 0);
+		assert_int_equal(len, lens[0] + lens[1]);
+		assert_int_equal(text[0], '{');
+		assert_int_equal(text[len - 1], 'a' + i % 26);
+		assert_int_equal(text[len], '\0');
+		free(text);
+		/* eight records ago is gone: more than 4 KiB have been written since */
+		if (i >= 8) {
+			snprintf(id, sizeof(id), "r%d", i - 8);
+			assert_int_equal(tt_as_results_get(t, id, &text, &len), TT_ERR_DOES_NOT_EXIST);
+		}
+	}
+	/* the previous record survives the latest one (4 KiB hold several) */
+	assert_int_equal(tt_as_results_get(t, "r38", &text, &len), 0);
+	for (size_t i = 1; i < len; i++)
+		assert_int_equal(text[i], 'a' + 38 % 26);
+	free(text);
+	/* too big for the whole budget: not kept, not an error; bad ids refused */
+	lens[1] = 5000;
+	assert_int_equal(tt_as_results_put(t, "big", parts, lens, 2), 0);
+	assert_int_equal(tt_as_results_get(t, "big", &text, &len), TT_ERR_DOES_NOT_EXIST);
+	lens[1] = 10;
+	assert_int_equal(tt_as_results_put(t, "", parts, lens, 2), TT_ERR_INVALID_ARGUMENT);
+	tt_as_results_free(t);
+	/* no budget: nothing kept */
+	assert_int_equal(tt_as_results_new(0, &t), 0);
+	assert_int_equal(tt_as_results_put(t, "x", parts, lens, 2), 0);
+	assert_int_equal(tt_as_results_get(t, "x", &text, &len), TT_ERR_DOES_NOT_EXIST);
+	tt_as_results_free(t);
+}
+
 int
 main(void)
 {
@@ -319,6 +372,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nonce_single_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
 		cmocka_unit_test(test_nonce_bounded),
+		cmocka_unit_test(test_results_ring),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test_setup_teardown(test_refvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
