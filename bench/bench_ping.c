@@ -34,6 +34,7 @@ struct cfg {
 	unsigned count;
 	unsigned seconds;
 	unsigned warm_ms;
+	unsigned rounds;
 	unsigned threads[MAX_THREAD_COUNTS];
 	unsigned n_threads;
 };
@@ -446,7 +447,7 @@ static void tp_ping_fini(void *state)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: bench_ping [--socket PATH] [--count N] [--seconds N] [--warmup-ms N]\n"
+	    "usage: bench_ping [--socket PATH] [--count N] [--seconds N] [--rounds N] [--warmup-ms N]\n"
 	    "                  [--threads 1,2,8] [--turtled PATH] [--allow-root]\n");
 }
 
@@ -477,6 +478,7 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 	c->count = 20000;
 	c->seconds = 2;
 	c->warm_ms = 300;
+	c->rounds = 4;
 	parse_threads(c, "1,2,8");
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -492,6 +494,9 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--seconds") == 0) {
 			c->seconds = bench_opt_uint(a, v, 1, 600);
+			i++;
+		} else if (strcmp(a, "--rounds") == 0) {
+			c->rounds = bench_opt_uint(a, v, 1, 100);
 			i++;
 		} else if (strcmp(a, "--warmup-ms") == 0) {
 			c->warm_ms = bench_opt_uint(a, v, 0, 60000);
@@ -518,8 +523,10 @@ static void print_lat(const char *what, const struct lat_result *r)
 
 static void print_tp(const char *mode, const struct bench_result *r)
 {
-	printf("%7u  %-12s %10.0f %9.1f %9.1f %10.2f %8llu", r->threads, mode, r->ops_per_s,
-	    r->p50_us, r->p99_us, r->ops > 0 ? r->peer_cpu_s * 1e6 / (double)r->ops : 0,
+	double per = r->ops > 0 ? 1e6 / (double)r->ops : 0;
+
+	printf("%7u  %-12s %10.0f %9.1f %9.1f %10.2f %10.2f %8llu", r->threads, mode,
+	    r->ops_per_s, r->p50_us, r->p99_us, r->peer_cpu_s * per, r->self_cpu_s * per,
 	    (unsigned long long)r->errors);
 	if (r->errors > 0)
 		printf("  (first error: %s)", tt_strerror(r->first_error));
@@ -541,8 +548,8 @@ static int stalled_run(const struct cfg *cfg, const char *sock, pid_t pid)
 
 	bench_result_init(&quiet, 1, pid);
 	bench_result_init(&loaded, 1, pid);
-	for (unsigned round = 0; round < 2; round++) {
-		if (bench_run_more(&po, cfg->warm_ms, cfg->seconds * 500, &quiet) != 0)
+	for (unsigned round = 0; round < cfg->rounds; round++) {
+		if (bench_run_more(&po, cfg->warm_ms, cfg->seconds * 1000 / cfg->rounds, &quiet) != 0)
 			goto out;
 		memset(fds, -1, sizeof(fds));
 		if (stalled_open(sock, fds) != 0) {
@@ -551,7 +558,8 @@ static int stalled_run(const struct cfg *cfg, const char *sock, pid_t pid)
 			stalled_close(fds);
 			goto out;
 		}
-		r = bench_run_more(&po, cfg->warm_ms, cfg->seconds * 500, &loaded);
+		/* no warm-up: the time turtled spends producing the 64 responses is measured */
+		r = bench_run_more(&po, 0, cfg->seconds * 1000 / cfg->rounds, &loaded);
 		stalled_close(fds);
 		if (r != 0)
 			goto out;
@@ -563,7 +571,8 @@ out:
 	if (r == 0) {
 		printf("\n# honest client (1 thread, persistent connection) without and with %d\n"
 		    "# clients that asked for 1,000,000 random bytes each and never read; %u s\n"
-		    "# each, in 2 alternating slices\n", STALLED, cfg->seconds);
+		    "# each, in %u alternating slices; a loaded slice starts as the stalled clients\n"
+		    "# have sent their requests (no warm-up)\n", STALLED, cfg->seconds, cfg->rounds);
 		printf("%-28s %10s %9s %9s %8s\n", "honest pings", "ops/s", "p50 us", "p99 us",
 		    "errors");
 		printf("%-28s %10.0f %9.1f %9.1f %8llu\n", "without stalled clients",
@@ -616,13 +625,14 @@ int main(int argc, char **argv)
 	    lat[SER_PING].p50 - lat[SER_ECHO].p50, lat[SER_PING].p50 - lat[SER_ECHO_PINNED].p50);
 	printf("# target ping p50 <= 25 us: %s (%.1f us)\n",
 	    lat[SER_PING].p50 <= 25.0 ? "met" : "MISSED", lat[SER_PING].p50);
-	printf("\n# throughput: one connection per thread, %u s per mode in 2 alternating slices,\n"
+	printf("\n# throughput: one connection per thread, %u s per mode in %u alternating slices,\n"
 	    "# each after %u ms of warm-up. The echo server is a process of its own, one thread\n"
-	    "# per connection; server cpu/op is its CPU time (or turtled's) per round trip.\n",
-	    cfg.seconds, cfg.warm_ms);
-	printf("%7s  %-12s %10s %9s %9s %10s %8s\n", "threads", "mode", "ops/s", "p50 us", "p99 us",
-	    "server cpu", "errors");
-	printf("%7s  %-12s %10s %9s %9s %10s\n", "", "", "", "", "", "us/op");
+	    "# per connection; server cpu/op is its CPU time (or turtled's) per round trip,\n"
+	    "# client cpu/op the bench's (the client threads).\n",
+	    cfg.seconds, cfg.rounds, cfg.warm_ms);
+	printf("%7s  %-12s %10s %9s %9s %10s %10s %8s\n", "threads", "mode", "ops/s", "p50 us",
+	    "p99 us", "server cpu", "client cpu", "errors");
+	printf("%7s  %-12s %10s %9s %9s %10s %10s\n", "", "", "", "", "", "us/op", "us/op");
 	for (i = 0; i < cfg.n_threads; i++) {
 		const struct bench_ops eo = { tp_echo_init, tp_echo_op, tp_echo_fini, &es };
 		const struct bench_ops po = { tp_ping_init, tp_ping_op, tp_ping_fini, d.sock };
@@ -630,12 +640,12 @@ int main(int argc, char **argv)
 		double tr, cr;
 		unsigned round;
 
-		/* two alternating slices per mode, so load bursts fall on both alike */
+		/* alternating slices per mode, so load bursts fall on both alike */
 		bench_result_init(&re, cfg.threads[i], es.pid);
 		bench_result_init(&rp, cfg.threads[i], dpid > 0 ? dpid : 0);
-		for (round = 0; round < 2; round++) {
-			if (bench_run_more(&eo, cfg.warm_ms, cfg.seconds * 500, &re) != 0 ||
-			    bench_run_more(&po, cfg.warm_ms, cfg.seconds * 500, &rp) != 0) {
+		for (round = 0; round < cfg.rounds; round++) {
+			if (bench_run_more(&eo, cfg.warm_ms, cfg.seconds * 1000 / cfg.rounds, &re) != 0 ||
+			    bench_run_more(&po, cfg.warm_ms, cfg.seconds * 1000 / cfg.rounds, &rp) != 0) {
 				fprintf(stderr, "bench_ping: %u-thread run could not start\n",
 				    cfg.threads[i]);
 				bench_result_finish(&re);

@@ -27,7 +27,6 @@
 #define READ_CHUNK        (16 * 1024)   /* per-worker read buffer */
 #define READS_PER_TURN    4             /* then requeue, so one busy client cannot hog a worker */
 #define ACCEPTS_PER_TURN  64
-#define RESP_KEEP         (64 * 1024)   /* response buffer kept between requests */
 #define WORKER_STACK      (512 * 1024)  /* default 8 MiB is far more than a request needs */
 #define CHUNK_SLOTS       256           /* connection slots are allocated this many at a time */
 #define MAX_CHUNKS        ((TT_CONFIG_MAX_CONN_MAX + CHUNK_SLOTS - 1) / CHUNK_SLOTS)
@@ -397,13 +396,17 @@ conn_close(struct tt_server *s, struct tt_conn *c)
 
 enum { FEED_MORE, FEED_BLOCKED, FEED_CLOSE };
 
-/* Make sure the worker's response buffer has the current cap; drop a large one. */
+/*
+ * Make sure the worker's response buffer has the current cap. It is kept between
+ * requests whatever its size (up to max_response, within the memory bound of
+ * docs/config.md): a fresh large buffer costs a page fault per page on every request.
+ */
 static void
 resp_prepare(struct tt_server *s, struct tt_buf *resp)
 {
 	size_t want = (size_t)LIM(s, max_response) + TT_WIRE_HDR_LEN;
 
-	if (resp->max != want || resp->cap > RESP_KEEP) {
+	if (resp->max != want) {
 		tt_buf_free(resp);
 		tt_buf_init(resp, want);
 		tt_buf_set_secret(resp);   /* exported keys pass through here */
@@ -802,8 +805,6 @@ worker_main(void *arg)
 			accept_some(s);
 		else
 			conn_event(s, ev.data.u64, ev.events, w);
-		if (w->resp.cap > RESP_KEEP)
-			tt_buf_free(&w->resp);
 	}
 	return NULL;
 }

@@ -138,21 +138,24 @@ tt_frontend_handle(struct tt_service *svc, const struct tt_wire_hdr *hdr,
 	struct tt_provider_slot *prov = NULL;
 	struct tt_op_ctx ctx;
 	struct tt_wire_hdr rh;
-	struct tt_buf out;
+	uint8_t raw[TT_WIRE_HDR_LEN];
+	size_t start = tt_buf_len(resp), body_len = 0;
+	uint32_t max_response = 0;
 	bool locked = false;
 	int r;
 
-	/* Result bodies can carry exported keys and plaintexts: wipe them on release. */
-	tt_buf_init(&out, 0);
-	tt_buf_set_secret(&out);
 	memset(&ident, 0, sizeof(ident));
-
+	/* The operation writes its result body in place, behind room for the header that
+	 * is filled in last: no second buffer, no copy. An error truncates back to the
+	 * header. */
+	memset(raw, 0, sizeof(raw));
+	if (tt_buf_put(resp, raw, sizeof(raw)) != 0)
+		return TT_ERR_NO_MEMORY;
 	if ((r = check_fields(hdr)) != 0)
 		goto out;
 	pthread_rwlock_rdlock(&svc->cfg_lock);
 	locked = true;
-	tt_buf_init(&out, svc->cfg->max_response);
-	tt_buf_set_secret(&out);
+	max_response = svc->cfg->max_response;
 	if (hdr->auth_type != TT_AUTH_NONE) {
 		if ((r = tt_auth_authenticate(svc->cfg, hdr->auth_type, auth, hdr->auth_len,
 		    peer, &ident)) != 0)
@@ -165,30 +168,28 @@ tt_frontend_handle(struct tt_service *svc, const struct tt_wire_hdr *hdr,
 	ctx.hdr = hdr;
 	ctx.id = id;
 	ctx.prov = prov;
-	r = tt_ops_dispatch(&ctx, body, hdr->body_len, &out);
+	r = tt_ops_dispatch(&ctx, body, hdr->body_len, resp);
+	body_len = tt_buf_len(resp) - start - TT_WIRE_HDR_LEN;
 	/* a provider writing past the response limit is the response being too large */
-	if (r == TT_ERR_LIMIT)
+	if (r == TT_ERR_LIMIT || (r == 0 && (body_len > max_response || body_len > UINT32_MAX)))
 		r = TT_ERR_RESPONSE_TOO_LARGE;
 out:
 	if (locked)
 		pthread_rwlock_unlock(&svc->cfg_lock);
-	if (r != 0)
+	if (r != 0) {
 		log_failure(hdr, id, r);
-
+		/* an error carries no body (wiped: it may be half an exported key) */
+		tt_buf_truncate(resp, start + TT_WIRE_HDR_LEN);
+		body_len = 0;
+	}
 	memset(&rh, 0, sizeof(rh));
 	rh.flags = resp_flags;
 	rh.provider = hdr->provider;
 	rh.session = hdr->session;
 	rh.opcode = hdr->opcode;
 	rh.status = tt_err_to_status(r);
-	if (r == 0 && (r = put_frame(resp, &rh, tt_buf_ptr(&out), tt_buf_avail(&out))) == TT_ERR_LIMIT)
-		r = TT_ERR_RESPONSE_TOO_LARGE;
-	if (r != 0) {
-		/* an error carries no body */
-		rh.status = tt_err_to_status(r);
-		r = put_frame(resp, &rh, NULL, 0);
-	}
-	tt_buf_free(&out);
+	rh.body_len = (uint32_t)body_len;
+	tt_wire_hdr_encode(&rh, raw);
 	memset(&ident, 0, sizeof(ident));
-	return r == 0 ? 0 : TT_ERR_NO_MEMORY;
+	return tt_buf_put_at(resp, start, raw, sizeof(raw)) == 0 ? 0 : TT_ERR_NO_MEMORY;
 }

@@ -54,6 +54,36 @@ tt_buf_reset(struct tt_buf *b)
 	b->off = b->len = 0;
 }
 
+void
+tt_buf_truncate(struct tt_buf *b, size_t len)
+{
+	if (b->ro || len >= b->len)
+		return;
+	if (b->secret)
+		OPENSSL_cleanse(b->d + len, b->len - len);
+	b->len = len;
+	if (b->off > len)
+		b->off = len;
+}
+
+size_t
+tt_buf_len(const struct tt_buf *b)
+{
+	return b->len;
+}
+
+int
+tt_buf_put_at(struct tt_buf *b, size_t at, const void *data, size_t n)
+{
+	if (b->ro)
+		return TT_ERR_BAD_STATE;
+	if (at > b->len || n > b->len - at)
+		return TT_ERR_LIMIT;
+	if (n > 0)
+		memcpy(b->d + at, data, n);
+	return 0;
+}
+
 size_t
 tt_buf_avail(const struct tt_buf *b)
 {

@@ -36,8 +36,12 @@ void tt_buf_set_secret(struct tt_buf *b);
 void tt_buf_free(struct tt_buf *b);
 /* Drop the contents but keep the allocation (wiped if secret). */
 void tt_buf_reset(struct tt_buf *b);
+/* Drop what was written after the first `len` bytes (wiped if secret); no-op if the
+ * buffer holds no more than that. */
+void tt_buf_truncate(struct tt_buf *b, size_t len);
 
 size_t tt_buf_avail(const struct tt_buf *b);    /* unread bytes */
+size_t tt_buf_len(const struct tt_buf *b);      /* bytes written so far, read or not */
 const uint8_t *tt_buf_ptr(const struct tt_buf *b); /* first unread byte */
 /* TT_ERR_TRAILING if unread bytes remain. */
 int tt_buf_expect_end(const struct tt_buf *b);
@@ -59,6 +63,9 @@ int tt_buf_skip(struct tt_buf *b, size_t n);
 int tt_buf_reserve(struct tt_buf *b, size_t n, uint8_t **p);
 void tt_buf_commit(struct tt_buf *b, size_t n);
 int tt_buf_put(struct tt_buf *b, const void *data, size_t n);
+/* Overwrite n bytes already written, from offset `at` (a length or header filled in once
+ * what follows it is known). TT_ERR_LIMIT unless at + n <= tt_buf_len(b). */
+int tt_buf_put_at(struct tt_buf *b, size_t at, const void *data, size_t n);
 int tt_buf_put_u8(struct tt_buf *b, uint8_t v);
 int tt_buf_put_u16le(struct tt_buf *b, uint16_t v);
 int tt_buf_put_u32le(struct tt_buf *b, uint32_t v);

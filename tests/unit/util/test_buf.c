@@ -229,6 +229,36 @@ test_secret_wipe(void **state)
 	assert_int_equal(b.cap, 0);
 }
 
+static void
+test_put_at_and_truncate(void **state)
+{
+	struct tt_buf b;
+	static const uint8_t hdr[4] = { 0xaa, 0xbb, 0xcc, 0xdd };
+
+	(void)state;
+	tt_buf_init(&b, 64);
+	tt_buf_set_secret(&b);
+	assert_int_equal(tt_buf_put(&b, "\0\0\0\0body", 8), 0);
+	assert_int_equal(tt_buf_len(&b), 8);
+	/* a header filled in after what follows it */
+	assert_int_equal(tt_buf_put_at(&b, 0, hdr, 4), 0);
+	assert_memory_equal(tt_buf_ptr(&b), "\xaa\xbb\xcc\xdd" "body", 8);
+	/* only inside what was written */
+	assert_int_equal(tt_buf_put_at(&b, 5, hdr, 4), TT_ERR_LIMIT);
+	assert_int_equal(tt_buf_put_at(&b, SIZE_MAX, hdr, 4), TT_ERR_LIMIT);
+	assert_int_equal(tt_buf_put_at(&b, 8, hdr, 0), 0);
+	/* truncate drops the tail, a longer length changes nothing */
+	assert_int_equal(tt_buf_skip(&b, 6), 0);
+	tt_buf_truncate(&b, 4);
+	assert_int_equal(tt_buf_len(&b), 4);
+	assert_int_equal(tt_buf_avail(&b), 0);
+	tt_buf_truncate(&b, 100);
+	assert_int_equal(tt_buf_len(&b), 4);
+	assert_int_equal(tt_buf_put(&b, "x", 1), 0);
+	assert_int_equal(tt_buf_len(&b), 5);
+	tt_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -239,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_writer_max),
 		cmocka_unit_test(test_ro_is_not_writable),
 		cmocka_unit_test(test_secret_wipe),
+		cmocka_unit_test(test_put_at_and_truncate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
