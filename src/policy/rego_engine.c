@@ -289,7 +289,11 @@ static int rego_eval(const void *prog, const struct tt_policy_input *in, json_t 
 	reasons = json_array();
 	if (!input || !data || !tv || !reasons)
 		goto out;
-	if (in->tee && json_object_set(input, in->tee, (json_t *)in->claims))
+	/* Flat claims (tpm, sample) are also offered as input.<tee>; TEE verifiers already
+	 * nest theirs under the tee's name (input.tdx.quote..., input.snp.evidence...), which
+	 * is where Trustee's policies read them, so that member is left as it is. */
+	if (in->tee && !json_is_object(json_object_get(input, in->tee)) &&
+	    json_object_set(input, in->tee, (json_t *)in->claims))
 		goto out;
 	if (json_object_set_new(input, "turtle", json_pack("{s:s?,s:s?}", "node_id", in->node_id,
 	    "group", in->group)))

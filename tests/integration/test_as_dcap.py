@@ -311,3 +311,63 @@ def test_sgx_kbs_releases_secret(tdx):
     r = d.request("GET", "/kbs/v0/resource/default/key/k2", cookie=cookie)
     assert r.status == 200, r
     assert jwe_decrypt_rsa(priv, r.json()) == SECRET
+
+
+# ---- a Rego policy over the TDX claims, written against Trustee's input names ----
+
+TDX_POLICY = """package policy
+
+import rego.v1
+
+default executables := 33
+default hardware := 97
+default configuration := 36
+
+hardware := 2 if {
+	input.tdx.quote.header.tee_type == "81000000"
+	input.tdx.quote.header.vendor_id == "939a7233f79c4ca9940a0db3957f0607"
+	input.tdx.quote.body.mr_td in query_reference_value("mr_td")
+	input.tdx.tcb_status == "UpToDate"
+	input.tdx.collateral_expiration_status == "0"
+}
+
+configuration := 2 if {
+	input.tdx.td_attributes.debug == false
+	input.tdx.quote.body.xfam in query_reference_value("xfam")
+}
+
+executables := 3 if {
+	input.tdx.quote.body.rtmr_1 in query_reference_value("rtmr_1")
+	some event in input.tdx.uefi_event_logs
+	event.type_name == "EV_EFI_ACTION"
+	event.details.string == "Turtle synthetic kernel"
+	some digest in event.digests
+	digest.digest in query_reference_value("kernel")
+}
+"""
+
+
+def test_tdx_rego_policy_on_trustee_names(tdx):
+    d, w = tdx
+    r = d.admin("POST", "/v1/policies", {"group": "default", "id": "tdx-trustee-names",
+                                         "engine": "rego", "rego": TDX_POLICY})
+    assert r.status == 201, r
+    rtmr = dcap_synth.ccel()[1]
+    refvals(d, {"mr_td": MR_TD.hex(), "xfam": XFAM.hex(), "rtmr_1": rtmr[1].hex(),
+                "kernel": hashlib.sha384(b"Turtle synthetic kernel").hexdigest()})
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    _, c = verify_jwt(r.json()["token"], d.jwks())
+    sm = c["submods"]["tdx"]
+    assert sm["ear.trustworthiness-vector"] == {"executables": 3, "hardware": 2,
+                                                "configuration": 2}, sm
+    assert sm["ear.status"] == "affirming", sm
+    # Without the event log the kernel cannot be found: executables is not 3.
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"]), with_ccel=False))
+    assert r.status == 200, r
+    _, c = verify_jwt(r.json()["token"], d.jwks())
+    sm = c["submods"]["tdx"]
+    assert sm["ear.trustworthiness-vector"]["executables"] == 33, sm
+    assert sm["ear.status"] != "affirming", sm
