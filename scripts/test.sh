@@ -14,6 +14,21 @@ mode=normal
 
 scripts/deps.sh --test || exit 1
 
+# As root the tests run turtled, turtle-as and swtpm as `nobody`, which cannot reach a
+# checkout in a private directory (a clone in /root, mode 0700). Then the suite runs from
+# a copy under /var/tmp: the sources are refreshed on every run, its build directories are
+# kept (incremental builds), and ../shared (test data) is linked beside it.
+if [ "$(id -u)" -eq 0 ] && [ -z "${TURTLE_TEST_COPY:-}" ] &&
+	! setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -r scripts/test.sh; then
+	copy=/var/tmp/turtle-test-$(printf '%s' "$PWD" | sha256sum | cut -c1-12)
+	echo "test: nobody (the services' user) cannot reach $PWD; testing a copy in $copy/turtle"
+	mkdir -p "$copy/turtle" && chmod 0755 "$copy" "$copy/turtle" || exit 1
+	find "$copy/turtle" -mindepth 1 -maxdepth 1 ! -name 'build*' -exec rm -rf {} + || exit 1
+	tar -C "$PWD" --exclude='./build*' -cf - . | tar -C "$copy/turtle" -xf - || exit 1
+	[ -d ../shared ] && ln -sfn "$(cd ../shared && pwd)" "$copy/shared"
+	TURTLE_TEST_COPY=1 exec "$copy/turtle/scripts/test.sh" "$@"
+fi
+
 if [ "$mode" = sanitize ]; then
 	bdir=build-asan
 	setup_args=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
