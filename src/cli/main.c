@@ -22,15 +22,20 @@ static const struct cli_cmd cmds[] = {
 	  "  --bytes N     number of bytes (1..65536)\n"
 	  "  --hex         print as hex (default)\n"
 	  "  --base64      print as base64\n"
-	  "  --out FILE    write the raw bytes to FILE\n" },
+	  "  --out FILE    write the raw bytes to FILE\n"
+	  "  parsec-tool form: generate-random -n|--nbytes N (\"%02X \" per byte)\n" },
 	{ "create-rsa-key", cmd_create_rsa_key, "NAME [--bits 2048] [--for-encryption]",
 	  "generate an RSA key pair",
 	  "  --bits N           modulus size: 2048, 3072 or 4096 (default 2048)\n"
 	  "  --for-encryption   RSA-OAEP(SHA-256) encrypt/decrypt key instead of a\n"
-	  "                     PKCS#1 v1.5 signing key\n" },
+	  "                     PKCS#1 v1.5 signing key\n"
+	  "  parsec-tool form: create-rsa-key -k NAME [-b BITS] [-s|--for-signing]\n"
+	  "                    [-r|--for-signing-pss] [-o|--oaep]: an encryption key\n"
+	  "                    (PKCS#1 v1.5, or OAEP) unless -s or -r\n" },
 	{ "create-ecc-key", cmd_create_ecc_key, "NAME [--curve p256|p384|p521]",
 	  "generate an ECDSA key pair",
-	  "  --curve C     p256 (default), p384 or p521\n" },
+	  "  --curve C     p256 (default), p384 or p521\n"
+	  "  parsec-tool form: create-ecc-key -k NAME (P-256, ECDSA SHA-256)\n" },
 	{ "import-key", cmd_import_key, "NAME --in FILE [--for-encryption] [--type aes|hmac]",
 	  "import a PEM private/public key or raw symmetric key",
 	  "  --in FILE          PEM private key, PEM public key, or raw key bytes\n"
@@ -38,12 +43,15 @@ static const struct cli_cmd cmds[] = {
 	  "  --type T           raw keys: aes (default; GCM) or hmac (HMAC-SHA-256)\n" },
 	{ "export-public-key", cmd_export_public_key, "NAME [--out FILE]",
 	  "export the public key as PEM SubjectPublicKeyInfo",
-	  "  --out FILE    write the PEM to FILE instead of stdout\n" },
-	{ "delete-key", cmd_delete_key, "NAME", "destroy a key", "" },
+	  "  --out FILE    write the PEM to FILE instead of stdout\n"
+	  "  parsec-tool form: export-public-key -k NAME [--pkcs1]\n" },
+	{ "delete-key", cmd_delete_key, "NAME", "destroy a key",
+	  "  parsec-tool form: delete-key -k NAME\n" },
 	{ "sign", cmd_sign, "NAME --in FILE [--out SIG]",
 	  "hash FILE and sign the digest; DER signature for OpenSSL",
 	  "  --in FILE     data to sign (hashed locally with the key's hash)\n"
-	  "  --out SIG     signature file (default stdout)\n" },
+	  "  --out SIG     signature file (default stdout)\n"
+	  "  parsec-tool form: sign -k NAME DATA (signs the string; base64 out)\n" },
 	{ "verify", cmd_verify, "NAME --in FILE --signature SIG | --tee T --evidence FILE [...]",
 	  "verify a signature over FILE, or TEE evidence offline",
 	  "  --in FILE         signed data\n"
@@ -66,14 +74,19 @@ static const struct cli_cmd cmds[] = {
 	{ "encrypt", cmd_encrypt, "NAME --in FILE [--out FILE]",
 	  "encrypt (RSA-OAEP SHA-256, or AES-GCM with a random nonce prefixed)",
 	  "  --in FILE     plaintext\n"
-	  "  --out FILE    ciphertext (default stdout)\n" },
+	  "  --out FILE    ciphertext (default stdout)\n"
+	  "  parsec-tool form: encrypt -k NAME DATA (base64 out)\n" },
 	{ "decrypt", cmd_decrypt, "NAME --in FILE [--out FILE]", "decrypt what encrypt produced",
 	  "  --in FILE     ciphertext\n"
-	  "  --out FILE    plaintext (default stdout; created 0600)\n" },
-	{ "create-csr", cmd_create_csr, "NAME --subject \"/CN=...\" [--out FILE]",
+	  "  --out FILE    plaintext (default stdout; created 0600)\n"
+	  "  parsec-tool form: decrypt -k NAME BASE64 (text out)\n" },
+	{ "create-csr", cmd_create_csr, "NAME --subject \"/CN=...\" [--san NAME]... [--out FILE]",
 	  "PKCS#10 certificate request signed by the key",
 	  "  --subject DN  e.g. \"/CN=node1/O=Example\" (escape '/' in values as \\/)\n"
-	  "  --out FILE    write the PEM request to FILE instead of stdout\n" },
+	  "  --san NAME    a DNS subjectAltName (repeatable)\n"
+	  "  --out FILE    write the PEM request to FILE instead of stdout\n"
+	  "  parsec-tool form: create-csr -k NAME [--cn|--o|--ou|--l|--st|--c|\n"
+	  "                    --serialNumber VALUE]... [--san NAME]...\n" },
 	{ "token", cmd_token,
 	  "verify --jwks FILE [--nonce N|--nonce-hex HEX] [--now UNIX] [--leeway S] TOKEN|--in FILE"
 	  " | show TOKEN|--in FILE",
@@ -133,15 +146,22 @@ print_global_usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: turtle [--socket PATH] [--provider ID|NAME] [--app-name NAME] [--json]\n"
-		   "              COMMAND [ARGS] [--help]\n\ncommands:\n");
+		   "              [--timeout S] COMMAND [ARGS] [--help]\n"
+		   "       turtle --version | --help\n\ncommands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-20s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nglobal options:\n"
 		   "  --socket PATH      service socket (else $TURTLE_SOCKET, $PARSEC_SERVICE_ENDPOINT\n"
 		   "                     as unix:PATH, else " TT_CLIENT_DEFAULT_SOCKET ")\n"
-		   "  --provider P       soft, pkcs11, tpm or a provider id (default: first listed)\n"
+		   "  -p, --provider P   soft, pkcs11, tpm or a provider id (default: first listed)\n"
 		   "  --app-name NAME    authenticate directly as NAME (default: Unix peer credentials)\n"
 		   "  --json             machine-readable output\n"
+		   "  -t, --timeout S    bound each request to S seconds (0: libturtle's default)\n"
+		   "  -V, --version      print the version and exit\n"
+		   "  -h, --help         this help; after a command, that command's\n"
+		   "\nparsec-tool's spelling of the shared commands (-k/--key-name NAME, data as an\n"
+		   "argument, base64 output; -p ID for the provider) is accepted too, and every\n"
+		   "shared command answers in parsec-tool's form when turtle runs as parsec-tool.\n"
 		   "exit status: 0 success, 1 operation failed, 2 usage error\n");
 }
 
