@@ -1,6 +1,7 @@
 /* libFuzzer target: IMA ascii log parser (template-hash check and PCR 10 replay). Beyond
  * "no crash": every accepted entry has a bounded algorithm name and digest, and lookups of
- * its path find an entry. */
+ * its path find an entry. Violations are counted apart and are never entries, so a log of
+ * violations alone has nviolations > nentries = 0 (crash-violation-only is that case). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,8 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strlen(e->algo) >= sizeof(e->algo) || tt_ima_find(c, e->path) == NULL)
 			__builtin_trap();
 	}
-	if (c->nviolations > c->nentries)
-		__builtin_trap();
 	tt_ima_claims_free(c);
 	return 0;
 }
