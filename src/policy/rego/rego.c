@@ -16,6 +16,7 @@ void tt_rego_limits_default(struct tt_rego_limits *l)
 	l->max_memory = 64u << 20;
 	l->max_output = 1u << 20;
 	l->max_results = 10000;
+	l->max_stack = 1u << 20;
 }
 
 void tt_rego_err_format(const struct tt_rego_err *e, char *buf, size_t n)
@@ -441,6 +442,7 @@ int tt_rego_eval(const struct tt_rego *r, const char *query, const json_t *input
 		return TT_ERR_LIMIT;
 	}
 	c = rg_alloc(&ar, sizeof(*c));
+	c->stack_base = (const char *)&ar;
 	c->r = r;
 	c->a = &ar;
 	c->strict = opts && opts->strict_builtin_errors;

@@ -31,10 +31,11 @@ struct tt_rego_limits {
 	size_t max_memory;        /* bytes of arena per compile and per evaluation */
 	size_t max_output;        /* bytes of a single string a built-in may produce */
 	size_t max_results;       /* solutions returned by one query */
+	size_t max_stack;         /* bytes of C stack one evaluation may use */
 };
 
 /* Safe defaults: depth 64, 1e6 steps, call depth 200, 64 MiB, 1 MiB strings,
- * 10000 solutions. */
+ * 10000 solutions, 1 MiB of stack (the caller's thread needs that much free). */
 void tt_rego_limits_default(struct tt_rego_limits *l);
 
 /* An error with OPA's code ("rego_parse_error", "eval_type_error", "eval_conflict_error",

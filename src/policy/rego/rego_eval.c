@@ -75,6 +75,21 @@ static int step(struct rctx *c)
 	return 0;
 }
 
+/* The evaluator recurses once per expression of a body and per element of a term, so
+ * long bodies and large literals use C stack in proportion: bound it directly. */
+static int stack_check(struct rctx *c)
+{
+	char here;
+	const char *p = &here;
+	size_t used = p < c->stack_base ? (size_t)(c->stack_base - p) : (size_t)(p - c->stack_base);
+	if (used > c->r->lim.max_stack) {
+		c->limit_hit = true;
+		return rg_fail(c, "eval_limit_error", "evaluation used more than %zu bytes of stack",
+			c->r->lim.max_stack);
+	}
+	return 0;
+}
+
 static int depth_in(struct rctx *c)
 {
 	if (++c->depth > c->r->lim.max_call_depth) {
@@ -1344,15 +1359,6 @@ static int refhead_k(struct rctx *c, struct rv *v, void *env)
 	return walk_val(c, v, e->t->a, 1, e->t->n, e->k, e->env);
 }
 
-static struct rnode *import_node(struct rctx *c, struct rterm *ir, struct rterm ***rest,
-	size_t *nrest)
-{
-	(void)c;
-	*rest = NULL;
-	*nrest = 0;
-	return ir ? NULL : NULL;
-}
-
 /* A reference a.b[c]... whose head is a variable naming input, data, a rule, an import. */
 static int eval_global_ref(struct rctx *c, const char *name, struct rterm **ts, size_t n,
 	vk k, void *env)
@@ -1381,7 +1387,6 @@ static int eval_global_ref(struct rctx *c, const char *name, struct rterm **ts, 
 				all[0] = ir;
 			if (n > 1)
 				memcpy(all + in, ts + 1, (n - 1) * sizeof(*all));
-			(void)import_node;
 			return eval_global_ref(c, all[0]->name, all, in + n - 1, k, env);
 		}
 	}
@@ -1406,6 +1411,9 @@ static int eval_ref(struct rctx *c, struct rterm *t, vk k, void *env)
 
 static int eval_term(struct rctx *c, struct rterm *t, vk k, void *env)
 {
+	int sr = stack_check(c);
+	if (sr)
+		return sr;
 	switch (t->k) {
 	case T_VAL:
 		return k(c, t->val, env);
@@ -1508,6 +1516,9 @@ static int eq_k(struct rctx *c, struct rv *x, void *env)
 /* Unify term t (which may hold unbound variables) with the ground value v. */
 static int unify(struct rctx *c, struct rterm *t, struct rv *v, bk k, void *env)
 {
+	int sr = stack_check(c);
+	if (sr)
+		return sr;
 	switch (t->k) {
 	case T_VAL:
 		return rv_eq(t->val, v) ? k(c, env) : 0;
@@ -2060,7 +2071,7 @@ static int eval_with(struct rctx *c, struct rexpr *e, bk k, void *env)
 static int eval_expr(struct rctx *c, struct rexpr *e, bk k, void *env)
 {
 	int r = step(c);
-	if (r)
+	if (r || (r = stack_check(c)))
 		return r;
 	int line = c->cur_line, col = c->cur_col;
 	c->cur_line = e->line;

@@ -50,6 +50,7 @@ struct rctx {
 	int cur_line, cur_col;
 	const char *unsafe_name;
 	bool has_err, limit_hit;
+	const char *stack_base; /* an address in the evaluation's entry frame */
 	struct tt_rego_err err;
 };
 

@@ -118,13 +118,12 @@ struct rv *rv_num_text(struct rg_arena *a, const char *s, size_t n)
 	if (buf[i] == '-' || buf[i] == '+')
 		neg = buf[i++] == '-';
 	char dig[512];
-	size_t nd = 0, nint = 0;
+	size_t nd = 0;
 	long long exp10 = 0;
 	if (!isdigit((unsigned char)buf[i]))
 		return NULL;
 	while (isdigit((unsigned char)buf[i])) {
 		dig[nd++] = buf[i++];
-		nint++;
 	}
 	if (buf[i] == '.') {
 		i++;
@@ -140,14 +139,13 @@ struct rv *rv_num_text(struct rg_arena *a, const char *s, size_t n)
 		char *end;
 		errno = 0;
 		long long e = strtoll(buf + i, &end, 10);
-		if (end == buf + i || errno)
-			return NULL;
+		if (end == buf + i || errno || e > 100000 || e < -100000)
+			return NULL; /* far beyond any number a policy means */
 		i = (size_t)(end - buf);
 		exp10 += e;
 	}
 	if (buf[i] != '\0')
 		return NULL;
-	(void)nint;
 	/* strip leading zeros, then trailing zeros into the exponent */
 	size_t lead = 0;
 	while (lead < nd && dig[lead] == '0')

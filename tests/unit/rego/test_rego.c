@@ -186,6 +186,16 @@ static void test_limits(void **state)
 	assert_null(got);
 	assert_int_equal(rc, TT_ERR_LIMIT);
 	free(deep);
+	/* a body so long that recursing through it would exhaust a thread's stack */
+	size_t nexpr = 50000;
+	char *longb = malloc(nexpr * 8 + 64);
+	assert_non_null(longb);
+	int m = sprintf(longb, "package p\nx if {\n");
+	for (size_t i = 0; i < nexpr; i++)
+		m += sprintf(longb + m, "\ttrue\n");
+	sprintf(longb + m, "}\n");
+	expect_err(longb, "y = data.p.x", NULL, NULL, TT_ERR_LIMIT, "eval_limit_error");
+	free(longb);
 	/* the same policies finish within the defaults when they are reasonable */
 	expect("package p\nn := count([1 | some i in numbers.range(1, 100); "
 		"some j in numbers.range(1, 100)])\n", "x = data.p.n", NULL, "[{\"x\":10000}]");
