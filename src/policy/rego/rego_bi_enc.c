@@ -382,10 +382,17 @@ static int re_compile(struct rctx *c, const struct rv *pat, regex_t *re)
 {
 	struct sbuf b = { .a = A };
 	sb_put(&b, "", 0);
+	/* RE2 (which OPA uses) runs in linear time; glibc's matcher does not once back
+	 * references are involved, which RE2 does not have anyway: refuse them, and bound
+	 * the pattern */
+	if (pat->n > 4096 || memchr(pat->s, '\0', pat->n))
+		return -1;
 	for (size_t i = 0; i < pat->n; i++) {
 		char ch = pat->s[i];
 		if (ch == '\\' && i + 1 < pat->n) {
 			char n = pat->s[++i];
+			if (n >= '1' && n <= '9')
+				return -1;
 			switch (n) {
 			case 'd': sb_puts(&b, "[0-9]"); break;
 			case 'D': sb_puts(&b, "[^0-9]"); break;

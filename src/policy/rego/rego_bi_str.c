@@ -419,10 +419,16 @@ static int bi_indexof_n(struct rctx *c, struct rv **a, struct rv **out)
 		return rg_fail(c, "eval_builtin_error", "indexof_n: empty search character");
 	struct rvec v = { 0 };
 	size_t *o;
-	size_t k = u8_points(c, a[0]->s, a[0]->n, &o);
-	for (size_t i = 0; i < k; i++)
-		if (a[0]->n - o[i] >= a[1]->n && memcmp(a[0]->s + o[i], a[1]->s, a[1]->n) == 0)
+	size_t k = u8_points(c, a[0]->s, a[0]->n, &o), i = 0;
+	/* memmem from each match on: linear, not one comparison per code point */
+	for (const char *f = a[0]->s; (f = memmem(f, a[0]->n - (size_t)(f - a[0]->s), a[1]->s,
+	    a[1]->n)) != NULL; f++) {
+		size_t at = (size_t)(f - a[0]->s);
+		while (i < k && o[i] < at)
+			i++;
+		if (i < k && o[i] == at)
 			rvec_push(A, &v, rv_int(A, (int64_t)i));
+	}
 	*out = rv_arr(A, v.p, v.n);
 	return 0;
 }
