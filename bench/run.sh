@@ -8,6 +8,7 @@
 #   bench/run.sh tpm                # tpm provider vs raw Esys_Sign on one swtpm
 #   bench/run.sh as                 # turtle-as TPM attestations/s vs the raw verification work
 #   bench/run.sh dcap               # Intel DCAP (TDX) verifications/s vs the raw ECDSA chain
+#   bench/run.sh tee                # SEV-SNP and Arm CCA verifications/s vs the raw signatures
 #   bench/run.sh rego               # Rego engine appraisals/s vs the default engine
 #   BENCH_BUILD=build-foo bench/run.sh ping
 #
@@ -21,7 +22,7 @@ case $build in /*) ;; *) build="$here/$build" ;; esac
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" "$here" -Dbuildtype=release
 fi
-ninja -C "$build" -j2 src/service/turtled bench/bench_sign bench/bench_ping bench/bench_mem bench/bench_dcap bench/bench_rego >/dev/null
+ninja -C "$build" -j2 src/service/turtled bench/bench_sign bench/bench_ping bench/bench_mem bench/bench_dcap bench/bench_tee bench/bench_rego >/dev/null
 # hardware-provider benches: built only where p11-kit / tss2 were found (bench/meson.build)
 for hw in bench_p11 bench_tpm bench_as; do
 	if ninja -C "$build" -t targets all 2>/dev/null | grep -q "^bench/$hw:"; then
@@ -52,6 +53,7 @@ else
 	run mem
 	run sign
 	run dcap
+	run tee
 	run rego
 	# SoftHSM2 + p11-kit server, and swtpm: each bench sets up and stops its own
 	if [ -x "$build/bench/bench_p11" ]; then run p11; fi

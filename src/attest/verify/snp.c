@@ -14,9 +14,11 @@
  * configfs-tsm's auxblob) or from trust->collateral_dir ("vcek.der", "vlek.der"); a CRL
  * from AMD's KDS may be given there as "crl.der" or "crl.pem".
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -305,17 +307,19 @@ cn_is(X509 *c, const char *want)
 struct vendor {
 	STACK_OF(X509) *all;
 	X509 *ark, *ask, *asvk;
+	bool borrowed;            /* the built-in set, parsed once: not freed */
 };
 
 static void
 vendor_free(struct vendor *v)
 {
-	sk_X509_pop_free(v->all, X509_free);
+	if (!v->borrowed)
+		sk_X509_pop_free(v->all, X509_free);
 	memset(v, 0, sizeof(*v));
 }
 
 static int
-vendor_load(const struct tt_verify_trust *t, enum snp_gen g, struct vendor *v)
+vendor_parse(const struct tt_verify_trust *t, enum snp_gen g, struct vendor *v)
 {
 	static const char *const ark[] = { "ARK-Milan", "ARK-Genoa", "ARK-Turin" };
 	static const char *const ask[] = { "SEV-Milan", "SEV-Genoa", "SEV-Turin" };
@@ -353,6 +357,109 @@ vendor_load(const struct tt_verify_trust *t, enum snp_gen g, struct vendor *v)
 		return TT_ERR_INVALID_SIGNATURE;
 	}
 	return 0;
+}
+
+/* The built-in anchors are parsed (and the ARKs' self-signatures checked) once per
+ * process; an anchors directory is read on every call, so a replaced file takes effect. */
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+static struct vendor builtin[GEN_COUNT];
+static int builtin_err[GEN_COUNT];
+
+static void
+builtin_init(void)
+{
+	for (int i = 0; i < GEN_COUNT; i++)
+		if ((builtin_err[i] = vendor_parse(NULL, (enum snp_gen)i, &builtin[i])) == 0)
+			builtin[i].borrowed = true;
+}
+
+static int
+vendor_load(const struct tt_verify_trust *t, enum snp_gen g, struct vendor *v)
+{
+	if (t != NULL && t->anchors_dir != NULL)
+		return vendor_parse(t, g, v);
+	pthread_once(&builtin_once, builtin_init);
+	if (builtin_err[g] != 0)
+		return builtin_err[g];
+	*v = builtin[g];
+	return 0;
+}
+
+/*
+ * Chains that verified, remembered by the SHA-256 of ARK, intermediate and key
+ * certificate together with the window in which all three are valid: a report signed by a
+ * VCEK seen before costs its own signature, not the three RSA-4096 verifications of its
+ * chain again. Only successes are kept; a time outside the window verifies afresh.
+ */
+#define MEMO_SLOTS 64
+struct chain_memo {
+	uint8_t key[32];
+	int gen;
+	int64_t from, to;
+	bool used;
+};
+static struct chain_memo memo[MEMO_SLOTS];
+static unsigned memo_next;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+chain_key(X509 *ark, X509 *mid, X509 *vek, uint8_t key[32], int64_t *from, int64_t *to)
+{
+	X509 *c[3] = { ark, mid, vek };
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t h[32];
+	unsigned int n;
+	int e = TT_ERR_NO_MEMORY;
+
+	*from = INT64_MIN;
+	*to = INT64_MAX;
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		struct tm tb, ta;
+
+		if (!X509_digest(c[i], EVP_sha256(), h, &n) || EVP_DigestUpdate(md, h, n) != 1 ||
+		    ASN1_TIME_to_tm(X509_get0_notBefore(c[i]), &tb) != 1 ||
+		    ASN1_TIME_to_tm(X509_get0_notAfter(c[i]), &ta) != 1)
+			goto out;
+		if ((int64_t)timegm(&tb) > *from)
+			*from = (int64_t)timegm(&tb);
+		if ((int64_t)timegm(&ta) < *to)
+			*to = (int64_t)timegm(&ta);
+	}
+	if (EVP_DigestFinal_ex(md, key, &n) != 1)
+		goto out;
+	e = 0;
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	return e;
+}
+
+static bool
+memo_hit(const uint8_t key[32], int gen, int64_t now)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&memo_lock);
+	for (unsigned i = 0; i < MEMO_SLOTS && !hit; i++)
+		hit = memo[i].used && memo[i].gen == gen && memcmp(memo[i].key, key, 32) == 0 &&
+		    now >= memo[i].from && now <= memo[i].to;
+	pthread_mutex_unlock(&memo_lock);
+	return hit;
+}
+
+static void
+memo_put(const uint8_t key[32], int gen, int64_t from, int64_t to)
+{
+	pthread_mutex_lock(&memo_lock);
+	memcpy(memo[memo_next].key, key, 32);
+	memo[memo_next].gen = gen;
+	memo[memo_next].from = from;
+	memo[memo_next].to = to;
+	memo[memo_next].used = true;
+	memo_next = (memo_next + 1) % MEMO_SLOTS;
+	pthread_mutex_unlock(&memo_lock);
 }
 
 /* A CRL from AMD's KDS: signed by the ARK, current at `now`; refuses listed certificates. */
@@ -416,11 +523,35 @@ out:
 	return e;
 }
 
+/* AMD's OIDs as objects, made once (OBJ_txt2obj is a parse per call otherwise). */
+static const char *const oid_text[] = { OID_BL_SPL, OID_TEE_SPL, OID_SNP_SPL, OID_UCODE_SPL,
+	OID_FMC_SPL, OID_HWID };
+static ASN1_OBJECT *oid_obj[6];
+static pthread_once_t oid_once = PTHREAD_ONCE_INIT;
+
+static void
+oid_init(void)
+{
+	for (size_t i = 0; i < 6; i++)
+		oid_obj[i] = OBJ_txt2obj(oid_text[i], 1);
+}
+
+/* A borrowed object for one of oid_text, or NULL. */
+static ASN1_OBJECT *
+oid_get(const char *oid)
+{
+	pthread_once(&oid_once, oid_init);
+	for (size_t i = 0; i < 6; i++)
+		if (strcmp(oid_text[i], oid) == 0)
+			return oid_obj[i];
+	return NULL;
+}
+
 /* An AMD extension holding a DER INTEGER 0..255, present exactly once. */
 static int
 ext_int(X509 *c, const char *oid, uint8_t *out)
 {
-	ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+	ASN1_OBJECT *o = oid_get(oid);
 	const unsigned char *p;
 	ASN1_INTEGER *i = NULL;
 	ASN1_OCTET_STRING *v;
@@ -443,7 +574,6 @@ ext_int(X509 *c, const char *oid, uint8_t *out)
 out:
 	ERR_clear_error();
 	ASN1_INTEGER_free(i);
-	ASN1_OBJECT_free(o);
 	return e;
 }
 
@@ -451,7 +581,7 @@ out:
 static int
 ext_hwid(X509 *c, uint8_t out[64])
 {
-	ASN1_OBJECT *o = OBJ_txt2obj(OID_HWID, 1);
+	ASN1_OBJECT *o = oid_get(OID_HWID);
 	ASN1_OCTET_STRING *v, *s = NULL;
 	const unsigned char *p;
 	int at, e = TT_ERR_DATA_INVALID;
@@ -477,7 +607,6 @@ ext_hwid(X509 *c, uint8_t out[64])
 out:
 	ERR_clear_error();
 	ASN1_OCTET_STRING_free(s);
-	ASN1_OBJECT_free(o);
 	return e;
 }
 
@@ -688,8 +817,10 @@ snp_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 	STACK_OF(X509) *certs = NULL, *anchors = NULL, *inter = NULL;
 	X509 *vek = NULL, *mid = NULL;
 	enum snp_gen want, g = GEN_UNKNOWN;
+	uint8_t mkey[32];
+	int64_t mfrom, mto;
 	unsigned key;
-	bool vcek;
+	bool vcek, cached = false;
 	const char *why = NULL, *vek_cn;
 	char fp[65], detail[160];
 	int e;
@@ -755,6 +886,12 @@ snp_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 			e = tt_verify_fail(res, TT_ERR_NO_MEMORY, "out of memory");
 			goto out;
 		}
+		if (chain_key(v.ark, mid, vek, mkey, &mfrom, &mto) == 0 &&
+		    memo_hit(mkey, i, in->now)) {
+			g = (enum snp_gen)i;
+			cached = true;
+			break;
+		}
 		/* The intermediate first, alone under the ARK: a chain of two is all AMD
 		 * issues, and the VEK must hang from exactly this intermediate. */
 		if ((e = tt_verify_x509_chain(mid, NULL, anchors, NULL, in->now, &why)) != 0)
@@ -762,6 +899,8 @@ snp_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 		if ((e = tt_verify_x509_chain(vek, inter, anchors, NULL, in->now, &why)) == 0 &&
 		    X509_check_issued(mid, vek) == X509_V_OK) {
 			g = (enum snp_gen)i;
+			if (chain_key(v.ark, mid, vek, mkey, &mfrom, &mto) == 0)
+				memo_put(mkey, i, mfrom, mto);
 			break;
 		}
 		if (e == TT_ERR_NOT_PERMITTED)
@@ -783,7 +922,8 @@ snp_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 		snprintf(fp, sizeof(fp), "?");
 	snprintf(detail, sizeof(detail), "ARK-%s sha256 %s", gen_name[g], fp);
 	if ((e = tt_verify_link(res, "anchor", "AMD ARK", true, detail)) != 0 ||
-	    (e = tt_verify_link(res, "certificate", vcek ? "ASK" : "ASVK", true,
+	    (e = tt_verify_link(res, "certificate", vcek ? "ASK" : "ASVK", true, cached ?
+	    "signed by the ARK, valid at the given time (verified before)" :
 	    "signed by the ARK, valid at the given time")) != 0 ||
 	    (e = tt_verify_link(res, "certificate", vcek ? "VCEK" : "VLEK", true,
 	    vcek ? "signed by the ASK, valid at the given time" :
