@@ -1,8 +1,9 @@
 """turtle-as with confidential-computing evidence (src/as/verifier_tee.c over the verifier
-library): SEV-SNP reports from a synthetic AMD chain (snp_synth.py, installed with
---tee-anchors) bound to turtle-as's challenges, over the native API and KBS, appraised by the
-default policy against "snp."-named reference values; Trustee's real SNP evidence JSON
-(its attestation-service e2e vector) verified up to its binding; node-bound challenges."""
+library): SEV-SNP reports from a synthetic AMD chain (snp_synth.py) and Arm CCA tokens from a
+synthetic platform (cca_synth.py), installed with --tee-anchors and bound to turtle-as's
+challenges, over the native API and KBS (secrets released), appraised by the default policy
+against "<tee>."-named reference values; Trustee's real SNP evidence JSON (its
+attestation-service e2e vector) verified up to its binding; node-bound challenges."""
 
 import hashlib
 import json
@@ -18,6 +19,8 @@ from as_harness import (as_bin, as_factory, b64url, b64url_dec,  # noqa: E402,F4
                         jwe_decrypt_rsa, kbs_runtime_binding, problem, rsa_tee_key,
                         verify_jwt)
 from snp_synth import CHIP_ID, MEASUREMENT, SnpWorld, reference_values  # noqa: E402
+from cca_synth import CcaWorld  # noqa: E402
+from cca_synth import reference_values as cca_reference_values  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = b"snp guest secret"
@@ -213,3 +216,70 @@ def test_cca_and_virtcca_wired(as_factory):
     ch = d.challenge("virtcca")
     r = attest(d, "virtcca", ch["nonce"], {"evidence": list(vt), "dev_cert": list(aik)})
     assert r.status >= 400
+
+
+# -- Arm CCA: a synthetic platform (cca_synth.py) --------------------------------------
+
+@pytest.fixture
+def cca():
+    root = tempfile.mkdtemp(prefix="turtle-cca-", dir="/tmp")
+    os.chmod(root, 0o755)
+    yield CcaWorld(os.path.join(root, "platform"))
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def cca_refvals(d, rv):
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": v} for k, vs in rv.items() for v in vs]})
+    assert r.status == 201, r
+
+
+def test_cca_native_affirming_and_refusals(as_factory, cca):
+    d = as_factory(extra_args=("--tee-anchors", cca.anchors))
+    cca_refvals(d, cca_reference_values())
+    ch = d.challenge("cca")
+    r = attest(d, "cca", ch["nonce"], cca.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    sub = claims["submods"]["cca"]
+    assert r.json()["status"] == "affirming", sub
+    assert sub["turtle.claims"]["cca"]["realm"]["cca-realm-hash-algo-id"] == "sha-256"
+    # another realm image: contraindicated
+    ch = d.challenge("cca")
+    r = attest(d, "cca", ch["nonce"], cca.evidence(b64url_dec(ch["nonce"]), rim=b"\x01" * 32))
+    assert r.status == 200 and r.json()["status"] == "contraindicated", r
+    # bound to another challenge
+    ch = d.challenge("cca")
+    p = problem(attest(d, "cca", ch["nonce"], cca.evidence(b"\x02" * 32)), 401)
+    assert "report data" in p["detail"]
+    # one byte of the token changed
+    ch = d.challenge("cca")
+    ev = cca.evidence(b64url_dec(ch["nonce"]))
+    ev["token"][len(ev["token"]) // 2] ^= 1
+    assert attest(d, "cca", ch["nonce"], ev).status >= 400
+
+
+def test_cca_builtin_anchors_refuse_unknown_platform(as_factory, cca):
+    d = as_factory()
+    ch = d.challenge("cca")
+    p = problem(attest(d, "cca", ch["nonce"], cca.evidence(b64url_dec(ch["nonce"]))), 404)
+    assert "CPAK" in p["detail"]
+
+
+def test_cca_kbs_releases_secret(as_factory, cca):
+    d = as_factory(extra_args=("--tee-anchors", cca.anchors))
+    cca_refvals(d, cca_reference_values())
+    assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "cca",
+                                           "extra-params": ""})
+    assert r.status == 200, r
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    priv, jwk = rsa_tee_key()
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": cca.evidence(kbs_runtime_binding(nonce, jwk))}
+    r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+    assert r.status == 200, r
+    r = d.request("GET", "/kbs/v0/resource/default/key/k1", cookie=cookie)
+    assert r.status == 200, r
+    assert jwe_decrypt_rsa(priv, r.json()) == SECRET
