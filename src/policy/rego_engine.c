@@ -170,10 +170,10 @@ static int prog_get(const json_t *doc, struct prog **out, const char **why)
 	}
 	pthread_mutex_unlock(&cache_lock);
 
-	char names[MAX_MODULES][24];
+	char names[MAX_MODULES][40];
 	const char *np[MAX_MODULES];
 	for (size_t i = 0; i < n; i++) {
-		snprintf(names[i], sizeof(names[i]), "policy-%zu.rego", i);
+		snprintf(names[i], sizeof(names[i]), "policy-%u.rego", (unsigned)i);
 		np[i] = names[i];
 	}
 	struct tt_rego_err e;
