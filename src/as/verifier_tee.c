@@ -63,9 +63,12 @@ json_bytes(const json_t *v, size_t max, uint8_t **out, size_t *len)
 	if (json_is_string(v)) {
 		size_t il = json_string_length(v);
 
-		if (il == 0 || tt_b64_dec_max(il) > max + 3 ||
-		    (d = malloc(tt_b64_dec_max(il) + 1)) == NULL)
-			return json_is_string(v) && il > 0 ? TT_ERR_LIMIT : TT_ERR_DATA_INVALID;
+		if (il == 0)
+			return TT_ERR_DATA_INVALID;
+		if (tt_b64_dec_max(il) > max + 3)
+			return TT_ERR_LIMIT;
+		if ((d = malloc(tt_b64_dec_max(il) + 1)) == NULL)
+			return TT_ERR_NO_MEMORY;
 		if (tt_b64_decode(json_string_value(v), il, TT_B64_ANY, d, tt_b64_dec_max(il),
 		    &n) != 0 || n > max) {
 			free(d);
