@@ -5,8 +5,9 @@
 # the checkout (git archive of HEAD) to /root/turtle inside it (/root is mode 0700, as on
 # a real machine), and runs, inside a chroot with /proc, /sys and /dev mounted:
 #
-#   1. scripts/demo.sh    the README's main command
-#   2. scripts/test.sh    the README's test command
+#   1. scripts/demo.sh    the README's main command, as root from /root/turtle
+#   2. scripts/demo.sh    again, as an ordinary user from a clone in their home (0700)
+#   3. scripts/test.sh    the README's test command, as root
 #
 # Needs root (debootstrap, mount, chroot) and the package debootstrap.
 # The Debian mirror is the one this machine's apt uses (/etc/apt/sources.list and
@@ -16,7 +17,7 @@
 # the end (FRESH_KEEP=1 keeps it for a look inside).
 #
 #   FRESH_DIR        work directory (default: build-fresh in the checkout)
-#   FRESH_SKIP_TESTS=1   run only the demo
+#   FRESH_SKIP_TESTS=1   do not run the tests; FRESH_SKIP_USER_DEMO=1: no demo as a user
 #   FRESH_DEMO_TIMEOUT, FRESH_TEST_TIMEOUT, FRESH_SETUP_TIMEOUT   seconds per step
 #
 # Each step is bounded by timeout(1). Any failure prints which step failed, its exit
@@ -147,6 +148,7 @@ cleanup() {
 	elif [ "${FRESH_KEEP:-0}" != 1 ] && [ -d "$root" ]; then
 		rm -rf --one-file-system "$root"
 	fi
+	rm -f "$work/checkout.tar"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -194,9 +196,11 @@ if [ -n "$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null)" ]
 	say "note: uncommitted changes are not copied (git archive of HEAD)"
 fi
 head=$(git -C "$top" rev-parse --short HEAD) || fail "git rev-parse HEAD" $?
-git -C "$top" archive --format=tar --prefix=turtle/ HEAD | tar -x -C "$root/root" ||
-	fail "copy the checkout (git archive)" $?
+git -C "$top" archive --format=tar --prefix=turtle/ -o "$work/checkout.tar" HEAD ||
+	fail "git archive HEAD" $?
+tar -x -C "$root/root" -f "$work/checkout.tar" || fail "copy the checkout to /root" $?
 chmod 0700 "$root/root"
+cp "$work/checkout.tar" "$root/tmp/turtle-checkout.tar"
 say "checkout $head copied to /root/turtle"
 
 mount_in "$root/proc" -t proc proc || fail "mount /proc" $?
@@ -230,6 +234,14 @@ step() {
 # ---- 2. the README's commands ----
 
 step demo "$demo_timeout" 'cd /root/turtle && scripts/demo.sh'
+if [ "${FRESH_SKIP_USER_DEMO:-0}" != 1 ]; then
+	# The same checkout cloned by an ordinary user into a private home, run as that user
+	# (the packages are there now: the user has no way to install them).
+	step user-demo "$demo_timeout" 'useradd --create-home --shell /bin/bash newuser &&
+		chmod 0700 /home/newuser &&
+		runuser -u newuser -- tar -x -C /home/newuser -f /tmp/turtle-checkout.tar &&
+		runuser -l newuser -c "cd ~/turtle && scripts/demo.sh"'
+fi
 if [ "${FRESH_SKIP_TESTS:-0}" != 1 ]; then
 	step tests "$test_timeout" 'cd /root/turtle && scripts/test.sh'
 fi
