@@ -268,12 +268,15 @@ cli_csr_pem(struct cli *cli, const char *name, const X509_NAME *nm, char *const 
 	}
 	X509_REQ_set0_signature(req, bits);
 	bits = NULL;
+	/* The BIO's memory is not NUL-terminated: copy exactly its length. */
 	if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_REQ(bio, req) != 1 ||
 	    (mem_len = BIO_get_mem_data(bio, &mem)) <= 0 ||
-	    (pem = strndup(mem, (size_t)mem_len)) == NULL) {
+	    (pem = malloc((size_t)mem_len + 1)) == NULL) {
 		r = cli_fail(cli, TT_ERR_GENERIC, "write request");
 		goto out;
 	}
+	memcpy(pem, mem, (size_t)mem_len);
+	pem[mem_len] = '\0';
 	*pem_out = pem;
 	*pem_len = (size_t)mem_len;
 	r = 0;
