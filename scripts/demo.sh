@@ -78,11 +78,11 @@ stage=$(mktemp -d /var/tmp/turtle-demo.XXXXXX) || fail "mktemp -d /var/tmp/turtl
 chmod 0755 "$stage"
 meson install -C build --destdir "$stage/install" --no-rebuild >"$stage/install.log" 2>&1 ||
 	fail "meson install --destdir $stage/install" "$stage/install.log"
-installed() { find "$stage/install" -name "$1" ! -type d | head -n 1; }
+installed() { find "$stage/install" -path "*bin/$1" -type f | head -n 1; }
 turtled=$(installed turtled)
 turtle_as=$(installed turtle-as)
 turtle=$(installed turtle)
-libdir=$(dirname "$(installed 'libturtle.so.0')")
+libdir=$(dirname "$(find "$stage/install" -name libturtle.so.0 | head -n 1)")
 [ -x "$turtled" ] && [ -x "$turtle_as" ] && [ -x "$turtle" ] ||
 	fail "meson install did not install turtled, turtle-as and turtle" "$stage/install.log"
 chmod -R go+rX "$stage/install"
