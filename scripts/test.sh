@@ -19,7 +19,7 @@ scripts/deps.sh --test || exit 1
 # a copy under /var/tmp: the sources are refreshed on every run, its build directories are
 # kept (incremental builds), and ../shared (test data) is linked beside it.
 if [ "$(id -u)" -eq 0 ] && [ -z "${TURTLE_TEST_COPY:-}" ] &&
-	! setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -r scripts/test.sh; then
+	! setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -r "$PWD/scripts/test.sh"; then
 	copy=/var/tmp/turtle-test-$(printf '%s' "$PWD" | sha256sum | cut -c1-12)
 	echo "test: nobody (the services' user) cannot reach $PWD; testing a copy in $copy/turtle"
 	mkdir -p "$copy/turtle" && chmod 0755 "$copy" "$copy/turtle" || exit 1
