@@ -9,8 +9,9 @@
  * become the trustworthiness vector; the status is the worst tier among them. An optional
  * rule `reasons` (a set or array of strings) adds reasons.
  *
- *   input = the verified claims, plus input[<tee>] = the same claims (Trustee's
- *           input.tdx..., input.snp... layout) and input.turtle = {node_id, group}
+ *   input = the verified claims, plus input.turtle = {node_id, group}; input[<tee>] is
+ *           where Trustee's policies read a TEE's claims: the TEE verifiers nest theirs
+ *           there already (input.tdx.quote...), flat claims (tpm, sample) are copied there
  *   data  = {"reference": {name: [values]}} (Trustee's RVPS layout); the built-in
  *           query_reference_value(name) returns data.reference[name]
  */
