@@ -284,7 +284,8 @@ static int rego_eval(const void *prog, const struct tt_policy_input *in, json_t 
 	if (!p)
 		return TT_ERR_INVALID_ARGUMENT;
 	input = json_is_object(in->claims) ? json_copy((json_t *)in->claims) : json_object();
-	data = json_pack("{s:O}", "reference", in->refvals ? (json_t *)in->refvals : json_object());
+	data = json_pack("{s:o}", "reference", in->refvals ? json_incref((json_t *)in->refvals) :
+		json_object());
 	tv = json_object();
 	reasons = json_array();
 	if (!input || !data || !tv || !reasons)
@@ -384,9 +385,9 @@ int tt_policy_rego_release(const json_t *doc, const json_t *ear_claims, const ch
 			break;
 		s = e + 1;
 	}
-	data = sections ? json_pack("{s:s,s:o,s:{},s:s?,s:O}", "plugin", "resource",
+	data = sections ? json_pack("{s:s,s:o,s:{},s:s?,s:o}", "plugin", "resource",
 		"resource-path", sections, "query", "node-group", group, "reference",
-		json_object_get(doc, "reference") ? json_object_get(doc, "reference") :
+		json_object_get(doc, "reference") ? json_incref(json_object_get(doc, "reference")) :
 		json_object()) : NULL;
 	if (!data) {
 		r = TT_ERR_NO_MEMORY;
