@@ -428,11 +428,16 @@ respond(struct tt_server *s, struct tt_conn *c, struct worker *w, bool keep)
 	ssize_t k = send(c->fd, tt_buf_ptr(&w->resp), n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 	if (k < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			tt_buf_reset(&w->resp);
 			return FEED_CLOSE;
+		}
 		k = 0;
 	}
 	if ((size_t)k == n) {
+		/* Wipe now: the buffer is kept, and an exported key must not wait in it for
+		 * whenever this worker serves its next request. */
+		tt_buf_reset(&w->resp);
 		atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
 		return keep ? FEED_MORE : FEED_CLOSE;
 	}
@@ -440,6 +445,7 @@ respond(struct tt_server *s, struct tt_conn *c, struct worker *w, bool keep)
 	if (budget_take(c, w->resp.cap) != 0) {
 		tt_debug("closing connection (pid %d): its unread response exceeds the buffer "
 		    "budget", (int)c->peer.pid);
+		tt_buf_reset(&w->resp);
 		return FEED_CLOSE;
 	}
 	c->out = w->resp;

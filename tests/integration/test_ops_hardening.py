@@ -419,3 +419,23 @@ def test_cache_rsa_key_pairs_option(daemon_factory, pb):
         st, sig = c.sign_hash("r", alg, digest)
         assert st == 0
         rk.public_key().verify(sig, b"m", padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_exported_key_not_left_in_dumpable_memory(daemon, pb):
+    """Review of issue 9: the worker keeps its response buffer between requests, and an
+    exported key must not stay in it (in memory a core dump would hold) until that
+    worker happens to serve another request."""
+    import os
+    c = parsec.Client(daemon.sock, pb, auth=parsec.auth_direct("alice"))
+    al = parsec.Algs(pb)
+    alg = al.hmac("SHA_256")
+    a = parsec.attrs(pb, parsec.simple_type(pb, "hmac"), 256, al.policy(mac=alg),
+                     "sign_hash", "export")
+    key = os.urandom(32)
+    assert c.import_key("exp", a, key) == 0
+    # A fresh process: the key reaches memory only through the export below.
+    daemon.restart()
+    assert c.export_key("exp") == (0, key)
+    img = _dumpable_memory(daemon.proc.pid)
+    assert len(img) > 1 << 20
+    assert key not in img, "an exported key stays in dumpable memory after its response"
