@@ -4,6 +4,7 @@
  * path resolution, ECDSA signature format conversion and PEM public keys from PSA bytes.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -169,6 +170,7 @@ enum fake_mode {
 	FAKE_PING_OK,          /* valid ping result, keep the connection (like turtled) */
 	FAKE_PING_OK_CLOSE,    /* valid ping result without the keep-alive flag, then close
 				* (like PARSEC) */
+	FAKE_PING_OK_IDLE_CLOSE, /* keep-alive answered, then closed anyway (an idle timeout) */
 	FAKE_WRONG_OPCODE,
 	FAKE_STATUS,           /* status 1140 (PsaErrorDoesNotExist) */
 	FAKE_BAD_MAGIC,
@@ -229,7 +231,8 @@ fake_main(void *arg)
 			if (f->mode != FAKE_PING_OK_CLOSE)
 				rh.flags = h.flags & TT_WIRE_FLAG_KEEP_ALIVE;
 			size_t blen = 0;
-			if (f->mode == FAKE_PING_OK || f->mode == FAKE_PING_OK_CLOSE) {
+			if (f->mode == FAKE_PING_OK || f->mode == FAKE_PING_OK_CLOSE ||
+			    f->mode == FAKE_PING_OK_IDLE_CLOSE) {
 				Ping__Result res = PING__RESULT__INIT;
 				res.wire_protocol_version_maj = 1;
 				res.wire_protocol_version_min = 0;
@@ -248,7 +251,7 @@ fake_main(void *arg)
 				out[0] = 0;
 			if (write(cfd, out, TT_WIRE_HDR_LEN + blen) < 0)
 				break;
-			if (f->mode == FAKE_PING_OK_CLOSE)
+			if (f->mode == FAKE_PING_OK_CLOSE || f->mode == FAKE_PING_OK_IDLE_CLOSE)
 				break;
 		}
 		close(cfd);
@@ -369,6 +372,30 @@ test_fake_reconnect_after_close(void **state)
 		assert_int_equal(tt_ping(c, NULL, NULL), 0);
 	assert_int_equal(f->requests, 3);
 	assert_int_equal(f->connections, 3);
+	tt_client_close(c);
+}
+
+/* The service promised to keep the connection but closed it while idle: the next
+ * request fails to send before any byte leaves (EPIPE) and goes out again on a new
+ * connection, without a probe before each request. */
+static void
+test_fake_idle_close_retried(void **state)
+{
+	struct fake *f = *state;
+	struct tt_client *c;
+	struct pollfd pfd;
+
+	f->mode = FAKE_PING_OK_IDLE_CLOSE;
+	c = fake_client(f, NULL);
+	assert_int_equal(tt_ping(c, NULL, NULL), 0);
+	/* wait (hang detector: 10 s) until the service's close has reached us */
+	pfd.fd = c->fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	assert_int_equal(tt_ping(c, NULL, NULL), 0);
+	assert_int_equal(f->requests, 2);
+	assert_int_equal(f->connections, 2);
 	tt_client_close(c);
 }
 
@@ -702,6 +729,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fake_ping_and_auth, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_fake_direct_auth, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_fake_reconnect_after_close, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_fake_idle_close_retried, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_fake_protocol_breaks, fake_setup, fake_teardown),
 		cmocka_unit_test(test_socket_path_env),
 		cmocka_unit_test(test_ecdsa_roundtrip),
