@@ -10,8 +10,8 @@
  * success. Strings returned through char ** are malloc'd and freed by the caller with
  * free(); json_t * returned are new references (json_decref). Inputs are borrowed.
  *
- * Prefix: tt_ear_*. Names that turtle-as already uses (enum tt_ear_tier, TT_TIER_*) are
- * deliberately not defined here, so both headers can be included together.
+ * Prefix: tt_ear_*. enum tt_ear_status is the one status type of the tree: policy
+ * engines (src/policy) and turtle-as use it.
  */
 #ifndef TT_ATTEST_EAR_H
 #define TT_ATTEST_EAR_H
