@@ -233,6 +233,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_agent: service set-up in %s failed\n", dir);
 		abort();
 	}
+	fuzz_lsan_scan_secure_heap();
 	/* After init: tt_service_init would try to start a provider named in the config. */
 	add_fake_conf(svc.cfg, dir);
 	soft = svc.providers[0].ops;

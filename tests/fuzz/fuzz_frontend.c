@@ -61,6 +61,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_frontend: service set-up in %s failed\n", dir);
 		abort();
 	}
+	fuzz_lsan_scan_secure_heap();
 	tt_log_set_level(TT_LOG_ERROR);
 	atexit(cleanup);
 	return 0;
