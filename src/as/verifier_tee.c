@@ -337,7 +337,10 @@ static const char *const meas_cca[] = {
 	"realm.cca-realm-initial-measurement", "realm.cca-realm-personalization-value",
 	"realm.cca-realm-extensible-measurements.0", "realm.cca-realm-extensible-measurements.1",
 	"realm.cca-realm-extensible-measurements.2", "realm.cca-realm-extensible-measurements.3",
-	"platform.cca-platform-implementation-id", "platform.cca-platform-config", NULL,
+	"platform.cca-platform-implementation-id", "platform.cca-platform-config",
+	/* The platform's lifecycle (PSA): a debug or provisioning state signs like a
+	 * secured one, so the secured value(s) must be pinned like a measurement. */
+	"platform.cca-platform-lifecycle", NULL,
 };
 static const char *const meas_virtcca[] = {
 	"vcca.cvm.rim", "vcca.cvm.rpv", "vcca.cvm.rem.0", "vcca.cvm.rem.1", "vcca.cvm.rem.2",

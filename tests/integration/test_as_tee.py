@@ -259,6 +259,34 @@ def test_cca_native_affirming_and_refusals(as_factory, cca):
     assert attest(d, "cca", ch["nonce"], ev).status >= 400
 
 
+def test_cca_debug_lifecycle_not_affirming(as_factory, cca):
+    """A platform token in a debug or provisioning lifecycle state (PSA: 0x4000 non-PSA-RoT
+    debug, 0x5000 recoverable PSA-RoT debug, 0x2000 provisioning) is signed like a secured
+    one; with every other measurement pinned it must not be affirming, over the native API
+    nor over KBS (no secret released)."""
+    d = as_factory(extra_args=("--tee-anchors", cca.anchors))
+    cca_refvals(d, cca_reference_values())
+    for lc in (0x2000, 0x4000, 0x5000):
+        ch = d.challenge("cca")
+        r = attest(d, "cca", ch["nonce"], cca.evidence(b64url_dec(ch["nonce"]), lifecycle=lc))
+        assert r.status == 200, r
+        assert r.json()["status"] == "contraindicated", (lc, r.json())
+        _, claims = verify_jwt(r.json()["token"], d.jwks())
+        assert any("cca-platform-lifecycle" in x
+                   for x in claims["submods"]["cca"]["turtle.reasons"]), claims
+    assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "cca",
+                                           "extra-params": ""})
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    _, jwk = rsa_tee_key()
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": cca.evidence(kbs_runtime_binding(nonce, jwk), lifecycle=0x5000)}
+    assert d.request("POST", "/kbs/v0/attest", body, cookie=cookie).status == 200
+    r = d.request("GET", "/kbs/v0/resource/default/key/k1", cookie=cookie)
+    assert r.status in (401, 403), r
+
+
 def test_cca_builtin_anchors_refuse_unknown_platform(as_factory, cca):
     d = as_factory()
     ch = d.challenge("cca")
