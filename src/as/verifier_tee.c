@@ -353,7 +353,8 @@ static const char *const meas_tdx[] = {
 };
 static const char *const meas_sgx[] = {
 	"body.mr_enclave", "body.mr_signer", "body.isv_prod_id", "body.isv_svn",
-	"tcb_status", NULL,
+	/* ATTRIBUTES (DEBUG is bit 1): a debug enclave has the production MRENCLAVE. */
+	"body.attributes.flags", "tcb_status", NULL,
 };
 
 /* A member by dotted path; a key that itself holds dots (virtCCA's) is tried whole first. */

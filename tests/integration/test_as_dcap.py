@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import struct
 import tempfile
 
 import pytest
@@ -21,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from as_harness import (as_bin, as_factory, b64url_dec, jwe_decrypt_rsa,  # noqa: E402,F401
                         problem, rsa_tee_key, verify_jwt)
 import dcap_synth  # noqa: E402
-from dcap_synth import MR_ENCLAVE, MR_SIGNER, MR_TD, PPID, UTC, XFAM  # noqa: E402
+from dcap_synth import (MR_ENCLAVE, MR_SIGNER, MR_TD, PPID, SGX_ATTRIBUTES,  # noqa: E402
+                        UTC, XFAM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = b"tdx guest secret"
@@ -262,6 +264,7 @@ def test_real_quote_refused_at_the_real_clock(as_factory):
 def sgx_reference_values():
     return {"sgx.body.mr_enclave": MR_ENCLAVE.hex(), "sgx.body.mr_signer": MR_SIGNER.hex(),
             "sgx.body.isv_prod_id": "0100", "sgx.body.isv_svn": "0200",
+            "sgx.body.attributes.flags": SGX_ATTRIBUTES[:8].hex(),
             "sgx.tcb_status": "UpToDate"}
 
 
@@ -287,6 +290,38 @@ def test_sgx_native_affirming(tdx):
     ch = d.challenge("tdx")
     r = attest(d, ch["nonce"], w.w.evidence_sgx(b64url_dec(ch["nonce"])))
     assert r.status >= 400, r
+
+
+def test_sgx_debug_enclave_not_affirming(tdx):
+    """An enclave launched with ATTRIBUTES.DEBUG has the same MRENCLAVE and MRSIGNER as the
+    production one, and its memory is open to the host: with every other value pinned it
+    must not be affirming, and KBS must not release a secret to it."""
+    d, w = tdx
+    refvals(d, sgx_reference_values())
+    dbg = struct.pack("<QQ", 0x07, 0xE7)   # INIT | DEBUG | MODE64BIT
+    ch = d.challenge("sgx")
+    r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "sgx", "evidence":
+                                         w.w.evidence_sgx(b64url_dec(ch["nonce"]),
+                                                          attributes=dbg)})
+    assert r.status == 200, r
+    _, claims = verify_jwt(r.json()["token"], d.jwks())
+    sub = claims["submods"]["sgx"]
+    assert r.json()["status"] == "contraindicated", sub
+    assert any("attributes.flags" in x for x in sub["turtle.reasons"]), sub
+    assert d.admin("POST", "/v1/resources/default/key/k3", raw=SECRET).status == 201
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "sgx",
+                                           "extra-params": ""})
+    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
+    nonce = r.json()["nonce"]
+    _, jwk = rsa_tee_key()
+    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
+                    sort_keys=True, separators=(",", ":"))
+    ev = w.w.evidence_sgx(hashlib.sha384(rd.encode()).digest(), attributes=dbg)
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
+    assert d.request("POST", "/kbs/v0/attest", body, cookie=cookie).status == 200
+    r = d.request("GET", "/kbs/v0/resource/default/key/k3", cookie=cookie)
+    assert r.status in (401, 403), r
 
 
 def test_sgx_kbs_releases_secret(tdx):
