@@ -14,6 +14,7 @@
 
 #include "evidence.h"
 #include "http.h"
+#include "rego_engine.h"
 #include "turtle/error.h"
 #include "util/buf.h"
 #include "util/hex.h"
@@ -735,6 +736,61 @@ tt_as_h_policies(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_r
 	}
 	eng->release(prog);
 	if ((r = c->ops->policy_put(c->st, group, body, tt_as_now())) != 0)
+		goto out;
+	rs->status = 201;
+	rs->json = json_incref(body);
+out:
+	json_decref(body);
+	return r;
+}
+
+/* ---- the KBS resource policy ---- */
+
+/*
+ * One Rego document ({"rego": ..., "package": "policy", "reference": {...}}; see
+ * rego_engine.h) decides every KBS release. Compiled here so that a policy that cannot
+ * run is refused with its line and column and never stored; without one, only an
+ * affirming session is released to.
+ */
+int
+tt_as_h_resource_policy(struct tt_as_ctx *c, const struct tt_as_req *rq,
+	struct tt_as_resp *rs)
+{
+	json_t *body = NULL;
+	const json_t *eng;
+	const char *why = NULL;
+	void *prog = NULL;
+	int r;
+
+	if (is_get(rq) || is_delete(rq)) {
+		r = is_get(rq) ? c->ops->policy_get(c->st, TT_AS_KBS_POLICY, &rs->json) :
+		    c->ops->policy_delete(c->st, TT_AS_KBS_POLICY);
+		if (r == TT_ERR_DOES_NOT_EXIST)
+			rs->detail = "no resource policy: only affirming sessions are released to";
+		else if (r == 0 && is_delete(rq))
+			rs->json = json_pack("{s:b}", "deleted", 1);
+		return r;
+	}
+	if (!is_post(rq))
+		return method_not_supported(rs);
+	if ((r = tt_as_body_json(rq, rs, &body)) != 0)
+		return r;
+	r = TT_ERR_INVALID_ARGUMENT;
+	eng = json_object_get(body, "engine");
+	if (eng != NULL && (!json_is_string(eng) || strcmp(json_string_value(eng), "rego") != 0)) {
+		rs->detail = "a resource policy is Rego: \"engine\" must be \"rego\" or absent";
+		goto out;
+	}
+	if (json_object_get(body, "rego") == NULL) {
+		rs->detail = "\"rego\" (the policy module, or an array of modules) is required";
+		goto out;
+	}
+	if (tt_policy_rego.compile(body, &prog, &why) != 0) {
+		tt_as_detail(rs, "policy refused: %s", why != NULL ? why : "it does not compile");
+		goto out;
+	}
+	tt_policy_rego.release(prog);
+	if ((r = c->ops->policy_put(c->st, TT_AS_KBS_POLICY, body, tt_as_now())) != 0)
 		goto out;
 	rs->status = 201;
 	rs->json = json_incref(body);

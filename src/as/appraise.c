@@ -49,6 +49,9 @@ tt_as_cached_read(struct tt_as_ctx *c, int kind, const char *key, int64_t now,
 	case TT_AS_CACHE_REFVALS:
 		r = c->ops->refval_valid(c->st, key, now, &v);
 		break;
+	case TT_AS_CACHE_KBS_POLICY:
+		r = c->ops->policy_get(c->st, key, &v);
+		break;
 	default:   /* the group's policy, else group default's, else none */
 		r = c->ops->policy_get(c->st, key, &v);
 		if (r == TT_ERR_DOES_NOT_EXIST && strcmp(key, "default") != 0)

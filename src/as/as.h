@@ -75,7 +75,10 @@ int tt_as_nonce_take(struct tt_as_nonces *t, const uint8_t *nonce, size_t len, i
 struct tt_as_cache;
 struct tt_as_cached;          /* a shared, immutable value with its own reference count */
 enum { TT_AS_CACHE_NODE = 1, TT_AS_CACHE_REFVALS = 2, TT_AS_CACHE_POLICY = 3,
-	TT_AS_CACHE_REQUIRED = 4 /* key "tee/group": the names tt_policy_required gives */ };
+	TT_AS_CACHE_REQUIRED = 4, /* key "tee/group": the names tt_policy_required gives */
+	TT_AS_CACHE_KBS_POLICY = 5 /* key TT_AS_KBS_POLICY, no fallback to "default" */ };
+/* The store key of the KBS resource-release policy (not a group name: it holds '/'). */
+#define TT_AS_KBS_POLICY "kbs/resource"
 
 /* ttl_ms = 0: a cache that never holds anything. */
 int tt_as_cache_new(unsigned ttl_ms, struct tt_as_cache **out);
@@ -109,6 +112,9 @@ struct tt_as_session {
 	int64_t expires_at;
 	bool attested;                /* an affirming attestation happened in this session */
 	json_t *tee_pubkey;           /* JWK from the attestation, NULL before */
+	/* What a KBS resource policy reads: {"ear": the token's claims, "group": the
+	 * node group}; NULL before a token was issued in this session. */
+	json_t *release_input;
 };
 void tt_as_session_clear(struct tt_as_session *s);
 
@@ -143,10 +149,13 @@ struct tt_as_store_ops {
 	 * a JSON object name -> array of value strings. `group` may be NULL. */
 	int (*refval_valid)(struct tt_as_store *s, const char *group, int64_t now, json_t **out);
 
-	/* Policies, one per node group (the group "default" applies when none matches). */
+	/* Policies, one per node group (the group "default" applies when none matches).
+	 * Keys holding '/' are never group names (ids are [A-Za-z0-9._:-]): TT_AS_KBS_POLICY
+	 * keeps the KBS resource policy there, and policy_list leaves such keys out. */
 	int (*policy_put)(struct tt_as_store *s, const char *group, const json_t *doc, int64_t now);
 	int (*policy_get)(struct tt_as_store *s, const char *group, json_t **out);
 	int (*policy_list)(struct tt_as_store *s, json_t **out);
+	int (*policy_delete)(struct tt_as_store *s, const char *group);
 
 	/* Resources addressed by "repository/type/tag". */
 	int (*resource_put)(struct tt_as_store *s, const char *path, const uint8_t *data,
@@ -163,7 +172,7 @@ struct tt_as_store_ops {
 	 * the challenge cannot be answered twice. TT_ERR_DOES_NOT_EXIST when the session is
 	 * unknown or its nonce was already used. */
 	int (*session_attest)(struct tt_as_store *s, const char *id, const char *nonce,
-		bool affirming, const json_t *tee_pubkey);
+		bool affirming, const json_t *tee_pubkey, const json_t *release_input);
 
 	/* Signing keys metadata: kid, alg, created, state ("active"/"retired"). */
 	int (*key_add)(struct tt_as_store *s, const char *kid, const char *alg, int64_t now);

@@ -64,6 +64,7 @@ static const struct route routes[] = {
 	{ NULL, "/v1/reference-values/", true, ADMIN, tt_as_h_refvals, true },
 	{ NULL, "/v1/policies", false, ADMIN, tt_as_h_policies, true },
 	{ NULL, "/v1/policies/", true, ADMIN, tt_as_h_policies, true },
+	{ NULL, "/v1/resource-policy", false, ADMIN, tt_as_h_resource_policy, true },
 	{ NULL, "/v1/resources", false, ADMIN, tt_as_h_resources, false },
 	{ NULL, "/v1/resources/", true, ADMIN, tt_as_h_resources, false },
 	{ "GET", "/v1/results/", true, ADMIN, tt_as_h_results, false },

@@ -109,6 +109,7 @@ int tt_as_h_keys(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp
 int tt_as_h_nodes(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_refvals(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_policies(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
+int tt_as_h_resource_policy(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_resources(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_results(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);
 int tt_as_h_kbs_auth(struct tt_as_ctx *, const struct tt_as_req *, struct tt_as_resp *);

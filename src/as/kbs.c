@@ -19,8 +19,12 @@
  *                        tee-pubkey at the top level instead of in runtime-data.
  *                        -> {token}
  *   GET  /kbs/v0/resource/<repo>/<type>/<tag>  -> flattened JWE (kbs-types Response) of
- *                        the resource encrypted to the session's tee-pubkey, only after an
- *                        affirming attestation in this session (else 401; unknown 404).
+ *                        the resource encrypted to the session's tee-pubkey. Without a
+ *                        resource policy, only after an affirming attestation in this
+ *                        session (else 401; unknown 404). With one (PUT
+ *                        /v1/resource-policy), the Rego policy decides over the claims of
+ *                        the token this session was issued and the path, as Trustee's KBS
+ *                        does; no token 401, refused or failed 403.
  *
  * For tee "tpm" the node is found by its AK: the evidence's "ak_public" (Trustee's TPM
  * attester sends its AK as base64 DER SubjectPublicKeyInfo) must equal a registered node's
@@ -37,6 +41,7 @@
 
 #include "evidence.h"
 #include "http.h"
+#include "rego_engine.h"
 #include "json.h"
 #include "turtle/error.h"
 #include "util/hex.h"
@@ -231,11 +236,76 @@ attest_parts(const json_t *body, const char *nonce, struct tt_as_resp *rs, json_
 	return 0;
 }
 
+/*
+ * What a resource policy decides on later in this session: the claims of the token just
+ * signed here (its payload, so the policy sees exactly what the client was given) and
+ * the node group. The token is ours, so its payload is not verified again.
+ */
+static int
+release_input(const char *token, const char *group, json_t **out)
+{
+	const char *p = strchr(token, '.'), *e;
+	char *mid = NULL;
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	json_t *ear = NULL;
+	int r = TT_ERR_GENERIC;
+
+	if (p == NULL || (e = strchr(p + 1, '.')) == NULL)
+		return r;
+	if ((mid = strndup(p + 1, (size_t)(e - p - 1))) == NULL)
+		return TT_ERR_NO_MEMORY;
+	if (tt_as_b64_dec(mid, &raw, &rawlen) == 0 &&
+	    (ear = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, NULL)) != NULL &&
+	    json_is_object(ear))
+		r = (*out = json_pack("{s:O,s:s?}", "ear", ear, "group", group)) != NULL ? 0 :
+		    TT_ERR_NO_MEMORY;
+	json_decref(ear);
+	free(raw);
+	free(mid);
+	return r;
+}
+
+/*
+ * The resource policy's verdict on releasing `path` to this session. Fail closed: no
+ * token, an evaluation error or anything but allow == true refuses.
+ */
+static int
+release_allowed(const json_t *pol, const struct tt_as_session *s, const char *path,
+	struct tt_as_resp *rs)
+{
+	const json_t *ear = json_object_get(s->release_input, "ear");
+	const char *group = json_string_value(json_object_get(s->release_input, "group"));
+	const char *why = NULL;
+	bool allow = false;
+	int r;
+
+	if (!json_is_object(ear)) {
+		rs->detail = "no attestation token in this session for the resource policy";
+		return TT_ERR_NOT_AUTHENTICATED;
+	}
+	r = tt_policy_rego_release(pol, ear, path, group, &allow, &why);
+	if (r == TT_ERR_NO_MEMORY)
+		return r;
+	if (r != 0) {
+		tt_warn("kbs: resource policy failed on %s: %s", path,
+		    why != NULL ? why : tt_strerror(r));
+		tt_as_detail(rs, "resource policy failed: %s", why != NULL ? why : tt_strerror(r));
+		return TT_ERR_NOT_PERMITTED;
+	}
+	if (!allow) {
+		rs->detail = "the resource policy does not allow this release";
+		return TT_ERR_NOT_PERMITTED;
+	}
+	return 0;
+}
+
 int
 tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
 	struct tt_as_session s = { 0 };
 	json_t *body = NULL, *rd = NULL, *ev = NULL, *claims = NULL, *extra = NULL, *node = NULL;
+	json_t *rin = NULL;
 	const json_t *pk;
 	const struct tt_as_verifier *vf;
 	struct tt_as_verify_in vin = { 0 };
@@ -272,7 +342,7 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 	}
 	if (strcmp(s.tee, "tpm") == 0 && (r = node_by_ak(c, ev, rs, &node)) != 0) {
 		if (r == TT_ERR_NOT_AUTHENTICATED)
-			(void)c->ops->session_attest(c->st, s.id, s.nonce, false, NULL);
+			(void)c->ops->session_attest(c->st, s.id, s.nonce, false, NULL, NULL);
 		goto out;
 	}
 	vin.tee = s.tee;
@@ -283,7 +353,7 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 	r = vf->verify(&vin, &claims, &reason);
 	if (r != 0) {
 		/* The challenge is spent even when the evidence is refused. */
-		(void)c->ops->session_attest(c->st, s.id, s.nonce, false, NULL);
+		(void)c->ops->session_attest(c->st, s.id, s.nonce, false, NULL, NULL);
 		tt_as_detail(rs, "evidence rejected: %s", reason != NULL ? reason : tt_strerror(r));
 		goto out;
 	}
@@ -299,7 +369,10 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 	ap.extra = extra;
 	if ((r = tt_as_appraise_and_sign(c, &ap, &token, &status, rs)) != 0)
 		goto out;
-	r = c->ops->session_attest(c->st, s.id, s.nonce, status == TT_EAR_STATUS_AFFIRMING, pk);
+	if ((r = release_input(token, ap.group, &rin)) != 0)
+		goto out;
+	r = c->ops->session_attest(c->st, s.id, s.nonce, status == TT_EAR_STATUS_AFFIRMING, pk,
+	    rin);
 	if (r == TT_ERR_DOES_NOT_EXIST) {
 		rs->detail = "this session's challenge was already answered";
 		r = TT_ERR_NOT_AUTHENTICATED;
@@ -311,6 +384,7 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 		r = TT_ERR_NO_MEMORY;
 out:
 	free(token);
+	json_decref(rin);
 	json_decref(rd);
 	json_decref(ev);
 	json_decref(claims);
@@ -325,6 +399,8 @@ int
 tt_as_h_kbs_resource(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
 	struct tt_as_session s = { 0 };
+	struct tt_as_cached *pol_h = NULL;
+	const json_t *pol;
 	char *path = NULL;
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -332,14 +408,25 @@ tt_as_h_kbs_resource(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_
 
 	if ((r = session_from_cookie(c, rq, rs, &s)) != 0)
 		return r;
-	if (!s.attested || s.tee_pubkey == NULL) {
-		rs->detail = "no affirming attestation in this session";
+	if (s.tee_pubkey == NULL) {
+		rs->detail = "no attestation in this session";
 		r = TT_ERR_NOT_AUTHENTICATED;
 		goto out;
 	}
 	if (tt_as_resource_path(rq->tail, &path) != 0) {
 		rs->detail = "resource path must be <repository>/<type>/<tag> of [A-Za-z0-9._-]";
 		r = TT_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = tt_as_cached_read(c, TT_AS_CACHE_KBS_POLICY, TT_AS_KBS_POLICY, tt_as_now(),
+	    &pol_h)) != 0)
+		goto out;
+	if ((pol = tt_as_cached_value(pol_h)) != NULL) {
+		if ((r = release_allowed(pol, &s, path, rs)) != 0)
+			goto out;
+	} else if (!s.attested) {
+		rs->detail = "no affirming attestation in this session";
+		r = TT_ERR_NOT_AUTHENTICATED;
 		goto out;
 	}
 	r = c->ops->resource_get(c->st, path, &data, &len);
@@ -352,6 +439,7 @@ tt_as_h_kbs_resource(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_
 	if ((r = tt_as_jwe_encrypt(s.tee_pubkey, data, len, &rs->json)) != 0)
 		rs->detail = "cannot encrypt to the session's tee-pubkey";
 out:
+	tt_as_cached_release(pol_h);
 	tt_free_secret(data, len);
 	free(path);
 	tt_as_session_clear(&s);

@@ -318,7 +318,7 @@ sq_open(const char *data_dir, struct tt_as_store **out)
 {
 	struct tt_as_store *s = NULL;
 	char path[4096];
-	int64_t ver = 0, rows = 0, migrated = 0, has_ak = 0;
+	int64_t ver = 0, rows = 0, migrated = 0, has_ak = 0, has_rin = 0;
 	int r = TT_ERR_STORAGE, n;
 
 	n = snprintf(path, sizeof(path), "%s/as.db", data_dir);
@@ -363,6 +363,13 @@ sq_open(const char *data_dir, struct tt_as_store **out)
 		r = exec(s, "ALTER TABLE nodes ADD COLUMN ak TEXT");
 	if (r == 0)
 		r = exec(s, "CREATE UNIQUE INDEX IF NOT EXISTS nodes_ak ON nodes(ak)");
+	/* Sessions of older builds lack the release input; they are short-lived, and one
+	 * without it is simply refused by a resource policy. */
+	if (r == 0)
+		r = select_int(s, "SELECT count(*) FROM pragma_table_info('sessions')"
+		    " WHERE name = 'release_input'", &has_rin);
+	if (r == 0 && has_rin == 0)
+		r = exec(s, "ALTER TABLE sessions ADD COLUMN release_input TEXT");
 	if (r == 0 && ver == 0)
 		r = exec(s, "INSERT INTO schema_version VALUES (3)");
 	else if (r == 0 && ver < SCHEMA_VERSION)
@@ -696,10 +703,29 @@ sq_policy_get(struct tt_as_store *s, const char *group, json_t **out)
 }
 
 static int
+sq_policy_delete(struct tt_as_store *s, const char *group)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = tx_begin(s)) != 0)
+		return r;
+	if ((r = prep(s, "DELETE FROM policies WHERE grp = ?", &st)) == 0) {
+		sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
+		r = step_done(s, st);
+		if (r == 0 && sqlite3_changes(s->db) == 0)
+			r = TT_ERR_DOES_NOT_EXIST;
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, r);
+}
+
+static int
 sq_policy_list(struct tt_as_store *s, json_t **out)
 {
 	return select_docs(s, "SELECT json_object('group', grp, 'policy', json(doc),"
-	    " 'updated', updated) FROM policies ORDER BY grp", NULL, out);
+	    " 'updated', updated) FROM policies WHERE instr(grp, '/') = 0 ORDER BY grp",
+	    NULL, out);
 }
 
 /* ---- resources ---- */
@@ -787,6 +813,7 @@ tt_as_session_clear(struct tt_as_session *x)
 	free(x->tee);
 	free(x->nonce);
 	json_decref(x->tee_pubkey);
+	json_decref(x->release_input);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -824,7 +851,8 @@ sq_session_get(struct tt_as_store *s, const char *id, int64_t now, struct tt_as_
 	int r, rc;
 
 	pthread_mutex_lock(&s->mu);
-	if ((r = prep(s, "SELECT tee, nonce, expires_at, attested, tee_pubkey FROM sessions"
+	if ((r = prep(s, "SELECT tee, nonce, expires_at, attested, tee_pubkey, release_input"
+	    " FROM sessions"
 	    " WHERE id = ?", &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -847,6 +875,7 @@ sq_session_get(struct tt_as_store *s, const char *id, int64_t now, struct tt_as_
 	x.nonce = col_strdup(st, 1);
 	x.attested = sqlite3_column_int(st, 3) != 0;
 	x.tee_pubkey = col_json(st, 4);
+	x.release_input = col_json(st, 5);
 	if (x.id == NULL || x.tee == NULL)
 		r = TT_ERR_NO_MEMORY;
 out:
@@ -862,25 +891,31 @@ out:
 
 static int
 sq_session_attest(struct tt_as_store *s, const char *id, const char *nonce, bool affirming,
-	const json_t *tee_pubkey)
+	const json_t *tee_pubkey, const json_t *release_input)
 {
 	sqlite3_stmt *st = NULL;
-	char *jwk = NULL;
+	char *jwk = NULL, *rin = NULL;
 	int r;
 
-	if (tee_pubkey != NULL &&
-	    (jwk = json_dumps(tee_pubkey, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+	if ((tee_pubkey != NULL &&
+	    (jwk = json_dumps(tee_pubkey, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) ||
+	    (release_input != NULL &&
+	    (rin = json_dumps(release_input, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)) {
+		free(jwk);
 		return TT_ERR_NO_MEMORY;
+	}
 	if ((r = tx_begin(s)) != 0)
 		goto out_free;
 	/* Matching on the nonce makes the update the single use of this challenge. */
-	if ((r = prep(s, "UPDATE sessions SET attested = ?, tee_pubkey = ?, nonce = NULL"
-	    " WHERE id = ? AND nonce = ?", &st)) == 0) {
+	if ((r = prep(s, "UPDATE sessions SET attested = ?, tee_pubkey = ?, release_input = ?,"
+	    " nonce = NULL WHERE id = ? AND nonce = ?", &st)) == 0) {
 		sqlite3_bind_int(st, 1, affirming ? 1 : 0);
 		if (jwk != NULL)
 			sqlite3_bind_text(st, 2, jwk, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, nonce, -1, SQLITE_STATIC);
+		if (rin != NULL)
+			sqlite3_bind_text(st, 3, rin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, nonce, -1, SQLITE_STATIC);
 		r = step_done(s, st);
 		if (r == 0 && sqlite3_changes(s->db) == 0)
 			r = TT_ERR_DOES_NOT_EXIST;
@@ -889,6 +924,7 @@ sq_session_attest(struct tt_as_store *s, const char *id, const char *nonce, bool
 	r = tx_end(s, r);
 out_free:
 	free(jwk);
+	free(rin);
 	return r;
 }
 
@@ -936,6 +972,7 @@ const struct tt_as_store_ops tt_as_store_sqlite = {
 	.policy_put = sq_policy_put,
 	.policy_get = sq_policy_get,
 	.policy_list = sq_policy_list,
+	.policy_delete = sq_policy_delete,
 	.resource_put = sq_resource_put,
 	.resource_get = sq_resource_get,
 	.resource_list = sq_resource_list,

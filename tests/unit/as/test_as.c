@@ -238,9 +238,9 @@ test_sessions(void **state)
 	assert_false(g.attested);
 	assert_string_equal(g.nonce, "nn");
 	tt_as_session_clear(&g);
-	assert_int_equal(ops->session_attest(f->st, "sid", "wrong", true, jwk), TT_ERR_DOES_NOT_EXIST);
-	assert_int_equal(ops->session_attest(f->st, "sid", "nn", true, jwk), 0);
-	assert_int_equal(ops->session_attest(f->st, "sid", "nn", true, jwk), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(ops->session_attest(f->st, "sid", "wrong", true, jwk, NULL), TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(ops->session_attest(f->st, "sid", "nn", true, jwk, NULL), 0);
+	assert_int_equal(ops->session_attest(f->st, "sid", "nn", true, jwk, NULL), TT_ERR_DOES_NOT_EXIST);
 	assert_int_equal(ops->session_get(f->st, "sid", tt_as_now(), &g), 0);
 	assert_true(g.attested);
 	assert_null(g.nonce);
