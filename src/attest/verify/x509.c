@@ -29,42 +29,93 @@ is_pem(const uint8_t *data, size_t len)
 	return false;
 }
 
-int
-tt_verify_certs_parse(const uint8_t *data, size_t len, STACK_OF(X509) **out)
+/*
+ * X509 and X509_CRL bundles are read the same way; the kind supplies the type's DER and
+ * PEM readers and its free function, and the list is an untyped OpenSSL stack that the
+ * public wrappers hand out under its typed name.
+ */
+struct der_kind {
+	void *(*d2i)(const unsigned char **p, long len);
+	void *(*pem_read)(BIO *bio);
+	void (*free)(void *obj);
+};
+
+static void *
+cert_d2i(const unsigned char **p, long len)
 {
-	STACK_OF(X509) *sk = NULL;
+	return d2i_X509(NULL, p, len);
+}
+
+static void *
+cert_pem_read(BIO *bio)
+{
+	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static void
+cert_free(void *obj)
+{
+	X509_free(obj);
+}
+
+static void *
+crl_d2i(const unsigned char **p, long len)
+{
+	return d2i_X509_CRL(NULL, p, len);
+}
+
+static void *
+crl_pem_read(BIO *bio)
+{
+	return PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+}
+
+static void
+crl_free(void *obj)
+{
+	X509_CRL_free(obj);
+}
+
+static const struct der_kind cert_kind = { cert_d2i, cert_pem_read, cert_free };
+static const struct der_kind crl_kind = { crl_d2i, crl_pem_read, crl_free };
+
+static int
+der_list_parse(const struct der_kind *kind, const uint8_t *data, size_t len,
+    OPENSSL_STACK **out)
+{
+	OPENSSL_STACK *sk = NULL;
 	BIO *bio = NULL;
-	X509 *c = NULL;
+	void *c = NULL;
 	int r = TT_ERR_NO_MEMORY;
 
 	if (data == NULL || len == 0 || len > TT_VERIFY_MAX_COLLATERAL || out == NULL)
 		return TT_ERR_INVALID_ARGUMENT;
-	if ((sk = sk_X509_new_null()) == NULL)
+	if ((sk = OPENSSL_sk_new_null()) == NULL)
 		goto out;
 	if (!is_pem(data, len)) {
 		const unsigned char *p = data;
 
-		if ((c = d2i_X509(NULL, &p, (long)len)) == NULL || p != data + len) {
+		if ((c = kind->d2i(&p, (long)len)) == NULL || p != data + len) {
 			r = TT_ERR_DATA_INVALID;
 			goto out;
 		}
-		if (!sk_X509_push(sk, c))
+		if (!OPENSSL_sk_push(sk, c))
 			goto out;
 		c = NULL;
 	} else {
 		if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL)
 			goto out;
-		/* PEM_read_bio_X509 skips blocks of other types and stops at the end. */
-		while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-			if (sk_X509_num(sk) >= MAX_CERTS) {
+		/* The PEM readers skip blocks of other types and stop at the end. */
+		while ((c = kind->pem_read(bio)) != NULL) {
+			if (OPENSSL_sk_num(sk) >= MAX_CERTS) {
 				r = TT_ERR_LIMIT;
 				goto out;
 			}
-			if (!sk_X509_push(sk, c))
+			if (!OPENSSL_sk_push(sk, c))
 				goto out;
 			c = NULL;
 		}
-		if (sk_X509_num(sk) == 0) {
+		if (OPENSSL_sk_num(sk) == 0) {
 			r = TT_ERR_DATA_INVALID;
 			goto out;
 		}
@@ -74,59 +125,36 @@ tt_verify_certs_parse(const uint8_t *data, size_t len, STACK_OF(X509) **out)
 	r = 0;
 out:
 	ERR_clear_error();
-	X509_free(c);
+	if (c != NULL)
+		kind->free(c);
 	BIO_free(bio);
-	sk_X509_pop_free(sk, X509_free);
+	OPENSSL_sk_pop_free(sk, kind->free);
+	return r;
+}
+
+int
+tt_verify_certs_parse(const uint8_t *data, size_t len, STACK_OF(X509) **out)
+{
+	OPENSSL_STACK *sk = NULL;
+	int r;
+
+	if (out == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	if ((r = der_list_parse(&cert_kind, data, len, &sk)) == 0)
+		*out = (STACK_OF(X509) *)sk;
 	return r;
 }
 
 int
 tt_verify_crls_parse(const uint8_t *data, size_t len, STACK_OF(X509_CRL) **out)
 {
-	STACK_OF(X509_CRL) *sk = NULL;
-	BIO *bio = NULL;
-	X509_CRL *c = NULL;
-	int r = TT_ERR_NO_MEMORY;
+	OPENSSL_STACK *sk = NULL;
+	int r;
 
-	if (data == NULL || len == 0 || len > TT_VERIFY_MAX_COLLATERAL || out == NULL)
+	if (out == NULL)
 		return TT_ERR_INVALID_ARGUMENT;
-	if ((sk = sk_X509_CRL_new_null()) == NULL)
-		goto out;
-	if (!is_pem(data, len)) {
-		const unsigned char *p = data;
-
-		if ((c = d2i_X509_CRL(NULL, &p, (long)len)) == NULL || p != data + len) {
-			r = TT_ERR_DATA_INVALID;
-			goto out;
-		}
-		if (!sk_X509_CRL_push(sk, c))
-			goto out;
-		c = NULL;
-	} else {
-		if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL)
-			goto out;
-		while ((c = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-			if (sk_X509_CRL_num(sk) >= MAX_CERTS) {
-				r = TT_ERR_LIMIT;
-				goto out;
-			}
-			if (!sk_X509_CRL_push(sk, c))
-				goto out;
-			c = NULL;
-		}
-		if (sk_X509_CRL_num(sk) == 0) {
-			r = TT_ERR_DATA_INVALID;
-			goto out;
-		}
-	}
-	*out = sk;
-	sk = NULL;
-	r = 0;
-out:
-	ERR_clear_error();
-	X509_CRL_free(c);
-	BIO_free(bio);
-	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	if ((r = der_list_parse(&crl_kind, data, len, &sk)) == 0)
+		*out = (STACK_OF(X509_CRL) *)sk;
 	return r;
 }
 
