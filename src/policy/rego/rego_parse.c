@@ -13,6 +13,7 @@
 #include <turtle/error.h>
 
 #include "rego_int.h"
+#include "util/hex.h"
 
 enum tok {
 	K_EOF, K_IDENT, K_NUM, K_STR, K_LBRACK, K_RBRACK, K_LBRACE, K_RBRACE, K_LPAREN,
@@ -77,17 +78,6 @@ static void leave(struct lx *l)
 	l->depth--;
 }
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void put_utf8(struct sbuf *b, unsigned cp)
 {
 	char o[4];
@@ -118,14 +108,12 @@ static unsigned read_u4(struct lx *l)
 {
 	if (l->len - l->pos < 4)
 		perr(l, "truncated \\u escape");
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		int h = hexv((unsigned char)l->s[l->pos++]);
-		if (h < 0)
-			perr(l, "bad \\u escape");
-		v = v * 16 + (unsigned)h;
-	}
-	return v;
+	uint8_t b[2];
+	size_t n;
+	if (tt_hex_decode(l->s + l->pos, 4, b, sizeof(b), &n) != 0)
+		perr(l, "bad \\u escape");
+	l->pos += 4;
+	return (unsigned)b[0] << 8 | b[1];
 }
 
 static void lex_string(struct lx *l)

@@ -113,6 +113,9 @@ static void test_language(void **state)
 	expect(m, "x = data.p.w", "{\"n\": 1}", "[{\"x\":7}]");
 	/* iteration in the query yields one solution per element */
 	expect(m, "data.p.xs[i] = x; x >= 2", NULL, "[{\"i\":0,\"x\":3},{\"i\":2,\"x\":2}]");
+	/* \u escapes in strings, either case of hex digit */
+	expect("package p\ns := \"\\u0041\\u00e9\\u20AC\"\n", "x = data.p.s", NULL,
+		"[{\"x\":\"A\xc3\xa9\xe2\x82\xac\"}]");
 }
 
 static void test_errors(void **state)
@@ -129,6 +132,11 @@ static void test_errors(void **state)
 	assert_string_equal(e.file, "t.rego");
 	assert_int_equal(e.line, 5);
 	assert_true(e.col > 0);
+	/* a \u escape that is not four hex digits */
+	expect_err("package p\ns := \"\\u00g1\"\n", "x = data.p.s", NULL, NULL, TT_ERR_PARSE,
+		"rego_parse_error");
+	expect_err("package p\ns := \"\\u00\"\n", "x = data.p.s", NULL, NULL, TT_ERR_PARSE,
+		"rego_parse_error");
 	/* two values for one complete rule */
 	expect_err("package p\nx := 1\nx := 2 if true\n", "y = data.p.x", NULL, NULL,
 		TT_ERR_DATA_INVALID, "eval_conflict_error");
