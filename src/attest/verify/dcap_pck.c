@@ -115,18 +115,29 @@ out:
 	return rc;
 }
 
+/* A DER SEQUENCE (of any types) that is all of der[0..len), or NULL. */
+static STACK_OF(ASN1_TYPE) *seq_exact(const unsigned char *der, long len)
+{
+	const unsigned char *p = der;
+	STACK_OF(ASN1_TYPE) *sk = d2i_ASN1_SEQUENCE_ANY(NULL, &p, len);
+
+	if (sk != NULL && p != der + len) {
+		sk_ASN1_TYPE_pop_free(sk, ASN1_TYPE_free);
+		sk = NULL;
+	}
+	return sk;
+}
+
 /* The OID of entry i of a { OID, value } sequence list and its value. */
 static int entry(const ASN1_TYPE *t, ASN1_OBJECT **oid, ASN1_TYPE **val,
 	STACK_OF(ASN1_TYPE) **owned)
 {
-	const unsigned char *p;
 	STACK_OF(ASN1_TYPE) *sk;
 
 	if (t->type != V_ASN1_SEQUENCE)
 		return TT_ERR_DATA_INVALID;
-	p = t->value.sequence->data;
-	sk = d2i_ASN1_SEQUENCE_ANY(NULL, &p, t->value.sequence->length);
-	if (sk == NULL || p != t->value.sequence->data + t->value.sequence->length ||
+	sk = seq_exact(t->value.sequence->data, t->value.sequence->length);
+	if (sk == NULL ||
 	    sk_ASN1_TYPE_num(sk) != 2 || sk_ASN1_TYPE_value(sk, 0)->type != V_ASN1_OBJECT) {
 		sk_ASN1_TYPE_pop_free(sk, ASN1_TYPE_free);
 		return TT_ERR_DATA_INVALID;
@@ -184,15 +195,12 @@ static int small_int(const ASN1_TYPE *v, int type, int64_t max, int64_t *out)
 static int parse_tcb(const ASN1_TYPE *v, struct tt_dcap_pck_ext *e)
 {
 	STACK_OF(ASN1_TYPE) *sk = NULL;
-	const unsigned char *p;
 	unsigned seen = 0;
 	int r = TT_ERR_DATA_INVALID;
 
 	if (v->type != V_ASN1_SEQUENCE)
 		return r;
-	p = v->value.sequence->data;
-	sk = d2i_ASN1_SEQUENCE_ANY(NULL, &p, v->value.sequence->length);
-	if (sk == NULL || p != v->value.sequence->data + v->value.sequence->length)
+	if ((sk = seq_exact(v->value.sequence->data, v->value.sequence->length)) == NULL)
 		goto out;
 	for (int i = 0; i < sk_ASN1_TYPE_num(sk); i++) {
 		STACK_OF(ASN1_TYPE) *kv = NULL;
@@ -233,7 +241,6 @@ int tt_dcap_pck_ext_parse(X509 *pck, struct tt_dcap_pck_ext *out)
 	STACK_OF(ASN1_TYPE) *sk = NULL;
 	ASN1_OBJECT *obj = NULL;
 	const ASN1_OCTET_STRING *data;
-	const unsigned char *p;
 	unsigned seen = 0;
 	int idx, r = TT_ERR_DATA_INVALID;
 
@@ -244,9 +251,7 @@ int tt_dcap_pck_ext_parse(X509 *pck, struct tt_dcap_pck_ext *out)
 	if (idx < 0 || X509_get_ext_by_OBJ(pck, obj, idx) >= 0)
 		goto out;
 	data = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
-	p = data->data;
-	sk = d2i_ASN1_SEQUENCE_ANY(NULL, &p, data->length);
-	if (sk == NULL || p != data->data + data->length)
+	if ((sk = seq_exact(data->data, data->length)) == NULL)
 		goto out;
 	for (int i = 0; i < sk_ASN1_TYPE_num(sk); i++) {
 		STACK_OF(ASN1_TYPE) *kv = NULL;

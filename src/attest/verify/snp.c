@@ -547,23 +547,35 @@ oid_get(const char *oid)
 	return NULL;
 }
 
-/* An AMD extension holding a DER INTEGER 0..255, present exactly once. */
+/* The value of the AMD extension oid, which c must carry exactly once. */
 static int
-ext_int(X509 *c, const char *oid, uint8_t *out)
+ext_once(X509 *c, const char *oid, const ASN1_OCTET_STRING **out)
 {
 	ASN1_OBJECT *o = oid_get(oid);
-	const unsigned char *p;
-	ASN1_INTEGER *i = NULL;
-	ASN1_OCTET_STRING *v;
-	int64_t x;
-	int at, e = TT_ERR_DATA_INVALID;
+	int at;
 
 	if (o == NULL)
 		return TT_ERR_NO_MEMORY;
 	at = X509_get_ext_by_OBJ(c, o, -1);
 	if (at < 0 || X509_get_ext_by_OBJ(c, o, at) >= 0)
-		goto out;
-	v = X509_EXTENSION_get_data(X509_get_ext(c, at));
+		return TT_ERR_DATA_INVALID;
+	*out = X509_EXTENSION_get_data(X509_get_ext(c, at));
+	return 0;
+}
+
+/* An AMD extension holding a DER INTEGER 0..255, present exactly once. */
+static int
+ext_int(X509 *c, const char *oid, uint8_t *out)
+{
+	const unsigned char *p;
+	ASN1_INTEGER *i = NULL;
+	const ASN1_OCTET_STRING *v;
+	int64_t x;
+	int e;
+
+	if ((e = ext_once(c, oid, &v)) != 0)
+		return e;
+	e = TT_ERR_DATA_INVALID;
 	p = ASN1_STRING_get0_data(v);
 	if ((i = d2i_ASN1_INTEGER(NULL, &p, ASN1_STRING_length(v))) == NULL ||
 	    p != ASN1_STRING_get0_data(v) + ASN1_STRING_length(v) ||
@@ -581,17 +593,14 @@ out:
 static int
 ext_hwid(X509 *c, uint8_t out[64])
 {
-	ASN1_OBJECT *o = oid_get(OID_HWID);
-	ASN1_OCTET_STRING *v, *s = NULL;
+	const ASN1_OCTET_STRING *v;
+	ASN1_OCTET_STRING *s = NULL;
 	const unsigned char *p;
-	int at, e = TT_ERR_DATA_INVALID;
+	int e;
 
-	if (o == NULL)
-		return TT_ERR_NO_MEMORY;
-	at = X509_get_ext_by_OBJ(c, o, -1);
-	if (at < 0 || X509_get_ext_by_OBJ(c, o, at) >= 0)
-		goto out;
-	v = X509_EXTENSION_get_data(X509_get_ext(c, at));
+	if ((e = ext_once(c, OID_HWID, &v)) != 0)
+		return e;
+	e = TT_ERR_DATA_INVALID;
 	if (ASN1_STRING_length(v) == 64) {
 		memcpy(out, ASN1_STRING_get0_data(v), 64);
 		e = 0;
