@@ -21,35 +21,13 @@
 #include <tss2/tss2_mu.h>
 
 #include "evidence.h"
+#include "slurp.h"
 #include "turtle/error.h"
 #include "util/hex.h"
 
 #ifndef TT_EVIDENCE_DATA
 #error "TT_EVIDENCE_DATA must name the test data directory"
 #endif
-
-static uint8_t *slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	uint8_t *d;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", TT_EVIDENCE_DATA, name);
-	f = fopen(path, "rbe");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	d = malloc((size_t)n + 1);
-	assert_non_null(d);
-	assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	d[n] = 0;
-	*len = (size_t)n;
-	return d;
-}
 
 static void unhex(const char *hex, uint8_t *out, size_t n)
 {
@@ -77,7 +55,7 @@ static void test_evlog_replay(void **state)
 {
 	struct tt_evlog_claims *c = NULL;
 	size_t len;
-	uint8_t *log = slurp("binary_bios_measurements", &len);
+	uint8_t *log = tt_test_slurp(TT_EVIDENCE_DATA, "binary_bios_measurements", &len);
 	static const uint32_t counts[24] = { 13, 20, 4, 1, 5, 2, 1, 7, 53, 10, 0, 0, 0, 0, 3 };
 
 	(void)state;
@@ -115,7 +93,7 @@ static void test_evlog_secureboot(void **state)
 {
 	struct tt_evlog_claims *c = NULL;
 	size_t len;
-	uint8_t *log = slurp("binary_bios_measurements-secureboot", &len);
+	uint8_t *log = tt_test_slurp(TT_EVIDENCE_DATA, "binary_bios_measurements-secureboot", &len);
 
 	(void)state;
 	assert_int_equal(tt_evlog_parse(log, len, NULL, &c), 0);
@@ -141,8 +119,8 @@ static void test_evlog_bogus_and_truncated(void **state)
 {
 	struct tt_evlog_claims *c = NULL;
 	size_t len, blen;
-	uint8_t *bogus = slurp("binary_bios_measurements-bogus", &blen);
-	uint8_t *log = slurp("binary_bios_measurements", &len);
+	uint8_t *bogus = tt_test_slurp(TT_EVIDENCE_DATA, "binary_bios_measurements-bogus", &blen);
+	uint8_t *log = tt_test_slurp(TT_EVIDENCE_DATA, "binary_bios_measurements", &len);
 	static const size_t cuts[] = { 0, 3, 31, 40, 76, 77, 100, 1000, 20000 };
 
 	(void)state;
@@ -162,7 +140,7 @@ static void test_evlog_limits(void **state)
 	struct tt_evidence_limits lim;
 	struct tt_evlog_claims *c = NULL;
 	size_t len;
-	uint8_t *log = slurp("binary_bios_measurements", &len);
+	uint8_t *log = tt_test_slurp(TT_EVIDENCE_DATA, "binary_bios_measurements", &len);
 
 	(void)state;
 	tt_evidence_limits_default(&lim);
@@ -190,7 +168,7 @@ static void test_evlog_tamper(void **state)
 {
 	struct tt_evlog_claims *a = NULL, *b = NULL;
 	size_t len;
-	uint8_t *log = slurp("binary_bios_measurements", &len);
+	uint8_t *log = tt_test_slurp(TT_EVIDENCE_DATA, "binary_bios_measurements", &len);
 
 	(void)state;
 	assert_int_equal(tt_evlog_parse(log, len, NULL, &a), 0);
@@ -251,7 +229,7 @@ static void ima_check(const char *file, const char *sha1, const char *sha256,
 {
 	struct tt_ima_claims *c = NULL;
 	size_t len;
-	char *t = (char *)slurp(file, &len);
+	char *t = (char *)tt_test_slurp(TT_EVIDENCE_DATA, file, &len);
 
 	assert_int_equal(tt_ima_parse(t, len, NULL, &c), 0);
 	/* boot_aggregate is a violation in some logs (no TPM at boot): counted, replayed
@@ -286,7 +264,7 @@ static void test_ima_logs(void **state)
 	ima_check("ima-log-sha384", "3dfd156753bbf66afbb3c10b98bac02ed13b481c",
 		"35771508049511f8d3aef6691b528a1ea2fdcf13839dc0edceec1fa2ffb0737e", 1);
 
-	t = (char *)slurp("ima-log-sha384", &len);
+	t = (char *)tt_test_slurp(TT_EVIDENCE_DATA, "ima-log-sha384", &len);
 	assert_int_equal(tt_ima_parse(t, len, NULL, &c), 0);
 	assert_int_equal(c->nviolations, 1);
 	e = tt_ima_find(c, "/data");
@@ -300,7 +278,7 @@ static void test_ima_logs(void **state)
 	free(t);
 
 	/* "unknown:" is not a hash algorithm IMA has. */
-	t = (char *)slurp("ima-log-unknown", &len);
+	t = (char *)tt_test_slurp(TT_EVIDENCE_DATA, "ima-log-unknown", &len);
 	assert_int_equal(tt_ima_parse(t, len, NULL, &c), TT_ERR_NOT_SUPPORTED);
 	assert_null(c);
 	free(t);
@@ -310,7 +288,7 @@ static void test_ima_tamper(void **state)
 {
 	struct tt_ima_claims *c = NULL;
 	size_t len;
-	char *t = (char *)slurp("ima-log-sha256", &len);
+	char *t = (char *)tt_test_slurp(TT_EVIDENCE_DATA, "ima-log-sha256", &len);
 	char *p;
 
 	(void)state;
@@ -414,10 +392,10 @@ struct quote_files {
 static void quote_load(struct quote_files *q)
 {
 	memset(q, 0, sizeof(*q));
-	q->attest = slurp("quote.attest", &q->attest_len);
-	q->sig = slurp("quote.sig", &q->sig_len);
-	q->ak = slurp("quote.ak.der", &q->ak_len);
-	q->pcrv = slurp("quote.pcrs", &q->pcrv_len);
+	q->attest = tt_test_slurp(TT_EVIDENCE_DATA, "quote.attest", &q->attest_len);
+	q->sig = tt_test_slurp(TT_EVIDENCE_DATA, "quote.sig", &q->sig_len);
+	q->ak = tt_test_slurp(TT_EVIDENCE_DATA, "quote.ak.der", &q->ak_len);
+	q->pcrv = tt_test_slurp(TT_EVIDENCE_DATA, "quote.pcrs", &q->pcrv_len);
 	assert_int_equal(q->pcrv_len, 24 * 32);
 	unhex(trustee_nonce, q->nonce, 64);
 	for (unsigned i = 0; i < 24; i++)
@@ -526,7 +504,7 @@ static void test_check_pcrs(void **state)
 	uint16_t alg = 0;
 	unsigned pcr = 99;
 	size_t len;
-	uint8_t *log = slurp("binary_bios_measurements", &len);
+	uint8_t *log = tt_test_slurp(TT_EVIDENCE_DATA, "binary_bios_measurements", &len);
 
 	(void)state;
 	assert_int_equal(tt_evlog_parse(log, len, NULL, &c), 0);
@@ -714,7 +692,7 @@ static void test_quote_ecdsa(void **state)
 	in = built_input(&b);
 	{
 		size_t len;
-		uint8_t *rsa = slurp("quote.ak.der", &len);
+		uint8_t *rsa = tt_test_slurp(TT_EVIDENCE_DATA, "quote.ak.der", &len);
 
 		in.ak = rsa;
 		in.ak_len = len;

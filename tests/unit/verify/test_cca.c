@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cca.h"
+#include "slurp.h"
 #include "turtle/error.h"
 #include "util/hex.h"
 #include "verify.h"
@@ -28,28 +29,6 @@
 
 #define NOW 1748736000         /* 2025-06-01 */
 #define BEFORE_AIK 1704067200  /* 2024-01-01: before the AIK certificate */
-
-static uint8_t *
-slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	uint8_t *d;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", TT_VERIFY_DATA, name);
-	assert_non_null(f = fopen(path, "rbe"));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	assert_non_null(d = malloc((size_t)n + 1));
-	assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-	d[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return d;
-}
 
 static void
 unhex(const char *h, uint8_t *out, size_t n)
@@ -117,7 +96,7 @@ anchors_with(const char *file)
 	snprintf(path, sizeof(path), "%s/arm", tmpdir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/arm/cca-ta.json", tmpdir);
-	d = slurp(file, &n);
+	d = tt_test_slurp(TT_VERIFY_DATA, file, &n);
 	assert_non_null(f = fopen(path, "we"));
 	assert_int_equal(fwrite(d, 1, n, f), n);
 	fclose(f);
@@ -147,7 +126,7 @@ test_cca_token01(void **state)
 
 	(void)state;
 	memset(ch, 0xab, sizeof(ch));
-	tok = slurp("cca-token-01.cbor", &n);
+	tok = tt_test_slurp(TT_VERIFY_DATA, "cca-token-01.cbor", &n);
 	assert_int_equal(run("cca", tok, n, ch, 64, NULL, NULL, 0, NOW, &c, &chain), 0);
 	assert_string_equal(jget(c, "realm", "cca-realm-initial-measurement"), rimb64);
 	/* "The quick brown fox jumps over 13 lazy dogs.The quick brown fox " */
@@ -220,7 +199,7 @@ test_cca_token02_and_example(void **state)
 	/* "ABAB..." (0x41 0x42 repeated) */
 	for (int i = 0; i < 64; i++)
 		ch[i] = i % 2 == 0 ? 0x41 : 0x42;
-	tok = slurp("cca-token-02.cbor", &n);
+	tok = tt_test_slurp(TT_VERIFY_DATA, "cca-token-02.cbor", &n);
 	assert_int_equal(run("cca", tok, n, ch, 64, NULL, NULL, 0, NOW, &c, NULL), 0);
 	/* RIM 64 x 0x43 */
 	assert_string_equal(jget(c, "realm", "cca-realm-initial-measurement"),
@@ -242,7 +221,7 @@ test_cca_token02_and_example(void **state)
 
 	unhex("57e979ae2618de0c1ab73144c440d741cf9236dc9d52ed190053382a4d190252"
 	    "f9f0370403c35dcb155fb4362d73c66d5b0494bf939315d3dc52b8cdc8b85a96", ch, 64);
-	tok = slurp("cca-example-token.cbor", &n);
+	tok = tt_test_slurp(TT_VERIFY_DATA, "cca-example-token.cbor", &n);
 	assert_int_equal(run("cca", tok, n, ch, 64, NULL, NULL, 0, NOW, NULL, NULL), 0);
 	assert_int_equal(run("cca", tok, n, ch, 64,
 	    anchors_with("cca-example-cpak-pub.json"), NULL, 0, NOW, NULL, NULL), 0);
@@ -260,18 +239,18 @@ test_cca_claim_sets(void **state)
 	json_t *p = NULL;
 
 	(void)state;
-	d = slurp("realm-claims.cbor", &n);
+	d = tt_test_slurp(TT_VERIFY_DATA, "realm-claims.cbor", &n);
 	assert_int_equal(tt_cbor_decode(d, n, &m), 0);
 	assert_int_equal(tt_cca_realm_claims(m, &r), 0);
 	assert_int_equal(r.challenge[0], 0xab);
 	cbor_decref(&m);
 	free(d);
-	d = slurp("realm-claims-missing-challenge.cbor", &n);
+	d = tt_test_slurp(TT_VERIFY_DATA, "realm-claims-missing-challenge.cbor", &n);
 	assert_int_equal(tt_cbor_decode(d, n, &m), 0);
 	assert_int_equal(tt_cca_realm_claims(m, &r), TT_ERR_DATA_INVALID);
 	cbor_decref(&m);
 	free(d);
-	d = slurp("platform-claims.cbor", &n);
+	d = tt_test_slurp(TT_VERIFY_DATA, "platform-claims.cbor", &n);
 	assert_int_equal(tt_cbor_decode(d, n, &m), 0);
 	assert_int_equal(tt_cca_platform_claims(m, &p, ch, &chn, inst), 0);
 	assert_int_equal(inst[0], 0x01);
@@ -292,7 +271,7 @@ static uint8_t *
 virtcca_token(size_t *n)
 {
 	size_t hl;
-	uint8_t *h = slurp("virtcca.cbor", &hl), *b = malloc(hl / 2);
+	uint8_t *h = tt_test_slurp(TT_VERIFY_DATA, "virtcca.cbor", &hl), *b = malloc(hl / 2);
 
 	assert_int_equal(tt_hex_decode((const char *)h, hl, b, hl / 2, n), 0);
 	free(h);
@@ -310,7 +289,7 @@ test_virtcca(void **state)
 	(void)state;
 	tok = virtcca_token(&n);
 	assert_int_equal(n, 1431);
-	aik = slurp("virtcca_aik_cert.der", &an);
+	aik = tt_test_slurp(TT_VERIFY_DATA, "virtcca_aik_cert.der", &an);
 	assert_int_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, NOW, &c, &chain), 0);
 	assert_string_equal(jget(c, "vcca.cvm.rim", NULL),
 	    "7309ec52e2870938ffa6930793d61e55ab982a756111410829d6073f66c71708");
@@ -355,7 +334,7 @@ test_virtcca(void **state)
 	assert_int_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, BEFORE_AIK, NULL,
 	    NULL), TT_ERR_NOT_PERMITTED);
 	assert_int_not_equal(run("virtcca", tok, n, prefix, 8, NULL, NULL, 0, NOW, NULL, NULL), 0);
-	other = slurp("test-vcek.der", &on);
+	other = tt_test_slurp(TT_VERIFY_DATA, "test-vcek.der", &on);
 	assert_int_not_equal(run("virtcca", tok, n, prefix, 8, NULL, other, on, NOW, NULL, NULL),
 	    0);
 	free(other);

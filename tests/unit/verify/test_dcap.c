@@ -29,6 +29,7 @@
 
 #include "dcap.h"
 #include "dcap_internal.h"
+#include "slurp.h"
 #include "turtle/error.h"
 #include "util/b64.h"
 #include "util/hex.h"
@@ -44,29 +45,6 @@
 #define NOW_2025 1751328000        /* 2025-07-01T00:00:00Z: inside 2025-06-19..07-19 */
 #define NOW_2026 1772000000        /* 2026-02-25: inside the v5 collateral's window */
 
-static uint8_t *slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	uint8_t *d;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", TT_DCAP_DATA, name);
-	f = fopen(path, "rbe");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	d = malloc((size_t)n + 1);
-	assert_non_null(d);
-	assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	d[n] = 0;
-	*len = (size_t)n;
-	return d;
-}
-
 struct vec {
 	uint8_t *quote;
 	size_t qlen;
@@ -79,8 +57,8 @@ struct vec {
 static void vec_load(struct vec *v, const char *quote, const char *col)
 {
 	memset(v, 0, sizeof(*v));
-	v->quote = slurp(quote, &v->qlen);
-	v->coljson = (char *)slurp(col, &v->cjlen);
+	v->quote = tt_test_slurp(TT_DCAP_DATA, quote, &v->qlen);
+	v->coljson = (char *)tt_test_slurp(TT_DCAP_DATA, col, &v->cjlen);
 	assert_int_equal(tt_dcap_collateral_parse(v->coljson, v->cjlen, &v->col), 0);
 	v->root = tt_dcap_load_root(TT_DCAP_ROOT);
 	assert_non_null(v->root);
@@ -962,8 +940,8 @@ static void syn_load(struct vec *v, const char *col)
 
 	memset(v, 0, sizeof(*v));
 	snprintf(cpath, sizeof(cpath), "syn/collateral-%s.json", col);
-	v->quote = slurp("syn/tdx_quote_v5_td10", &v->qlen);
-	v->coljson = (char *)slurp(cpath, &v->cjlen);
+	v->quote = tt_test_slurp(TT_DCAP_DATA, "syn/tdx_quote_v5_td10", &v->qlen);
+	v->coljson = (char *)tt_test_slurp(TT_DCAP_DATA, cpath, &v->cjlen);
 	assert_int_equal(tt_dcap_collateral_parse(v->coljson, v->cjlen, &v->col), 0);
 	v->root = tt_dcap_load_root(TT_DCAP_DATA "/syn/root.pem");
 	assert_non_null(v->root);
@@ -1056,7 +1034,7 @@ static void test_synthetic_v5_ccel(void **state)
 
 	(void)state;
 	syn_load(&v, "ok");
-	log = slurp("syn/ccel.bin", &loglen);
+	log = tt_test_slurp(TT_DCAP_DATA, "syn/ccel.bin", &loglen);
 	memset(&in, 0, sizeof(in));
 	in.quote = v.quote;
 	in.quote_len = v.qlen;
@@ -1123,8 +1101,8 @@ static void test_synthetic_table(void **state)
 	(void)state;
 	syn_load(&v, "ok");
 	syn_load(&r, "level-revoked");
-	log = slurp("syn/ccel.bin", &loglen);
-	pemroot = slurp("syn/root.pem", &plen);
+	log = tt_test_slurp(TT_DCAP_DATA, "syn/ccel.bin", &loglen);
+	pemroot = tt_test_slurp(TT_DCAP_DATA, "syn/root.pem", &plen);
 	assert_non_null(mkdtemp(dir));
 	snprintf(sub, sizeof(sub), "%s/intel", dir);
 	assert_int_equal(mkdir(sub, 0700), 0);

@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "snp.h"
+#include "slurp.h"
 #include "turtle/error.h"
 #include "verify.h"
 
@@ -31,27 +32,6 @@
 #define NOW 1748736000        /* 2025-06-01T00:00:00Z: both keys valid */
 #define BEFORE_VCEK 1672531200 /* 2023-01-01: before the VCEK was issued */
 #define AFTER_VLEK 1767225600  /* 2026-01-01: the VLEK expired 2025-12-10 */
-
-static uint8_t *
-slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	uint8_t *d;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", TT_VERIFY_DATA, name);
-	assert_non_null(f = fopen(path, "rbe"));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	assert_non_null(d = malloc((size_t)n));
-	assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return d;
-}
 
 static const char *
 hexs(const uint8_t *p, size_t n)
@@ -75,10 +55,10 @@ setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
-	f->rep = slurp("test-report.bin", &f->rep_len);
-	f->vcek = slurp("test-vcek.der", &f->vcek_len);
-	f->vlrep = slurp("test-vlek-report.bin", &f->vlrep_len);
-	f->vlek = slurp("test-vlek.der", &f->vlek_len);
+	f->rep = tt_test_slurp(TT_VERIFY_DATA, "test-report.bin", &f->rep_len);
+	f->vcek = tt_test_slurp(TT_VERIFY_DATA, "test-vcek.der", &f->vcek_len);
+	f->vlrep = tt_test_slurp(TT_VERIFY_DATA, "test-vlek-report.bin", &f->vlrep_len);
+	f->vlek = tt_test_slurp(TT_VERIFY_DATA, "test-vlek.der", &f->vlek_len);
 	*state = f;
 	return 0;
 }
@@ -432,10 +412,10 @@ test_wrong_inputs(void **state)
 	    TT_VERIFY_F_ANY_VMPL, NULL, NULL, NULL), 0);
 	/* Trustee's two deliberately invalid VCEKs (other chips, not AMD-signed chains for
 	 * this report). */
-	bad = slurp("test-vcek-invalid-legacy.der", &bl);
+	bad = tt_test_slurp(TT_VERIFY_DATA, "test-vcek-invalid-legacy.der", &bl);
 	assert_int_not_equal(run(f->rep, f->rep_len, bad, bl, NOW, 0, NULL, NULL, NULL), 0);
 	free(bad);
-	bad = slurp("test-vcek-invalid-new.der", &bl);
+	bad = tt_test_slurp(TT_VERIFY_DATA, "test-vcek-invalid-new.der", &bl);
 	assert_int_not_equal(run(f->rep, f->rep_len, bad, bl, NOW, 0, NULL, NULL, NULL), 0);
 	free(bad);
 }
