@@ -576,6 +576,27 @@ int bench_raise_nofile(unsigned long want)
 	return rl.rlim_cur >= want ? 0 : -1;
 }
 
+uint8_t *bench_slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	uint8_t *d;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "rbe")) == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
+		fprintf(stderr, "bench: cannot read %s\n", path);
+		exit(1);
+	}
+	rewind(f);
+	if ((d = malloc((size_t)n + 1)) == NULL || fread(d, 1, (size_t)n, f) != (size_t)n)
+		exit(1);
+	fclose(f);
+	d[n] = 0;
+	*len = (size_t)n;
+	return d;
+}
+
 unsigned bench_opt_uint(const char *opt, const char *val, unsigned min, unsigned max)
 {
 	uint32_t v;

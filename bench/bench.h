@@ -117,6 +117,10 @@ int bench_raise_nofile(unsigned long want);
 /* Remove a scratch directory tree (best effort). */
 void bench_rmtree(const char *dir);
 
+/* The contents of dir/name in a new buffer (freed by the caller) followed by a NUL that
+ * *len does not count; exits with a message when the file cannot be read. */
+uint8_t *bench_slurp(const char *dir, const char *name, size_t *len);
+
 /* Checked decimal option value in [min, max]; exits with a message otherwise. */
 unsigned bench_opt_uint(const char *opt, const char *val, unsigned min, unsigned max);
 /* Default turtled path built next to this bench (set by meson), overridable. */

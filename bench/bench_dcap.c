@@ -45,25 +45,6 @@ struct ctx {
 	struct tt_dcap_quote q;
 };
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rbe");
-	uint8_t *d;
-	long n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
-		fprintf(stderr, "bench_dcap: cannot read %s\n", path);
-		exit(1);
-	}
-	rewind(f);
-	if ((d = malloc((size_t)n + 1)) == NULL || fread(d, 1, (size_t)n, f) != (size_t)n)
-		exit(1);
-	fclose(f);
-	d[n] = 0;
-	*len = (size_t)n;
-	return d;
-}
-
 static int op_raw(void *state)
 {
 	struct ctx *c = state;
@@ -123,13 +104,10 @@ static int op_table(void *state)
 
 static void load(struct ctx *c)
 {
-	char path[1024];
 	const unsigned char *p;
 
-	snprintf(path, sizeof(path), "%s/tdx_quote", BENCH_DCAP_DATA);
-	c->quote = slurp(path, &c->qlen);
-	snprintf(path, sizeof(path), "%s/tdx_quote_collateral.json", BENCH_DCAP_DATA);
-	c->coljson = (char *)slurp(path, &c->cjlen);
+	c->quote = bench_slurp(BENCH_DCAP_DATA, "tdx_quote", &c->qlen);
+	c->coljson = (char *)bench_slurp(BENCH_DCAP_DATA, "tdx_quote_collateral.json", &c->cjlen);
 	if (tt_dcap_collateral_parse(c->coljson, c->cjlen, &c->col) != 0 ||
 	    (c->root = tt_dcap_load_root(BENCH_DCAP_ROOT)) == NULL ||
 	    tt_dcap_quote_parse(c->quote, c->qlen, &c->q) != 0 ||

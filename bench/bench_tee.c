@@ -42,27 +42,6 @@ struct ctx {
 	size_t tbs_len[2], sig_len[2];
 };
 
-static uint8_t *
-slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	uint8_t *d;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", BENCH_TEE_DATA, name);
-	if ((f = fopen(path, "rbe")) == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
-		fprintf(stderr, "bench_tee: cannot read %s\n", path);
-		exit(1);
-	}
-	rewind(f);
-	if ((d = malloc((size_t)n + 1)) == NULL || fread(d, 1, (size_t)n, f) != (size_t)n)
-		exit(1);
-	fclose(f);
-	*len = (size_t)n;
-	return d;
-}
-
 static int
 ecdsa_verify(EVP_PKEY *k, const EVP_MD *md, const uint8_t *sig, size_t sl, const uint8_t *m,
     size_t ml)
@@ -179,9 +158,9 @@ setup(struct ctx *c)
 	json_error_t je;
 	json_t *jwk;
 
-	c->rep = slurp("test-report.bin", &c->rep_len);
-	c->vcek = slurp("test-vcek.der", &c->vcek_len);
-	c->tok = slurp("cca-token-01.cbor", &c->tok_len);
+	c->rep = bench_slurp(BENCH_TEE_DATA, "test-report.bin", &c->rep_len);
+	c->vcek = bench_slurp(BENCH_TEE_DATA, "test-vcek.der", &c->vcek_len);
+	c->tok = bench_slurp(BENCH_TEE_DATA, "cca-token-01.cbor", &c->tok_len);
 	p = c->vcek;
 	if ((x = d2i_X509(NULL, &p, (long)c->vcek_len)) == NULL)
 		exit(1);
