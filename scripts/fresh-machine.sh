@@ -12,8 +12,11 @@
 # Needs root (debootstrap, mount, chroot) and the package debootstrap.
 # The Debian mirror is the one this machine's apt uses (/etc/apt/sources.list and
 # sources.list.d); FRESH_MIRROR overrides it. Downloaded packages are kept in
-# build-fresh/cache (debootstrap's and apt's) so a second run on the same machine
-# downloads only what changed. The root itself is made anew on every run and removed at
+# /var/cache/turtle/fresh-machine (debootstrap's and apt's; FRESH_CACHE overrides it),
+# outside the checkout, so that a second run on the same machine, even from a new clone
+# as CI makes, downloads only what changed. The test data beside the checkout
+# (../shared, as CI lays it) is copied in beside the clone, so no test skips for want
+# of it. The root itself is made anew on every run and removed at
 # the end (FRESH_KEEP=1 keeps it for a look inside).
 #
 #   FRESH_DIR        work directory (default: build-fresh in the checkout)
@@ -29,7 +32,7 @@ top=$PWD
 suite=bookworm
 work=${FRESH_DIR:-$top/build-fresh}
 root=$work/root
-cache=$work/cache
+cache=${FRESH_CACHE:-/var/cache/turtle/fresh-machine}
 logs=$work/logs
 setup_timeout=${FRESH_SETUP_TIMEOUT:-900}
 demo_timeout=${FRESH_DEMO_TIMEOUT:-900}
@@ -200,6 +203,10 @@ git -C "$top" archive --format=tar --prefix=turtle/ -o "$work/checkout.tar" HEAD
 	fail "git archive HEAD" $?
 tar -x -C "$root/root" -f "$work/checkout.tar" || fail "copy the checkout to /root" $?
 chmod 0700 "$root/root"
+if [ -d "$top/../shared" ]; then
+	cp -a "$top/../shared" "$root/root/shared" || fail "copy ../shared to /root/shared" $?
+	chmod -R a+rX,go-w "$root/root/shared"
+fi
 cp "$work/checkout.tar" "$root/tmp/turtle-checkout.tar"
 say "checkout $head copied to /root/turtle"
 
