@@ -240,6 +240,37 @@ def kbs_runtime_binding(nonce, jwk):
     return hashlib.sha384(text.encode()).digest()
 
 
+def kbs_composite_binding(nonce, jwk):
+    """The report data for kbs-types CompositeEvidence: SHA-384 over the runtime data, which
+    then also carries "additional-evidence", in its RFC 8785 form (as Trustee's client
+    hashes it)."""
+    text = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha384(text.encode()).digest()
+
+
+def kbs_auth(d, tee):
+    """Open a KBS session for `tee`: (Cookie header value, the session's nonce)."""
+    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": tee,
+                                           "extra-params": ""})
+    assert r.status == 200, r
+    return "kbs-session-id=" + r.cookie("kbs-session-id"), r.json()["nonce"]
+
+
+def kbs_attest_composite(d, cookie, nonce, jwk, evidence):
+    """POST /kbs/v0/attest with `evidence` as the primary evidence of a CompositeEvidence."""
+    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+            "tee-evidence": {"primary_evidence": evidence, "additional_evidence": ""}}
+    return d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+
+
+def refvals(d, values):
+    """Add reference values {name: value} over the admin API."""
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": v} for k, v in values.items()]})
+    assert r.status == 201, r
+
+
 def problem(r, status):
     """Assert an RFC 7807 problem document with this status; return it."""
     assert r.status == status, r

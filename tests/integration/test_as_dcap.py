@@ -9,7 +9,6 @@ clock) refused. SGX: the same world's v3 quotes, native and KBS."""
 import base64
 import datetime
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -20,7 +19,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from as_harness import (as_bin, as_factory, b64url_dec, jwe_decrypt_rsa,  # noqa: E402,F401
-                        problem, rsa_tee_key, verify_jwt)
+                        kbs_attest_composite, kbs_auth, kbs_composite_binding, problem,
+                        refvals, rsa_tee_key, verify_jwt)
 import dcap_synth  # noqa: E402
 from dcap_synth import (MR_ENCLAVE, MR_SIGNER, MR_TD, PPID, SGX_ATTRIBUTES,  # noqa: E402
                         UTC, XFAM)
@@ -80,12 +80,6 @@ def reference_values():
     for i in range(4):
         rv["tdx.quote.body.rtmr_%d" % i] = rtmr[i].hex()
     return rv
-
-
-def refvals(d, values):
-    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
-        {"name": k, "value": v} for k, v in values.items()]})
-    assert r.status == 201, r
 
 
 def attest(d, nonce, evidence):
@@ -201,20 +195,10 @@ def test_tdx_kbs_releases_secret(tdx):
     d, w = tdx
     refvals(d, reference_values())
     assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "tdx",
-                                           "extra-params": ""})
-    assert r.status == 200, r
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "tdx")
     priv, jwk = rsa_tee_key()
-    # The report data is SHA-384 of the runtime data's RFC 8785 form, as Trustee's client
-    # computes it (kbs-types CompositeEvidence adds "additional-evidence").
-    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
-                    sort_keys=True, separators=(",", ":"))
-    ev = w.evidence(hashlib.sha384(rd.encode()).digest())
-    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
-            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
-    r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+    ev = w.evidence(kbs_composite_binding(nonce, jwk))
+    r = kbs_attest_composite(d, cookie, nonce, jwk, ev)
     assert r.status == 200, r
     _, claims = verify_jwt(r.json()["token"], d.jwks())
     assert claims["submods"]["tdx"]["ear.status"] == "affirming"
@@ -226,10 +210,7 @@ def test_tdx_kbs_releases_secret(tdx):
 def test_tdx_kbs_unbound_evidence_refused(tdx):
     d, w = tdx
     refvals(d, reference_values())
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "tdx",
-                                           "extra-params": ""})
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "tdx")
     _, jwk = rsa_tee_key()
     ev = w.evidence(hashlib.sha384(b"something else").digest())
     body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk}, "tee-evidence": ev}
@@ -309,17 +290,10 @@ def test_sgx_debug_enclave_not_affirming(tdx):
     assert r.json()["status"] == "contraindicated", sub
     assert any("attributes.flags" in x for x in sub["turtle.reasons"]), sub
     assert d.admin("POST", "/v1/resources/default/key/k3", raw=SECRET).status == 201
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "sgx",
-                                           "extra-params": ""})
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "sgx")
     _, jwk = rsa_tee_key()
-    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
-                    sort_keys=True, separators=(",", ":"))
-    ev = w.w.evidence_sgx(hashlib.sha384(rd.encode()).digest(), attributes=dbg)
-    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
-            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
-    assert d.request("POST", "/kbs/v0/attest", body, cookie=cookie).status == 200
+    ev = w.w.evidence_sgx(kbs_composite_binding(nonce, jwk), attributes=dbg)
+    assert kbs_attest_composite(d, cookie, nonce, jwk, ev).status == 200
     r = d.request("GET", "/kbs/v0/resource/default/key/k3", cookie=cookie)
     assert r.status in (401, 403), r
 
@@ -328,18 +302,10 @@ def test_sgx_kbs_releases_secret(tdx):
     d, w = tdx
     refvals(d, sgx_reference_values())
     assert d.admin("POST", "/v1/resources/default/key/k2", raw=SECRET).status == 201
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "sgx",
-                                           "extra-params": ""})
-    assert r.status == 200, r
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "sgx")
     priv, jwk = rsa_tee_key()
-    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
-                    sort_keys=True, separators=(",", ":"))
-    ev = w.w.evidence_sgx(hashlib.sha384(rd.encode()).digest())
-    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
-            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
-    r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+    ev = w.w.evidence_sgx(kbs_composite_binding(nonce, jwk))
+    r = kbs_attest_composite(d, cookie, nonce, jwk, ev)
     assert r.status == 200, r
     _, claims = verify_jwt(r.json()["token"], d.jwks())
     assert claims["submods"]["sgx"]["ear.status"] == "affirming"

@@ -16,8 +16,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from as_harness import (as_bin, as_factory, b64url, b64url_dec,  # noqa: E402,F401
-                        jwe_decrypt_rsa, kbs_runtime_binding, problem, rsa_tee_key,
-                        verify_jwt)
+                        jwe_decrypt_rsa, kbs_attest_composite, kbs_auth,
+                        kbs_composite_binding, kbs_runtime_binding, problem, refvals,
+                        rsa_tee_key, verify_jwt)
 from snp_synth import CHIP_ID, MEASUREMENT, SnpWorld, reference_values  # noqa: E402
 from cca_synth import CcaWorld  # noqa: E402
 from cca_synth import reference_values as cca_reference_values  # noqa: E402
@@ -43,12 +44,6 @@ def snp(as_factory, world):
 
 def attest(d, tee, nonce, evidence):
     return d.request("POST", "/v1/attest", {"nonce": nonce, "tee": tee, "evidence": evidence})
-
-
-def refvals(d, values):
-    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
-        {"name": k, "value": v} for k, v in values.items()]})
-    assert r.status == 201, r
 
 
 def test_snp_native_affirming(snp):
@@ -168,20 +163,10 @@ def test_snp_kbs_releases_secret(snp):
     d, w = snp
     refvals(d, reference_values())
     assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "snp",
-                                           "extra-params": ""})
-    assert r.status == 200, r
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "snp")
     priv, jwk = rsa_tee_key()
-    # kbs-types CompositeEvidence: the report data is SHA-384 of the JCS runtime data,
-    # which then carries "additional-evidence" too (as Trustee's client hashes it).
-    rd = json.dumps({"additional-evidence": "", "nonce": nonce, "tee-pubkey": jwk},
-                    sort_keys=True, separators=(",", ":"))
-    ev = w.evidence(hashlib.sha384(rd.encode()).digest())
-    body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
-            "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}}
-    r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+    ev = w.evidence(kbs_composite_binding(nonce, jwk))
+    r = kbs_attest_composite(d, cookie, nonce, jwk, ev)
     assert r.status == 200, r
     _, claims = verify_jwt(r.json()["token"], d.jwks())
     assert claims["submods"]["snp"]["ear.status"] == "affirming"
@@ -192,10 +177,7 @@ def test_snp_kbs_releases_secret(snp):
 
 def test_snp_kbs_unbound_evidence_refused(snp):
     d, w = snp
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "snp",
-                                           "extra-params": ""})
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "snp")
     _, jwk = rsa_tee_key()
     ev = w.evidence(hashlib.sha384(b"something else").digest())
     body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk}, "tee-evidence": ev}
@@ -275,10 +257,7 @@ def test_cca_debug_lifecycle_not_affirming(as_factory, cca):
         assert any("cca-platform-lifecycle" in x
                    for x in claims["submods"]["cca"]["turtle.reasons"]), claims
     assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "cca",
-                                           "extra-params": ""})
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "cca")
     _, jwk = rsa_tee_key()
     body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
             "tee-evidence": cca.evidence(kbs_runtime_binding(nonce, jwk), lifecycle=0x5000)}
@@ -298,11 +277,7 @@ def test_cca_kbs_releases_secret(as_factory, cca):
     d = as_factory(extra_args=("--tee-anchors", cca.anchors))
     cca_refvals(d, cca_reference_values())
     assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
-    r = d.request("POST", "/kbs/v0/auth", {"version": "0.1.0", "tee": "cca",
-                                           "extra-params": ""})
-    assert r.status == 200, r
-    cookie = "kbs-session-id=" + r.cookie("kbs-session-id")
-    nonce = r.json()["nonce"]
+    cookie, nonce = kbs_auth(d, "cca")
     priv, jwk = rsa_tee_key()
     body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
             "tee-evidence": cca.evidence(kbs_runtime_binding(nonce, jwk))}
