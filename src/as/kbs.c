@@ -21,7 +21,7 @@
  *   GET  /kbs/v0/resource/<repo>/<type>/<tag>  -> flattened JWE (kbs-types Response) of
  *                        the resource encrypted to the session's tee-pubkey. Without a
  *                        resource policy, only after an affirming attestation in this
- *                        session (else 401; unknown 404). With one (PUT
+ *                        session (else 401; unknown 404). With one (POST
  *                        /v1/resource-policy), the Rego policy decides over the claims of
  *                        the token this session was issued and the path, as Trustee's KBS
  *                        does; no token 401, refused or failed 403.
@@ -41,8 +41,8 @@
 
 #include "evidence.h"
 #include "http.h"
-#include "rego_engine.h"
 #include "json.h"
+#include "rego_engine.h"
 #include "turtle/error.h"
 #include "util/hex.h"
 #include "util/log.h"
