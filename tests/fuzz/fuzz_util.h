@@ -52,7 +52,16 @@ fuzz_lsan_scan_secure_heap(void)
 	}
 	p = (unsigned long)probe;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= p && p < hi) {
+		/* "start-end perms ...": two hex addresses, checked by strtoul's end pointers */
+		char *e1, *e2;
+
+		lo = strtoul(line, &e1, 16);
+		if (e1 == line || *e1 != '-')
+			continue;
+		hi = strtoul(e1 + 1, &e2, 16);
+		if (e2 == e1 + 1 || *e2 != ' ')
+			continue;
+		if (lo <= p && p < hi) {
 			__lsan_register_root_region((void *)lo, hi - lo);
 			break;
 		}

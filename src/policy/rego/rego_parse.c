@@ -636,10 +636,11 @@ static struct rterm *p_primary(struct lx *l, bool no_bar)
 			struct rv *v = l->sval;
 			struct rv *nv;
 			if (v->s) {
-				char *s = rg_alloc(l->a, strlen(v->s) + 2);
+				size_t n = strlen(v->s);
+				char *s = rg_alloc(l->a, n + 2);
 				s[0] = '-';
-				strcpy(s + 1, v->s);
-				nv = rv_num_text(l->a, s, strlen(s));
+				memcpy(s + 1, v->s, n + 1);
+				nv = rv_num_text(l->a, s, n + 1);
 			} else if (v->isint && v->i != INT64_MIN) {
 				nv = rv_int(l->a, -v->i);
 			} else {
