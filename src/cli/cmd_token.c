@@ -10,6 +10,8 @@
 
 #include "cli.h"
 #include "turtle/token.h"
+#include "util/b64.h"
+#include "util/hex.h"
 #include "util/num.h"
 
 #define TOKEN_MAX (256u * 1024u)
@@ -43,53 +45,18 @@ read_text(const char *path, size_t max, char **out)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Hex nonce bytes -> the base64url text turtle-as puts in eat_nonce. */
+/* Hex nonce bytes (1..64) -> the base64url text turtle-as puts in eat_nonce. */
 static char *
 hex_to_b64url(const char *hex)
 {
-	static const char map[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t hl = strlen(hex), n = hl / 2, i, o = 0;
 	uint8_t b[64];
-	char *s;
+	size_t n;
+	char *s = NULL;
 
-	if (hl == 0 || hl % 2 != 0 || n > sizeof(b))
+	if (tt_hex_decode(hex, strlen(hex), b, sizeof(b), &n) != 0 || n == 0)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		int h = hexval((unsigned char)hex[2 * i]), l = hexval((unsigned char)hex[2 * i + 1]);
-
-		if (h < 0 || l < 0)
-			return NULL;
-		b[i] = (uint8_t)(h << 4 | l);
-	}
-	if ((s = malloc((n + 2) / 3 * 4 + 1)) == NULL)
+	if (tt_b64_encode_dup(b, n, TT_B64_URL, &s) != 0)
 		return NULL;
-	for (i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)b[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)b[i + 1] << 8;
-		if (i + 2 < n)
-			v |= b[i + 2];
-		s[o++] = map[v >> 18 & 63];
-		s[o++] = map[v >> 12 & 63];
-		if (i + 1 < n)
-			s[o++] = map[v >> 6 & 63];
-		if (i + 2 < n)
-			s[o++] = map[v & 63];
-	}
-	s[o] = '\0';
 	return s;
 }
 

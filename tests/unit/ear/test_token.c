@@ -205,6 +205,20 @@ test_cli(void **state)
 		free(out);
 	}
 	{
+		/* the same nonce as hex: its base64url form is what eat_nonce holds */
+		const char *a[] = { "token", "verify", "--jwks", jwks, "--now", "1700000010",
+			"--nonce-hex", "666F722D7468652D636C692D74657374", "--in", tok, NULL };
+		assert_int_equal(run_cli(f, &out, a), 0);
+		assert_non_null(strstr(out, "token: valid"));
+		free(out);
+	}
+	{
+		const char *a[] = { "token", "verify", "--jwks", jwks, "--nonce-hex", "0g",
+			"--in", tok, NULL };
+		assert_int_equal(run_cli(f, &out, a), 2);
+		free(out);
+	}
+	{
 		/* token given as an argument, with its signature damaged */
 		snprintf(bad, sizeof(bad), "%s", f->token);
 		bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == 'A' ? 'B' : 'A';
