@@ -1,5 +1,5 @@
 /*
- * bench_tee: SEV-SNP and Arm CCA verifications per second (the verifier library, as
+ * bench_tee: SEV-SNP, Arm CCA and virtCCA verifications per second (the verifier library, as
  * `turtle verify` and turtle-as call it) against the raw signature cost they stand on,
  * measured in alternating slices of the same run:
  *
@@ -11,6 +11,10 @@
  *   cca-raw   the two ECDSA P-384 verifications of a CCA token (platform by the CPAK,
  *             realm by the RAK) over Sig_structures built beforehand
  *   cca       tt_verify("cca") of Veraison's cca-token-01 with the built-in anchors
+ *   vcca-raw  the PS256 verification of secGear's virtCCA sample CVM token by the key in
+ *             its claim 44237 (the token's one signature; the sample has no platform token)
+ *   vcca      tt_verify("virtcca") of that sample with its AIK certificate as collateral
+ *             bytes and the built-in Huawei anchors
  *
  * Prints each mode's rate, p50/p99 and the ratio to its raw cost.
  *
@@ -24,11 +28,13 @@
 #include <openssl/x509.h>
 
 #include "bench.h"
+#include "util/hex.h"
 #include "cca.h"
 #include "cose.h"
 #include "verify.h"
 
 #define NOW 1748736000   /* 2025-06-01 */
+#define NMODES 6
 
 struct ctx {
 	uint8_t *rep, *vcek, *tok;
@@ -40,6 +46,12 @@ struct ctx {
 	EVP_PKEY *ck[2];
 	uint8_t *tbs[2], *sig[2];
 	size_t tbs_len[2], sig_len[2];
+	/* virtCCA: the token, its AIK, and the CVM COSE_Sign1 with its key */
+	uint8_t *vtok, *aik;
+	size_t vtok_len, aik_len;
+	cbor_item_t *vitem;
+	struct tt_cose_sign1 vcvm;
+	EVP_PKEY *vkey;
 };
 
 static int
@@ -103,6 +115,81 @@ op_cca(void *s)
 	r = tt_verify(tt_verifier_find("cca"), &in, &res);
 	tt_verify_result_clear(&res);
 	return r;
+}
+
+static int
+op_vcca_raw(void *s)
+{
+	struct ctx *c = s;
+
+	return tt_cose_sign1_verify(&c->vcvm, c->vkey);
+}
+
+static int
+op_vcca(void *s)
+{
+	static const uint8_t prefix[8] = { 0x78, 0x3c, 0x7f, 0x3e, 0x50, 0xbf, 0xff, 0xff };
+	struct ctx *c = s;
+	struct tt_verify_trust t = { .collateral = c->aik, .collateral_len = c->aik_len };
+	struct tt_verify_in in = { .evidence = c->vtok, .evidence_len = c->vtok_len,
+		.binding = prefix, .binding_len = sizeof(prefix), .now = NOW, .trust = &t };
+	struct tt_verify_result res;
+	int r = tt_verify(tt_verifier_find("virtcca"), &in, &res);
+
+	tt_verify_result_clear(&res);
+	return r;
+}
+
+/* The CVM token's COSE_Sign1 and the key of its claim 44237 (an RSA SubjectPublicKeyInfo
+ * in the sample; the payload is the claims map wrapped in byte strings). */
+static void
+vcca_setup(struct ctx *c)
+{
+	struct tt_cca_collection col;
+	cbor_item_t *m = NULL, *next;
+	const uint8_t *p;
+	const unsigned char *q;
+	char *hex;
+	size_t n;
+
+	hex = (char *)bench_slurp(BENCH_TEE_DATA, "virtcca.cbor", &n);   /* hex text */
+	while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
+		n--;
+	if ((c->vtok = malloc(n / 2 + 1)) == NULL ||
+	    tt_hex_decode(hex, n, c->vtok, n / 2 + 1, &c->vtok_len) != 0) {
+		fprintf(stderr, "bench_tee: virtcca.cbor is not hex\n");
+		exit(1);
+	}
+	free(hex);
+	c->aik = bench_slurp(BENCH_TEE_DATA, "virtcca_aik_cert.der", &c->aik_len);
+	if (tt_cca_collection_parse(c->vtok, c->vtok_len, &col) != 0 || col.realm == NULL ||
+	    tt_cose_sign1_parse(col.realm, col.realm_len, &c->vitem, &c->vcvm) != 0 ||
+	    tt_cbor_decode(c->vcvm.payload, c->vcvm.payload_len, &m) != 0)
+		goto bad;
+	while (cbor_isa_bytestring(m)) {
+		if (tt_cbor_bytes(m, 0, &p, &n) != 0 || tt_cbor_decode(p, n, &next) != 0)
+			exit(1);
+		cbor_decref(&m);
+		m = next;
+	}
+	for (size_t i = 0; cbor_isa_map(m) && i < cbor_map_size(m); i++) {
+		struct cbor_pair *h = cbor_map_handle(m);
+		int64_t k;
+
+		if (tt_cbor_int(h[i].key, &k) == 0 && k == 44237 &&
+		    tt_cbor_bytes(h[i].value, 0, &p, &n) == 0) {
+			q = p;
+			c->vkey = d2i_PUBKEY(NULL, &q, (long)n);
+		}
+	}
+	cbor_decref(&m);
+	/* vcvm points into c->vitem, decoded from its own copy of the bytes */
+	tt_cca_collection_clear(&col);
+	if (c->vkey != NULL)
+		return;
+bad:
+	fprintf(stderr, "bench_tee: the virtCCA sample does not parse\n");
+	exit(1);
 }
 
 /* Sig_structure bytes and DER signature of one COSE_Sign1, for the raw baseline. */
@@ -188,7 +275,9 @@ setup(struct ctx *c)
 	cbor_decref(&rm);
 	cbor_decref(&ri);
 	tt_cca_collection_clear(&col);
-	if (op_snp_raw(c) != 0 || op_snp(c) != 0 || op_cca_raw(c) != 0 || op_cca(c) != 0) {
+	vcca_setup(c);
+	if (op_snp_raw(c) != 0 || op_snp(c) != 0 || op_cca_raw(c) != 0 || op_cca(c) != 0 ||
+	    op_vcca_raw(c) != 0 || op_vcca(c) != 0) {
 		fprintf(stderr, "bench_tee: a mode fails on the vectors\n");
 		exit(1);
 	}
@@ -199,8 +288,9 @@ main(int argc, char **argv)
 {
 	unsigned seconds = 4, threads[4] = { 1, 2 }, nt = 2;
 	struct ctx c;
-	const char *names[4] = { "snp-raw", "snp", "cca-raw", "cca" };
-	int (*ops[4])(void *) = { op_snp_raw, op_snp, op_cca_raw, op_cca };
+	const char *names[NMODES] = { "snp-raw", "snp", "cca-raw", "cca", "vcca-raw", "vcca" };
+	int (*ops[NMODES])(void *) = { op_snp_raw, op_snp, op_cca_raw, op_cca, op_vcca_raw,
+		op_vcca };
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
@@ -224,19 +314,19 @@ main(int argc, char **argv)
 	printf("%7s  %-8s %12s %9s %9s %8s\n", "threads", "mode", "ops/s", "p50 us", "p99 us",
 	    "ratio");
 	for (unsigned t = 0; t < nt; t++) {
-		struct bench_result r[4];
-		struct bench_ops o[4];
+		struct bench_result r[NMODES];
+		struct bench_ops o[NMODES];
 		unsigned slice = 250, slices = seconds * 1000 / slice;
 
-		for (int m = 0; m < 4; m++) {
+		for (int m = 0; m < NMODES; m++) {
 			o[m] = (struct bench_ops){ .op = ops[m], .arg = &c };
 			bench_result_init(&r[m], threads[t], 0);
 		}
 		for (unsigned s = 0; s < slices; s++)
-			for (int m = 0; m < 4; m++)
+			for (int m = 0; m < NMODES; m++)
 				if (bench_run_more(&o[m], 50, slice, &r[m]) != 0)
 					return 1;
-		for (int m = 0; m < 4; m++) {
+		for (int m = 0; m < NMODES; m++) {
 			bench_result_finish(&r[m]);
 			if (r[m].errors != 0) {
 				fprintf(stderr, "bench_tee: %s: %llu errors\n", names[m],
@@ -244,7 +334,7 @@ main(int argc, char **argv)
 				return 1;
 			}
 		}
-		for (int m = 0; m < 4; m++) {
+		for (int m = 0; m < NMODES; m++) {
 			double base = r[m & ~1].ops_per_s;
 
 			if (m % 2 == 0)

@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "memo.h"
 #include "snp.h"
 #include "turtle/error.h"
 #include "util/buf.h"
@@ -185,19 +186,14 @@ guid_eq(const uint8_t *g, const uint8_t want[16])
 static int
 push_der(STACK_OF(X509) *sk, const uint8_t *p, size_t n)
 {
-	const unsigned char *q = p;
 	X509 *c;
+	int e;
 
-	if (n > TT_VERIFY_MAX_COLLATERAL || (c = d2i_X509(NULL, &q, (long)n)) == NULL) {
-		ERR_clear_error();
-		return TT_ERR_DATA_INVALID;
-	}
-	/* The table's length may round up the certificate; nothing else may follow it. */
-	for (const unsigned char *t = q; t < p + n; t++)
-		if (*t != 0) {
-			X509_free(c);
-			return TT_ERR_DATA_INVALID;
-		}
+	/* The table's length may round up the certificate; nothing else may follow it. A
+	 * VCEK seen before is not parsed again: parsing costs a sixth of its report's
+	 * signature. */
+	if ((e = tt_verify_memo_x509(p, n, true, &c)) != 0)
+		return e == TT_ERR_LIMIT ? TT_ERR_DATA_INVALID : e;
 	if (!sk_X509_push(sk, c)) {
 		X509_free(c);
 		return TT_ERR_NO_MEMORY;
@@ -386,80 +382,22 @@ vendor_load(const struct tt_verify_trust *t, enum snp_gen g, struct vendor *v)
 }
 
 /*
- * Chains that verified, remembered by the SHA-256 of ARK, intermediate and key
- * certificate together with the window in which all three are valid: a report signed by a
- * VCEK seen before costs its own signature, not the three RSA-4096 verifications of its
- * chain again. Only successes are kept; a time outside the window verifies afresh.
+ * Chains that verified are remembered (memo.h) by the SHA-256 of ARK, intermediate and key
+ * certificate, with the window in which all three are valid: a report signed by a VCEK
+ * seen before costs its own signature, not the three RSA-4096 verifications of its chain
+ * again. A time outside the window verifies afresh.
  */
-#define MEMO_SLOTS 64
-struct chain_memo {
-	uint8_t key[32];
-	int gen;
-	int64_t from, to;
-	bool used;
-};
-static struct chain_memo memo[MEMO_SLOTS];
-static unsigned memo_next;
-static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int
-chain_key(X509 *ark, X509 *mid, X509 *vek, uint8_t key[32], int64_t *from, int64_t *to)
+chain_key(int gen, X509 *ark, X509 *mid, X509 *vek, uint8_t key[32], int64_t *from,
+    int64_t *to)
 {
+	static const char *const tag[] = { "snp-chain-milan", "snp-chain-genoa",
+		"snp-chain-turin" };
 	X509 *c[3] = { ark, mid, vek };
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t h[32];
-	unsigned int n;
-	int e = TT_ERR_NO_MEMORY;
 
-	*from = INT64_MIN;
-	*to = INT64_MAX;
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		goto out;
-	for (int i = 0; i < 3; i++) {
-		struct tm tb, ta;
-
-		if (!X509_digest(c[i], EVP_sha256(), h, &n) || EVP_DigestUpdate(md, h, n) != 1 ||
-		    ASN1_TIME_to_tm(X509_get0_notBefore(c[i]), &tb) != 1 ||
-		    ASN1_TIME_to_tm(X509_get0_notAfter(c[i]), &ta) != 1)
-			goto out;
-		if ((int64_t)timegm(&tb) > *from)
-			*from = (int64_t)timegm(&tb);
-		if ((int64_t)timegm(&ta) < *to)
-			*to = (int64_t)timegm(&ta);
-	}
-	if (EVP_DigestFinal_ex(md, key, &n) != 1)
-		goto out;
-	e = 0;
-out:
-	ERR_clear_error();
-	EVP_MD_CTX_free(md);
-	return e;
-}
-
-static bool
-memo_hit(const uint8_t key[32], int gen, int64_t now)
-{
-	bool hit = false;
-
-	pthread_mutex_lock(&memo_lock);
-	for (unsigned i = 0; i < MEMO_SLOTS && !hit; i++)
-		hit = memo[i].used && memo[i].gen == gen && memcmp(memo[i].key, key, 32) == 0 &&
-		    now >= memo[i].from && now <= memo[i].to;
-	pthread_mutex_unlock(&memo_lock);
-	return hit;
-}
-
-static void
-memo_put(const uint8_t key[32], int gen, int64_t from, int64_t to)
-{
-	pthread_mutex_lock(&memo_lock);
-	memcpy(memo[memo_next].key, key, 32);
-	memo[memo_next].gen = gen;
-	memo[memo_next].from = from;
-	memo[memo_next].to = to;
-	memo[memo_next].used = true;
-	memo_next = (memo_next + 1) % MEMO_SLOTS;
-	pthread_mutex_unlock(&memo_lock);
+	if (gen < 0 || (size_t)gen >= sizeof(tag) / sizeof(tag[0]))
+		return TT_ERR_INVALID_ARGUMENT;
+	return tt_verify_memo_certs_key(tag[gen], c, 3, key, from, to);
 }
 
 /* A CRL from AMD's KDS: signed by the ARK, current at `now`; refuses listed certificates. */
@@ -895,8 +833,8 @@ snp_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 			e = tt_verify_fail(res, TT_ERR_NO_MEMORY, "out of memory");
 			goto out;
 		}
-		if (chain_key(v.ark, mid, vek, mkey, &mfrom, &mto) == 0 &&
-		    memo_hit(mkey, i, in->now)) {
+		if (chain_key(i, v.ark, mid, vek, mkey, &mfrom, &mto) == 0 &&
+		    tt_verify_memo_get(TT_VERIFY_MEMO_CHAIN, mkey, in->now, NULL)) {
 			g = (enum snp_gen)i;
 			cached = true;
 			break;
@@ -908,8 +846,8 @@ snp_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 		if ((e = tt_verify_x509_chain(vek, inter, anchors, NULL, in->now, &why)) == 0 &&
 		    X509_check_issued(mid, vek) == X509_V_OK) {
 			g = (enum snp_gen)i;
-			if (chain_key(v.ark, mid, vek, mkey, &mfrom, &mto) == 0)
-				memo_put(mkey, i, mfrom, mto);
+			if (chain_key(i, v.ark, mid, vek, mkey, &mfrom, &mto) == 0)
+				tt_verify_memo_put(TT_VERIFY_MEMO_CHAIN, mkey, mfrom, mto, NULL);
 			break;
 		}
 		if (e == TT_ERR_NOT_PERMITTED)

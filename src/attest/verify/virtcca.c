@@ -15,6 +15,7 @@
  * Collateral: the AIK certificate (DER or PEM) as trust->collateral, or "aik.der" /
  * "aik.pem" in trust->collateral_dir.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "cca.h"
+#include "memo.h"
 #include "turtle/error.h"
 #include "verify.h"
 
@@ -77,89 +79,211 @@ cvm_payload(const struct tt_cose_sign1 *s, cbor_item_t **out)
 	return 0;
 }
 
-/* The CVM key: an RSA (or EC) SubjectPublicKeyInfo, else a raw P-521 point. */
+/* The CVM key: an RSA (or EC) SubjectPublicKeyInfo, else a raw P-521 point. A key seen
+ * before is taken from the memo: parsing an RSA key costs as much as verifying with it. */
 static int
 cvm_key(const uint8_t *p, size_t n, EVP_PKEY **out)
 {
 	const unsigned char *q = p;
-	EVP_PKEY *k = d2i_PUBKEY(NULL, &q, (long)n);
+	EVP_PKEY *k = NULL;
+	uint8_t mk[32];
+	bool memo = tt_verify_memo_key("virtcca-cvm-key", &p, &n, 1, mk) == 0;
+	int e = 0;
 
+	if (memo && tt_verify_memo_get(TT_VERIFY_MEMO_KEY, mk, 0, out) && *out != NULL)
+		return 0;
+	k = d2i_PUBKEY(NULL, &q, (long)n);
 	ERR_clear_error();
-	if (k != NULL && q == p + n) {
-		*out = k;
+	if (k == NULL || q != p + n) {
+		EVP_PKEY_free(k);
+		k = NULL;
+		e = n == 133 ? tt_ec_point_pkey(p, n, &k) : TT_ERR_DATA_INVALID;
+	}
+	if (e != 0)
+		return e;
+	if (memo)
+		tt_verify_memo_put(TT_VERIFY_MEMO_KEY, mk, INT64_MIN, INT64_MAX, k);
+	*out = k;
+	return 0;
+}
+
+/* The AIK certificate's bytes (DER or PEM), from the evidence's collateral or the
+ * collateral directory; *d is the caller's to free. */
+static int
+load_aik(const struct tt_verify_trust *t, uint8_t **d, size_t *n)
+{
+	int e;
+
+	if (t != NULL && t->collateral != NULL && t->collateral_len > 0) {
+		if ((*d = malloc(t->collateral_len)) == NULL)
+			return TT_ERR_NO_MEMORY;
+		memcpy(*d, t->collateral, t->collateral_len);
+		*n = t->collateral_len;
 		return 0;
 	}
-	EVP_PKEY_free(k);
-	if (n == 133)
-		return tt_ec_point_pkey(p, n, out);
-	return TT_ERR_DATA_INVALID;
+	e = tt_verify_collateral_file(t, "aik.der", d, n);
+	if (e == TT_ERR_DOES_NOT_EXIST)
+		e = tt_verify_collateral_file(t, "aik.pem", d, n);
+	return e;
+}
+
+static const char *const ca_names[2][2] = {
+	{ "huawei/equipment-root-ca.pem", "huawei/it-product-ca.pem" },
+	{ "huawei/eccp521-root.pem", "huawei/eccp521-sub.pem" },
+};
+
+/* A Huawei root and sub CA, with what every verification under them needs: the memo key
+ * of the pair, their common validity window and the root's fingerprint. */
+struct cas {
+	STACK_OF(X509) *root, *sub;
+	uint8_t key[32];
+	int64_t from, to;
+	char fp[65];
+};
+
+static struct cas builtin;
+static int builtin_err;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void
+cas_clear(struct cas *c)
+{
+	sk_X509_pop_free(c->root, X509_free);
+	sk_X509_pop_free(c->sub, X509_free);
+	c->root = c->sub = NULL;
 }
 
 static int
-load_aik(const struct tt_verify_trust *t, X509 **out)
+parse_anchor(const struct tt_verify_trust *t, const char *name, STACK_OF(X509) **out)
 {
-	STACK_OF(X509) *sk = NULL;
 	uint8_t *d = NULL;
 	size_t n;
 	int e;
 
-	if (t != NULL && t->collateral != NULL && t->collateral_len > 0) {
-		e = tt_verify_certs_parse(t->collateral, t->collateral_len, &sk);
-	} else {
-		e = tt_verify_collateral_file(t, "aik.der", &d, &n);
-		if (e == TT_ERR_DOES_NOT_EXIST)
-			e = tt_verify_collateral_file(t, "aik.pem", &d, &n);
-		if (e == 0)
-			e = tt_verify_certs_parse(d, n, &sk);
-		free(d);
-	}
-	if (e != 0)
-		return e;
-	if (sk_X509_num(sk) != 1) {
-		sk_X509_pop_free(sk, X509_free);
-		return TT_ERR_DATA_INVALID;
-	}
-	*out = sk_X509_shift(sk);
-	sk_X509_free(sk);
-	return 0;
+	if ((e = tt_verify_anchor(t, name, &d, &n)) == 0)
+		e = tt_verify_certs_parse(d, n, out);
+	free(d);
+	return e;
 }
 
-/* The AIK up to Huawei's root through the IT Product CA, at `now`. RSA AIKs only: the
- * P-521 pair secGear names is not public (an anchors directory may supply it). */
 static int
-check_aik(const struct tt_verify_in *in, struct tt_verify_result *res, X509 *aik)
+cas_parse(const struct tt_verify_trust *t, int ec, struct cas *c)
 {
-	static const char *const names[2][2] = {
-		{ "huawei/equipment-root-ca.pem", "huawei/it-product-ca.pem" },
-		{ "huawei/eccp521-root.pem", "huawei/eccp521-sub.pem" },
-	};
-	STACK_OF(X509) *root = NULL, *sub = NULL;
-	EVP_PKEY *k = X509_get0_pubkey(aik);
-	const char *why = NULL;
-	uint8_t *d = NULL;
-	size_t n;
-	int ec = k != NULL && EVP_PKEY_get_base_id(k) == EVP_PKEY_EC, e;
-	char fp[65], detail[120];
+	X509 *all[8];
+	size_t n = 0;
+	int e;
 
-	if ((e = tt_verify_anchor(in->trust, names[ec][0], &d, &n)) != 0 ||
-	    (e = tt_verify_certs_parse(d, n, &root)) != 0) {
-		e = tt_verify_fail(res, e, "no Huawei root for a%s AIK", ec ? "n EC" : "n RSA");
+	memset(c, 0, sizeof(*c));
+	if ((e = parse_anchor(t, ca_names[ec][0], &c->root)) != 0 ||
+	    (e = parse_anchor(t, ca_names[ec][1], &c->sub)) != 0)
+		goto out;
+	for (int i = 0; i < sk_X509_num(c->root) && n < 8; i++)
+		all[n++] = sk_X509_value(c->root, i);
+	for (int i = 0; i < sk_X509_num(c->sub) && n < 8; i++)
+		all[n++] = sk_X509_value(c->sub, i);
+	if (n != (size_t)sk_X509_num(c->root) + (size_t)sk_X509_num(c->sub)) {
+		e = TT_ERR_LIMIT;
 		goto out;
 	}
-	free(d);
-	d = NULL;
-	if ((e = tt_verify_anchor(in->trust, names[ec][1], &d, &n)) != 0 ||
-	    (e = tt_verify_certs_parse(d, n, &sub)) != 0) {
-		e = tt_verify_fail(res, e, "no Huawei sub CA for the AIK");
+	if ((e = tt_verify_memo_certs_key("virtcca-cas", all, n, c->key, &c->from,
+	    &c->to)) != 0)
 		goto out;
+	if (tt_verify_x509_sha256(sk_X509_value(c->root, 0), c->fp) != 0)
+		snprintf(c->fp, sizeof(c->fp), "?");
+out:
+	if (e != 0)
+		cas_clear(c);
+	return e;
+}
+
+static void
+builtin_init(void)
+{
+	builtin_err = cas_parse(NULL, 0, &builtin);
+}
+
+/* The Huawei CAs for an RSA (ec 0) or EC (ec 1) AIK, into *c (cas_clear it). The built-in
+ * RSA pair is parsed once; an anchors directory is read on every call, since its files
+ * may change. */
+static int
+load_cas(const struct tt_verify_trust *t, int ec, struct cas *c)
+{
+	if ((t == NULL || t->anchors_dir == NULL) && ec == 0) {
+		pthread_once(&builtin_once, builtin_init);
+		if (builtin_err != 0)
+			return builtin_err;
+		*c = builtin;
+		c->root = c->sub = NULL;
+		if ((c->root = X509_chain_up_ref(builtin.root)) == NULL ||
+		    (c->sub = X509_chain_up_ref(builtin.sub)) == NULL) {
+			cas_clear(c);
+			return TT_ERR_NO_MEMORY;
+		}
+		return 0;
 	}
-	if (tt_verify_x509_sha256(sk_X509_value(root, 0), fp) != 0)
-		snprintf(fp, sizeof(fp), "?");
-	snprintf(detail, sizeof(detail), "Huawei Equipment CA sha256 %s", fp);
+	return cas_parse(t, ec, c);
+}
+
+/* The memo key of an AIK's bytes under a CA pair. */
+static int
+aik_memo_key(const struct cas *c, const uint8_t *aik, size_t aikn, uint8_t key[32])
+{
+	const uint8_t *part[2] = { c->key, aik };
+	size_t len[2] = { sizeof(c->key), aikn };
+
+	return tt_verify_memo_key("virtcca-aik", part, len, 2, key);
+}
+
+/* The AIK up to Huawei's root through the IT Product CA, at `now`; *aikkey receives its
+ * public key. RSA AIKs only by default: the P-521 pair secGear names is not public (an
+ * anchors directory may supply it). A chain that verified before (the same AIK bytes under
+ * the same CAs, `now` inside all their validity periods) is taken from the memo. */
+static int
+check_aik(const struct tt_verify_in *in, struct tt_verify_result *res, const uint8_t *aikd,
+    size_t aikn, EVP_PKEY **aikkey)
+{
+	STACK_OF(X509) *sk = NULL;
+	struct cas c = { 0 };
+	X509 *aik = NULL;
+	const char *why = NULL;
+	uint8_t key[32];
+	bool hit = false;
+	int e;
+	char detail[120];
+
+	*aikkey = NULL;
+	for (int ec = 0; ec < 2 && !hit; ec++) {
+		if (load_cas(in->trust, ec, &c) != 0)
+			continue;
+		hit = aik_memo_key(&c, aikd, aikn, key) == 0 &&
+		    tt_verify_memo_get(TT_VERIFY_MEMO_CHAIN, key, in->now, aikkey) &&
+		    *aikkey != NULL;
+		if (!hit)
+			cas_clear(&c);
+	}
+	if (!hit) {
+		EVP_PKEY *k;
+		int ec;
+
+		if ((e = tt_verify_certs_parse(aikd, aikn, &sk)) != 0 || sk_X509_num(sk) != 1) {
+			e = tt_verify_fail(res, e != 0 ? e : TT_ERR_DATA_INVALID,
+			    "no usable AIK certificate supplied");
+			goto out;
+		}
+		aik = sk_X509_value(sk, 0);
+		k = X509_get0_pubkey(aik);
+		ec = k != NULL && EVP_PKEY_get_base_id(k) == EVP_PKEY_EC;
+		if ((e = load_cas(in->trust, ec, &c)) != 0) {
+			e = tt_verify_fail(res, e, "no Huawei root and sub CA for a%s AIK",
+			    ec ? "n EC" : "n RSA");
+			goto out;
+		}
+	}
+	snprintf(detail, sizeof(detail), "Huawei Equipment CA sha256 %s", c.fp);
 	if ((e = tt_verify_link(res, "anchor", "Huawei root", true, detail)) != 0)
 		goto out;
 	/* The root alone is the anchor; the sub CA must verify under it. */
-	if ((e = tt_verify_x509_chain(aik, sub, root, NULL, in->now, &why)) != 0) {
+	if (!hit && (e = tt_verify_x509_chain(aik, c.sub, c.root, NULL, in->now, &why)) != 0) {
 		tt_verify_link(res, "certificate", "AIK", false, why);
 		e = tt_verify_fail(res, e, "AIK certificate does not chain to the Huawei root "
 		    "at the given time: %s", why != NULL ? why : "?");
@@ -167,13 +291,29 @@ check_aik(const struct tt_verify_in *in, struct tt_verify_result *res, X509 *aik
 	}
 	if ((e = tt_verify_link(res, "certificate", "Huawei IT Product CA", true,
 	    "signed by the root")) != 0 ||
-	    (e = tt_verify_link(res, "certificate", "AIK", true,
+	    (e = tt_verify_link(res, "certificate", "AIK", true, hit ?
+	    "signed by the IT Product CA, valid at the given time (verified before)" :
 	    "signed by the IT Product CA, valid at the given time")) != 0)
 		goto out;
+	if (!hit) {
+		int64_t af, at;
+
+		if ((*aikkey = X509_get_pubkey(aik)) == NULL) {
+			e = tt_verify_fail(res, TT_ERR_DATA_INVALID, "the AIK has no usable key");
+			goto out;
+		}
+		if (aik_memo_key(&c, aikd, aikn, key) == 0 &&
+		    tt_verify_x509_window(&aik, 1, &af, &at) == 0)
+			tt_verify_memo_put(TT_VERIFY_MEMO_CHAIN, key, c.from > af ? c.from : af,
+			    c.to < at ? c.to : at, *aikkey);
+	}
 out:
-	free(d);
-	sk_X509_pop_free(root, X509_free);
-	sk_X509_pop_free(sub, X509_free);
+	if (e != 0) {
+		EVP_PKEY_free(*aikkey);
+		*aikkey = NULL;
+	}
+	sk_X509_pop_free(sk, X509_free);
+	cas_clear(&c);
 	return e;
 }
 
@@ -230,8 +370,9 @@ virtcca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 	struct tt_cose_sign1 ps, cs;
 	struct tt_cca_realm cvm;
 	cbor_item_t *pitem = NULL, *citem = NULL, *pmap = NULL, *cmap = NULL;
-	EVP_PKEY *ck = NULL;
-	X509 *aik = NULL;
+	EVP_PKEY *ck = NULL, *aikkey = NULL;
+	uint8_t *aikd = NULL;
+	size_t aikn = 0;
 	json_t *plat = NULL;
 	uint8_t pch[64], inst[33], h[64];
 	size_t pchn = 0, hn;
@@ -253,11 +394,11 @@ virtcca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 		e = tt_verify_fail(res, TT_ERR_DATA_INVALID, "unknown claim in the CVM token");
 		goto out;
 	}
-	if ((e = load_aik(in->trust, &aik)) != 0) {
+	if ((e = load_aik(in->trust, &aikd, &aikn)) != 0) {
 		e = tt_verify_fail(res, e, "no usable AIK certificate supplied");
 		goto out;
 	}
-	if ((e = check_aik(in, res, aik)) != 0)
+	if ((e = check_aik(in, res, aikd, aikn, &aikkey)) != 0)
 		goto out;
 
 	if (col.platform != NULL) {
@@ -267,7 +408,7 @@ virtcca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 			e = tt_verify_fail(res, e, "malformed platform token");
 			goto out;
 		}
-		if (tt_cose_sign1_verify(&ps, X509_get0_pubkey(aik)) != 0) {
+		if (tt_cose_sign1_verify(&ps, aikkey) != 0) {
 			tt_verify_link(res, "evidence", "platform token", false, "signature");
 			e = tt_verify_fail(res, TT_ERR_INVALID_SIGNATURE,
 			    "platform token signature does not verify with the AIK");
@@ -307,7 +448,8 @@ virtcca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 out:
 	json_decref(plat);
 	EVP_PKEY_free(ck);
-	X509_free(aik);
+	EVP_PKEY_free(aikkey);
+	free(aikd);
 	if (pmap != NULL)
 		cbor_decref(&pmap);
 	if (cmap != NULL)

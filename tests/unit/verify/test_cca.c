@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cca.h"
+#include "memo.h"
 #include "slurp.h"
 #include "turtle/error.h"
 #include "util/hex.h"
@@ -367,6 +368,61 @@ test_virtcca(void **state)
 	free(aik);
 }
 
+/* The AIK's chain and the CVM key come from the memo the second time; nothing else does:
+ * the window, the anchors and every signature over the token are still judged afresh. */
+static const char *
+aik_detail(json_t *chain)
+{
+	size_t i;
+	json_t *l;
+
+	json_array_foreach(chain, i, l)
+		if (strcmp(jget(l, "name", NULL), "AIK") == 0)
+			return jget(l, "detail", NULL);
+	fail_msg("no AIK link");
+	return NULL;
+}
+
+static void
+test_virtcca_memo(void **state)
+{
+	static const uint8_t prefix[8] = { 0x78, 0x3c, 0x7f, 0x3e, 0x50, 0xbf, 0xff, 0xff };
+	uint8_t *tok, *aik, *t;
+	size_t n, an;
+	json_t *c1 = NULL, *c2 = NULL, *ch1 = NULL, *ch2 = NULL;
+	char empty[] = "/tmp/tt_vmemo_XXXXXX";
+
+	(void)state;
+	tt_verify_memo_flush();
+	tok = virtcca_token(&n);
+	aik = tt_test_slurp(TT_VERIFY_DATA, "virtcca_aik_cert.der", &an);
+	assert_int_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, NOW, &c1, &ch1), 0);
+	assert_null(strstr(aik_detail(ch1), "verified before"));
+	assert_int_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, NOW, &c2, &ch2), 0);
+	assert_non_null(strstr(aik_detail(ch2), "verified before"));
+	assert_true(json_equal(c1, c2));
+	assert_int_equal(json_array_size(ch1), json_array_size(ch2));
+	/* outside the window, with other anchors, with a damaged token: refused */
+	assert_int_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, BEFORE_AIK, NULL,
+	    NULL), TT_ERR_NOT_PERMITTED);
+	assert_non_null(mkdtemp(empty));
+	assert_int_not_equal(run("virtcca", tok, n, prefix, 8, empty, aik, an, NOW, NULL, NULL),
+	    0);
+	rmdir(empty);
+	assert_non_null(t = malloc(n));
+	memcpy(t, tok, n);
+	t[n - 1] ^= 0x01;   /* the CVM token's signature ends the token */
+	assert_int_equal(run("virtcca", t, n, prefix, 8, NULL, aik, an, NOW, NULL, NULL),
+	    TT_ERR_INVALID_SIGNATURE);
+	free(t);
+	json_decref(c1);
+	json_decref(c2);
+	json_decref(ch1);
+	json_decref(ch2);
+	free(tok);
+	free(aik);
+}
+
 int
 main(void)
 {
@@ -375,6 +431,7 @@ main(void)
 		cmocka_unit_test(test_cca_token02_and_example),
 		cmocka_unit_test(test_cca_claim_sets),
 		cmocka_unit_test(test_virtcca),
+		cmocka_unit_test(test_virtcca_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
