@@ -33,6 +33,7 @@
 #include <openssl/evp.h>
 
 #include "as.h"
+#include "attest/verify/cca.h"
 #include "attest/verify/verify.h"
 #include "turtle/error.h"
 #include "util/b64.h"
@@ -344,7 +345,11 @@ static const char *const meas_cca[] = {
 };
 static const char *const meas_virtcca[] = {
 	"vcca.cvm.rim", "vcca.cvm.rpv", "vcca.cvm.rem.0", "vcca.cvm.rem.1", "vcca.cvm.rem.2",
-	"vcca.cvm.rem.3", NULL,
+	"vcca.cvm.rem.3",
+	/* The platform token's (AIK-signed): which platform, its configuration, and its
+	 * lifecycle, pinned as CCA's are (the secured state is also required below). */
+	"vcca.platform.implementation_id", "vcca.platform.config", "vcca.platform.lifecycle",
+	NULL,
 };
 static const char *const meas_tdx[] = {
 	"quote.body.mr_td", "quote.body.mr_seam", "quote.body.mr_config_id",
@@ -434,21 +439,60 @@ measurements(const char *tee, const json_t *cl, json_t *meas)
 		if (json_object_set_new(meas, name, s) != 0)
 			return TT_ERR_NO_MEMORY;
 	}
-	/* The CCA platform's software components: one history, every entry must match. */
-	sw = at_path(cl, "platform.cca-platform-sw-components");
-	if (strcmp(tee, "cca") == 0 && json_array_size(sw) > 0) {
+	/* The (virt)CCA platform's software components: one history, every entry must
+	 * match (a component changed, added or swapped for another's measurement shows). */
+	sw = strcmp(tee, "cca") == 0 ? at_path(cl, "platform.cca-platform-sw-components") :
+	    flat ? json_object_get(cl, "vcca.platform.measure_value") : NULL;
+	if (json_array_size(sw) > 0) {
 		if ((hist = json_array()) == NULL)
 			return TT_ERR_NO_MEMORY;
 		json_array_foreach(sw, i, e)
-			if ((s = as_text(json_object_get(e, "measurement-value"))) != NULL &&
-			    json_array_append_new(hist, s) != 0) {
+			if ((s = as_text(json_object_get(e, flat ? "measurement" :
+			    "measurement-value"))) != NULL && json_array_append_new(hist, s) != 0) {
 				json_decref(hist);
 				return TT_ERR_NO_MEMORY;
 			}
-		if (json_object_set_new(meas,
+		if (json_object_set_new(meas, flat ? "vcca.platform.measure_value.measurement" :
 		    "cca.platform.cca-platform-sw-components.measurement-value", hist) != 0)
 			return TT_ERR_NO_MEMORY;
 	}
+	return 0;
+}
+
+/*
+ * What the verified evidence shows that no policy may accept, as "contraindications"
+ * (tt_policy_enforce makes the result contraindicated whatever the engine said). A
+ * (virt)CCA platform outside the PSA secured lifecycle state (a debug, provisioning or
+ * decommissioned platform) signs its tokens like a secured one; its measurements prove
+ * nothing about what runs.
+ */
+static int
+contraindications(const char *tee, const json_t *cl, json_t **out)
+{
+	const json_t *lcv = NULL;
+	const char *name = NULL;
+	json_int_t lc;
+	char why[200];
+
+	*out = NULL;
+	if (strcmp(tee, "cca") == 0) {
+		lcv = at_path(cl, "platform.cca-platform-lifecycle");
+		name = "cca.platform.cca-platform-lifecycle";
+	} else if (strcmp(tee, "virtcca") == 0) {
+		lcv = json_object_get(cl, "vcca.platform.lifecycle");
+		name = "vcca.platform.lifecycle";
+	}
+	if (name == NULL)
+		return 0;
+	/* The verifiers always report it for a platform token; absent is not secured. */
+	lc = json_is_integer(lcv) ? json_integer_value(lcv) : -1;
+	if (tt_cca_lifecycle_secured(lc))
+		return 0;
+	snprintf(why, sizeof(why), "%s: 0x%04llx (%s) is not the secured lifecycle state "
+	    "(0x3000-0x30ff): the platform's measurements prove nothing", name,
+	    (unsigned long long)lc & 0xffffffu, tt_cca_lifecycle_name(lc));
+	if ((*out = json_pack("[s]", why)) == NULL)
+		return TT_ERR_NO_MEMORY;
 	return 0;
 }
 
@@ -504,7 +548,7 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	uint8_t *evb = NULL, *coll = NULL, rep[SNP_REPORT_LEN];
 	char *evs = NULL, *pem = NULL, id[129];
 	size_t evlen = 0, clen = 0;
-	json_t *out = NULL, *meas = NULL;
+	json_t *out = NULL, *meas = NULL, *contra = NULL;
 	int r;
 
 	*reason = "malformed evidence";
@@ -582,15 +626,22 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 		}
 	}
 	r = TT_ERR_NO_MEMORY;
-	if ((meas = json_object()) == NULL || measurements(in->tee, res.claims, meas) != 0)
+	if ((meas = json_object()) == NULL || measurements(in->tee, res.claims, meas) != 0 ||
+	    contraindications(in->tee, res.claims, &contra) != 0)
 		goto out;
 	if ((out = json_pack("{s:s,s:O,s:O,s:O}", "tee", in->tee, in->tee, res.claims,
 	    "measurements", meas, "chain", res.chain)) == NULL)
 		goto out;
+	if (contra != NULL && json_object_set(out, "contraindications", contra) != 0) {
+		json_decref(out);
+		out = NULL;
+		goto out;
+	}
 	*claims = out;
 	*reason = NULL;
 	r = 0;
 out:
+	json_decref(contra);
 	json_decref(meas);
 	tt_verify_result_clear(&res);
 	free(evb);

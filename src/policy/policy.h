@@ -15,7 +15,9 @@
  * Claims shape (every verifier): {"tee": "...", "measurements": {name: value}, ...} where
  * a value is a string, or an array of strings when the evidence holds a history for one
  * name (IMA: every measurement of one path, in log order). Every element of an array
- * must match a reference value of that name. Other members are informational.
+ * must match a reference value of that name. "contraindications": [reason, ...] (set by a
+ * verifier, never taken from evidence) makes the result contraindicated in any engine.
+ * Other members are informational.
  *
  * Policy document (JSON, stored per node group) members read here, for every engine:
  *   "engine"           engine name (default "default")
@@ -100,7 +102,10 @@ int tt_policy_check_doc(const json_t *doc, const char **reason);
 /*
  * The rules no engine can override, applied to an engine's result: every required name
  * absent from the measurements -> contraindicated (a reason naming it is added unless the
- * engine gave one); sample evidence -> at most warning unless doc "sample_affirming".
+ * engine gave one); each string of the claims' "contraindications" array (what the
+ * verifier found that no policy may accept, e.g. a CCA platform in a debug lifecycle
+ * state) -> contraindicated, the string added as a reason, "hardware" 96 in the vector;
+ * sample evidence -> at most warning unless doc "sample_affirming".
  * Updates "ear.status" and "turtle.reasons" in submod and *status.
  */
 int tt_policy_enforce(const struct tt_policy_input *in, json_t *submod,

@@ -11,6 +11,7 @@
 #include "turtle/error.h"
 
 #define TV_WARNING 32
+#define TV_CONTRA 96
 #define MAX_NAME 256u
 
 static const char *const bank_names[] = { "sha1", "sha256", "sha384", "sha512" };
@@ -244,6 +245,15 @@ tt_policy_enforce(const struct tt_policy_input *in, json_t *submod, enum tt_ear_
 	}
 	if (missing > 0)
 		st = TT_EAR_STATUS_CONTRAINDICATED;
+	/* What the verifier found that no policy may accept (a debug-state platform...). */
+	json_array_foreach(json_object_get(in->claims, "contraindications"), i, v) {
+		const char *why = json_string_value(v);
+
+		st = TT_EAR_STATUS_CONTRAINDICATED;
+		if (json_object_set_new(tv, "hardware", json_integer(TV_CONTRA)) != 0 ||
+		    (why != NULL && tt_policy_reason(reasons, &dropped, "%s", why) != 0))
+			return TT_ERR_NO_MEMORY;
+	}
 	if (in->tee != NULL && strcmp(in->tee, "sample") == 0 &&
 	    !json_is_true(json_object_get(in->doc, "sample_affirming"))) {
 		/* Nothing vouches for sample evidence: say so in the vector. */

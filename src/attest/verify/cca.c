@@ -265,6 +265,24 @@ out:
 	return e;
 }
 
+bool
+tt_cca_lifecycle_secured(int64_t lc)
+{
+	return lc >= 0x3000 && lc <= 0x30FF;
+}
+
+const char *
+tt_cca_lifecycle_name(int64_t lc)
+{
+	static const char *const names[] = { "unknown", "assembly-and-test",
+		"rot-provisioning", "secured", "non-rot-debug", "recoverable-rot-debug",
+		"decommissioned" };
+
+	if (lc < 0 || lc > 0x60FF || (lc & 0x0F00) != 0)
+		return "invalid";
+	return names[lc >> 12];
+}
+
 int
 tt_cca_platform_claims(cbor_item_t *map, json_t **out, uint8_t *challenge,
     size_t *challenge_len, uint8_t instance_id[33])

@@ -5,6 +5,7 @@
 #ifndef TT_ATTEST_VERIFY_CCA_H
 #define TT_ATTEST_VERIFY_CCA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,15 @@ int tt_cca_realm_claims(cbor_item_t *map, struct tt_cca_realm *out);
  * raw challenge and instance id for the checks. *out new JSON object. */
 int tt_cca_platform_claims(cbor_item_t *map, json_t **out, uint8_t *challenge,
     size_t *challenge_len, uint8_t instance_id[33]);
+
+/* The PSA / CCA platform security lifecycle (claim 2395): its state is the upper byte
+ * (0x00 unknown, 0x10 assembly and test, 0x20 RoT provisioning, 0x30 secured, 0x40
+ * non-RoT debug, 0x50 recoverable RoT debug, 0x60 decommissioned), the lower byte is
+ * implementation defined. Only the secured state (0x3000-0x30FF) is one a verifier may
+ * trust: a platform in any other state signs its tokens all the same. The name is
+ * "secured", "recoverable-rot-debug", ... or "invalid"; never NULL. */
+bool tt_cca_lifecycle_secured(int64_t lc);
+const char *tt_cca_lifecycle_name(int64_t lc);
 
 /* SHA-256/384/512 of the RAK claim as "sha-256"... names it. TT_ERR_NOT_SUPPORTED. */
 int tt_cca_hash(const char *alg, const uint8_t *p, size_t n, uint8_t *out, size_t *outn);

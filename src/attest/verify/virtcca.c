@@ -27,6 +27,7 @@
 #include "cca.h"
 #include "memo.h"
 #include "turtle/error.h"
+#include "util/b64.h"
 #include "verify.h"
 
 static const int64_t cvm_keys[] = { 10, 44235, 44236, 44237, 44238, 44239, 44240 };
@@ -337,8 +338,87 @@ check_prefix(const struct tt_verify_in *in, struct tt_verify_result *res,
 	    "CVM challenge does not begin with the expected binding");
 }
 
+/* A base64 member of the CCA-shaped platform claims as hex (secGear's form); absent
+ * members stay absent. */
 static int
-claims_json(const struct tt_cca_realm *r, bool platform, json_t *swc, json_t **out)
+b64_hex(json_t *dst, const char *k, const json_t *src, const char *from)
+{
+	const char *s = json_string_value(json_object_get(src, from));
+	uint8_t b[512];
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	if (tt_b64_decode(s, strlen(s), TT_B64_STD, b, sizeof(b), &n) != 0)
+		return TT_ERR_DATA_INVALID;
+	return json_object_set_new(dst, k, tt_verify_hex(b, n)) != 0 ? TT_ERR_NO_MEMORY : 0;
+}
+
+static int
+copy_member(json_t *dst, const char *k, const json_t *src, const char *from)
+{
+	json_t *v = json_object_get(src, from);
+
+	return v == NULL ? 0 : json_object_set(dst, k, v) != 0 ? TT_ERR_NO_MEMORY : 0;
+}
+
+/*
+ * The platform token's claims under secGear's "vcca.platform." names, hex values. The
+ * software components keep secGear's member names ("firware_name" is its spelling) and
+ * add the signer id. The lifecycle is a number with its PSA state name beside it; it is a
+ * claim, not a check: a platform in a debug or provisioning state signs like a secured
+ * one, so turtle-as's appraisal requires the secured state (verifier_tee.c).
+ */
+static int
+platform_json(json_t *o, const json_t *plat)
+{
+	const json_t *sw = json_object_get(plat, "cca-platform-sw-components"), *c;
+	json_int_t lc = json_integer_value(json_object_get(plat, "cca-platform-lifecycle"));
+	json_t *arr = json_array(), *e = NULL;
+	size_t i;
+	int r = TT_ERR_NO_MEMORY;
+
+	if (arr == NULL)
+		goto out;
+	json_array_foreach(sw, i, c) {
+		if ((e = json_object()) == NULL ||
+		    (r = copy_member(e, "firware_name", c, "measurement-type")) != 0 ||
+		    (r = b64_hex(e, "measurement", c, "measurement-value")) != 0 ||
+		    (r = copy_member(e, "firware_version", c, "version")) != 0 ||
+		    (r = b64_hex(e, "signer_id", c, "signer-id")) != 0)
+			goto out;
+		r = TT_ERR_NO_MEMORY;
+		if (json_array_append_new(arr, e) != 0) {
+			e = NULL;
+			goto out;
+		}
+		e = NULL;
+	}
+	if ((r = copy_member(o, "vcca.platform.profile", plat, "cca-platform-profile")) != 0 ||
+	    (r = b64_hex(o, "vcca.platform.challenge", plat, "cca-platform-challenge")) != 0 ||
+	    (r = b64_hex(o, "vcca.platform.implementation_id", plat,
+	    "cca-platform-implementation-id")) != 0 ||
+	    (r = b64_hex(o, "vcca.platform.instance_id", plat, "cca-platform-instance-id")) != 0 ||
+	    (r = b64_hex(o, "vcca.platform.config", plat, "cca-platform-config")) != 0 ||
+	    (r = copy_member(o, "vcca.platform.lifecycle", plat, "cca-platform-lifecycle")) != 0 ||
+	    (r = copy_member(o, "vcca.platform.hash_algo", plat, "cca-platform-hash-algo-id")) != 0 ||
+	    (r = copy_member(o, "vcca.platform.verification_service", plat,
+	    "cca-platform-service-indicator")) != 0)
+		goto out;
+	r = TT_ERR_NO_MEMORY;
+	if (json_object_set_new(o, "vcca.platform.lifecycle_state",
+	    json_string(tt_cca_lifecycle_name(lc))) != 0 ||
+	    json_object_set(o, "vcca.platform.measure_value", arr) != 0)
+		goto out;
+	r = 0;
+out:
+	json_decref(e);
+	json_decref(arr);
+	return r;
+}
+
+static int
+claims_json(const struct tt_cca_realm *r, const json_t *plat, json_t **out)
 {
 	json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}",
 	    "tee", "virtcca",
@@ -349,15 +429,16 @@ claims_json(const struct tt_cca_realm *r, bool platform, json_t *swc, json_t **o
 	    "vcca.cvm.rem.1", tt_verify_hex(r->rem[1], r->rem_len[1]),
 	    "vcca.cvm.rem.2", tt_verify_hex(r->rem[2], r->rem_len[2]),
 	    "vcca.cvm.rem.3", tt_verify_hex(r->rem[3], r->rem_len[3]),
-	    "vcca.is_platform", platform,
+	    "vcca.is_platform", plat != NULL,
 	    "report_data", tt_verify_hex(r->challenge, 64),
 	    "init_data", tt_verify_hex(r->rpv, 64));
+	int e;
 
 	if (o == NULL)
 		return TT_ERR_NO_MEMORY;
-	if (swc != NULL && json_object_set(o, "vcca.platform.measure_value", swc) != 0) {
+	if (plat != NULL && (e = platform_json(o, plat)) != 0) {
 		json_decref(o);
-		return TT_ERR_NO_MEMORY;
+		return e;
 	}
 	*out = o;
 	return 0;
@@ -376,6 +457,8 @@ virtcca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 	json_t *plat = NULL;
 	uint8_t pch[64], inst[33], h[64];
 	size_t pchn = 0, hn;
+	json_int_t lc;
+	char detail[96];
 	int e;
 
 	if ((e = tt_cca_collection_parse(in->evidence, in->evidence_len, &col)) != 0)
@@ -427,6 +510,15 @@ virtcca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 		if ((e = tt_verify_link(res, "key", "CVM key", true,
 		    "its hash is the platform token's challenge")) != 0)
 			goto out;
+		/* A claim, not a signature check: recorded so that --explain shows it. */
+		lc = json_integer_value(json_object_get(plat, "cca-platform-lifecycle"));
+		snprintf(detail, sizeof(detail), "0x%04x (%s)%s", (unsigned)lc,
+		    tt_cca_lifecycle_name(lc), tt_cca_lifecycle_secured(lc) ? "" :
+		    ": not the secured state, no hardware trust");
+		if ((e = tt_cca_lifecycle_secured(lc) ?
+		    tt_verify_link(res, "claim", "platform lifecycle", true, detail) :
+		    tt_verify_link_skipped(res, "claim", "platform lifecycle", detail)) != 0)
+			goto out;
 	} else if ((e = tt_verify_link_skipped(res, "evidence", "platform token",
 	    "absent: nothing binds the CVM token to the AIK")) != 0) {
 		goto out;
@@ -442,9 +534,9 @@ virtcca_verify(const struct tt_verify_in *in, struct tt_verify_result *res)
 	    (e = check_prefix(in, res, cvm.challenge)) != 0 ||
 	    (e = tt_verify_check_init_data(in, res, cvm.rpv, 64)) != 0)
 		goto out;
-	if ((e = claims_json(&cvm, col.platform != NULL,
-	    json_object_get(plat, "cca-platform-sw-components"), &res->claims)) != 0)
-		e = tt_verify_fail(res, e, "out of memory");
+	if ((e = claims_json(&cvm, col.platform != NULL ? plat : NULL, &res->claims)) != 0)
+		e = tt_verify_fail(res, e, e == TT_ERR_NO_MEMORY ? "out of memory" :
+		    "malformed platform claims");
 out:
 	json_decref(plat);
 	EVP_PKEY_free(ck);

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "cca.h"
 #include "memo.h"
 #include "slurp.h"
@@ -423,6 +425,128 @@ test_virtcca_memo(void **state)
 	free(aik);
 }
 
+/* virtCCA with a platform token: the synthetic device in data/virtcca-syn (gen.py), a
+ * test root and sub CA given as the anchors directory. */
+#define VSYN TT_VERIFY_DATA "/virtcca-syn"
+
+static json_t *
+chain_link(json_t *chain, const char *name)
+{
+	size_t i;
+	json_t *l;
+
+	json_array_foreach(chain, i, l)
+		if (strcmp(jget(l, "name", NULL), name) == 0)
+			return l;
+	fail_msg("no link %s", name);
+	return NULL;
+}
+
+static void
+test_virtcca_platform(void **state)
+{
+	static const char ch[] = "turtle virtcca challenge";
+	static const char *const sw[] = { "bl1", "bl2", "bl31", "rmm", "hw config",
+		"soc fw config" };
+	struct tt_cca_collection col = { 0 };
+	uint8_t *tok, *aik, *t, md[32];
+	size_t n, an, off, plen;
+	json_t *c = NULL, *chain = NULL, *mv;
+	char hex[65];
+
+	(void)state;
+	tok = tt_test_slurp(VSYN, "token-secured.cbor", &n);
+	aik = tt_test_slurp(VSYN, "aik.der", &an);
+	assert_int_equal(run("virtcca", tok, n, (const uint8_t *)ch, strlen(ch), VSYN "/anchors",
+	    aik, an, NOW, &c, &chain), 0);
+	assert_true(json_is_true(json_object_get(c, "vcca.is_platform")));
+	assert_int_equal(json_integer_value(json_object_get(c, "vcca.platform.lifecycle")),
+	    0x3003);
+	assert_string_equal(jget(c, "vcca.platform.lifecycle_state", NULL), "secured");
+	assert_string_equal(jget(c, "vcca.platform.implementation_id", NULL),
+	    "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+	assert_string_equal(jget(c, "vcca.platform.config", NULL), "01020304");
+	assert_string_equal(jget(c, "vcca.platform.instance_id", NULL),
+	    "01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f");
+	/* Each software component's measurement, computed here from its name. */
+	mv = json_object_get(c, "vcca.platform.measure_value");
+	assert_int_equal(json_array_size(mv), 6);
+	for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(EVP_Digest(sw[i], strlen(sw[i]), md, NULL, EVP_sha256(), NULL), 1);
+		tt_hex_encode(md, 32, hex);
+		assert_string_equal(jget(json_array_get(mv, i), "measurement", NULL), hex);
+	}
+	assert_string_equal(jget(json_array_get(mv, 3), "firware_name", NULL), "RMM");
+	assert_string_equal(jget(chain_link(chain, "platform token"), "verdict", NULL),
+	    "verified");
+	assert_string_equal(jget(chain_link(chain, "CVM key"), "verdict", NULL), "verified");
+	assert_string_equal(jget(chain_link(chain, "platform lifecycle"), "verdict", NULL),
+	    "verified");
+	json_decref(c);
+	json_decref(chain);
+	c = chain = NULL;
+
+	/* The same device in a debug state: signed all the same, so it verifies; the claim
+	 * and the chain say what it is (turtle-as makes it contraindicated). */
+	t = tt_test_slurp(VSYN, "token-debug.cbor", &plen);
+	assert_int_equal(run("virtcca", t, plen, (const uint8_t *)ch, strlen(ch),
+	    VSYN "/anchors", aik, an, NOW, &c, &chain), 0);
+	assert_int_equal(json_integer_value(json_object_get(c, "vcca.platform.lifecycle")),
+	    0x5000);
+	assert_string_equal(jget(c, "vcca.platform.lifecycle_state", NULL),
+	    "recoverable-rot-debug");
+	assert_string_equal(jget(chain_link(chain, "platform lifecycle"), "verdict", NULL),
+	    "not checked");
+	json_decref(c);
+	json_decref(chain);
+	c = chain = NULL;
+	free(t);
+
+	/* The platform vouches for another key; the shipped (Huawei) anchors; a wrong
+	 * challenge; the AIK missing. */
+	t = tt_test_slurp(VSYN, "token-bad-challenge.cbor", &plen);
+	assert_int_equal(run("virtcca", t, plen, (const uint8_t *)ch, strlen(ch),
+	    VSYN "/anchors", aik, an, NOW, NULL, NULL), TT_ERR_INVALID_SIGNATURE);
+	free(t);
+	assert_int_not_equal(run("virtcca", tok, n, (const uint8_t *)ch, strlen(ch), NULL,
+	    aik, an, NOW, NULL, NULL), 0);
+	assert_int_equal(run("virtcca", tok, n, (const uint8_t *)"turtle virtcca challengE",
+	    strlen(ch), VSYN "/anchors", aik, an, NOW, NULL, NULL), TT_ERR_NOT_AUTHENTICATED);
+	assert_int_not_equal(run("virtcca", tok, n, (const uint8_t *)ch, strlen(ch),
+	    VSYN "/anchors", NULL, 0, NOW, NULL, NULL), 0);
+
+	/* The CVM token alone verifies, marked as not bound to the device. */
+	t = tt_test_slurp(VSYN, "token-no-platform.cbor", &plen);
+	assert_int_equal(run("virtcca", t, plen, (const uint8_t *)ch, strlen(ch),
+	    VSYN "/anchors", aik, an, NOW, &c, NULL), 0);
+	assert_true(json_is_false(json_object_get(c, "vcca.is_platform")));
+	assert_null(json_object_get(c, "vcca.platform.lifecycle"));
+	json_decref(c);
+	free(t);
+
+	/* Every byte of the platform token (protected header, claims, signature) flipped. */
+	assert_int_equal(tt_cca_collection_parse(tok, n, &col), 0);
+	assert_non_null(col.platform);
+	/* The collection's views point into libcbor's copy: find the bytes in the token. */
+	plen = col.platform_len;
+	t = memmem(tok, n, col.platform, plen);
+	assert_non_null(t);
+	off = (size_t)(t - tok);
+	tt_cca_collection_clear(&col);
+	assert_true(plen > 300 && off + plen <= n);
+	assert_non_null(t = malloc(n));
+	for (size_t i = off; i < off + plen; i++) {
+		memcpy(t, tok, n);
+		t[i] ^= 0x01;
+		if (run("virtcca", t, n, (const uint8_t *)ch, strlen(ch), VSYN "/anchors", aik,
+		    an, NOW, NULL, NULL) == 0)
+			fail_msg("platform token byte %zu flipped still verifies", i - off);
+	}
+	free(t);
+	free(tok);
+	free(aik);
+}
+
 int
 main(void)
 {
@@ -432,6 +556,7 @@ main(void)
 		cmocka_unit_test(test_cca_claim_sets),
 		cmocka_unit_test(test_virtcca),
 		cmocka_unit_test(test_virtcca_memo),
+		cmocka_unit_test(test_virtcca_platform),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
