@@ -23,7 +23,9 @@
  * id, virtcca: SHA-256 of the AIK certificate, tdx/sgx: the PCK certificate's PPID, all
  * hex). Without one the evidence cannot
  * speak for the node. virtCCA evidence without a platform token is refused here: nothing
- * binds its CVM token to the device key.
+ * binds its CVM token to the device key. A (virt)CCA platform outside the secured
+ * lifecycle state is listed under the claims' "contraindications", which no policy can
+ * accept (tt_policy_enforce).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,6 +422,59 @@ as_text(const json_t *v)
 	}
 }
 
+/* A component name fit to be part of a measurement name. */
+static bool
+safe_name(const char *n)
+{
+	size_t l = n != NULL ? strlen(n) : 0;
+
+	if (l == 0 || l > 64)
+		return false;
+	return strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == l;
+}
+
+/*
+ * virtCCA's platform software components, one measurement per component named by its
+ * type, "vcca.platform.measure_value.<firware_name>" (by position, "...#<i>", when the
+ * platform gives no usable name), so that a reference value pins each component to its
+ * role: a component replaced by another's approved measurement does not match, a pinned
+ * one that is missing is required and absent, an unknown one has no reference value.
+ * Two components of one name make a history (each entry must match).
+ */
+static int
+vcca_components(const json_t *sw, json_t *meas)
+{
+	const json_t *e;
+	json_t *prev, *s, *arr;
+	char name[128];
+	size_t i;
+
+	json_array_foreach(sw, i, e) {
+		const char *fn = json_string_value(json_object_get(e, "firware_name"));
+
+		if ((s = as_text(json_object_get(e, "measurement"))) == NULL)
+			continue;
+		if (safe_name(fn))
+			snprintf(name, sizeof(name), "vcca.platform.measure_value.%s", fn);
+		else
+			snprintf(name, sizeof(name), "vcca.platform.measure_value.#%zu", i);
+		if ((prev = json_object_get(meas, name)) == NULL) {
+			if (json_object_set_new(meas, name, s) != 0)
+				return TT_ERR_NO_MEMORY;
+			continue;
+		}
+		if (json_is_array(prev)) {
+			if (json_array_append_new(prev, s) != 0)
+				return TT_ERR_NO_MEMORY;
+			continue;
+		}
+		if ((arr = json_pack("[O,o]", prev, s)) == NULL ||
+		    json_object_set_new(meas, name, arr) != 0)
+			return TT_ERR_NO_MEMORY;
+	}
+	return 0;
+}
+
 static int
 measurements(const char *tee, const json_t *cl, json_t *meas)
 {
@@ -439,23 +494,23 @@ measurements(const char *tee, const json_t *cl, json_t *meas)
 		if (json_object_set_new(meas, name, s) != 0)
 			return TT_ERR_NO_MEMORY;
 	}
-	/* The (virt)CCA platform's software components: one history, every entry must
-	 * match (a component changed, added or swapped for another's measurement shows). */
-	sw = strcmp(tee, "cca") == 0 ? at_path(cl, "platform.cca-platform-sw-components") :
-	    flat ? json_object_get(cl, "vcca.platform.measure_value") : NULL;
-	if (json_array_size(sw) > 0) {
+	/* The CCA platform's software components: one history, every entry must match. */
+	sw = at_path(cl, "platform.cca-platform-sw-components");
+	if (strcmp(tee, "cca") == 0 && json_array_size(sw) > 0) {
 		if ((hist = json_array()) == NULL)
 			return TT_ERR_NO_MEMORY;
 		json_array_foreach(sw, i, e)
-			if ((s = as_text(json_object_get(e, flat ? "measurement" :
-			    "measurement-value"))) != NULL && json_array_append_new(hist, s) != 0) {
+			if ((s = as_text(json_object_get(e, "measurement-value"))) != NULL &&
+			    json_array_append_new(hist, s) != 0) {
 				json_decref(hist);
 				return TT_ERR_NO_MEMORY;
 			}
-		if (json_object_set_new(meas, flat ? "vcca.platform.measure_value.measurement" :
+		if (json_object_set_new(meas,
 		    "cca.platform.cca-platform-sw-components.measurement-value", hist) != 0)
 			return TT_ERR_NO_MEMORY;
 	}
+	if (flat)
+		return vcca_components(json_object_get(cl, "vcca.platform.measure_value"), meas);
 	return 0;
 }
 

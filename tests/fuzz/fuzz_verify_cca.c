@@ -2,9 +2,10 @@
  * CBOR checker and COSE_Sign1 parser of cose.c). Input layout:
  *   u8 which (even: cca, odd: virtcca), u16le collateral_len, collateral (virtCCA's AIK
  *   certificate), token (the rest)
- * Seeds: Veraison's CCA tokens and secGear's virtCCA token with its AIK. Beyond "no
- * crash": claims exactly when verification succeeds; the collection, COSE and claim
- * parsers also run directly on every input, since random tokens never verify. */
+ * Seeds: Veraison's CCA tokens, secGear's virtCCA token with its AIK, and the synthetic
+ * virtCCA device's token with a platform token (tests/unit/verify/data/virtcca-syn).
+ * Beyond "no crash": claims exactly when verification succeeds; the collection, COSE and
+ * claim parsers also run directly on every input, since random tokens never verify. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

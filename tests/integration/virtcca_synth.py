@@ -148,12 +148,14 @@ class VirtccaWorld:
 
 def reference_values():
     """Every measurement turtle-as compares for virtcca (verifier_tee.c), hex as the
-    claims carry them; the lifecycle as its decimal text."""
+    claims carry them; the lifecycle as its decimal text; one per software component,
+    named by its type."""
     rv = {"vcca.cvm.rim": [RIM.hex()], "vcca.cvm.rpv": [RPV.hex()],
           "vcca.platform.implementation_id": [IMPL_ID.hex()],
           "vcca.platform.config": [CONFIG.hex()],
-          "vcca.platform.lifecycle": [str(SECURED)],
-          "vcca.platform.measure_value.measurement": [m.hex() for _, m, _ in SW]}
+          "vcca.platform.lifecycle": [str(SECURED)]}
+    for name, m, _ in SW:
+        rv["vcca.platform.measure_value." + name] = [m.hex()]
     for i in range(4):
         rv["vcca.cvm.rem.%d" % i] = [REM[i].hex()]
     return rv

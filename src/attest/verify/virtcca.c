@@ -10,6 +10,9 @@
  * Without a platform token nothing ties the CVM token to the AIK: it still verifies (its
  * signature and claims are sound), but the chain records the missing link and the claims
  * say "vcca.is_platform": false, so a policy must not grant hardware trust to it.
+ * With one, its claims become "vcca.platform.*" claims; its lifecycle is reported, not
+ * judged here (a debug-state platform signs like a secured one: turtle-as refuses it
+ * hardware trust), and recorded in the chain as verified only for the secured state.
  *
  * Evidence: the token's CBOR bytes (tag 399 {44241: CVM token, 44234: platform token}).
  * Collateral: the AIK certificate (DER or PEM) as trust->collateral, or "aik.der" /

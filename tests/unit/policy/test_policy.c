@@ -206,6 +206,23 @@ test_enforce_overrides_engine(void **state)
 	json_decref(claims);
 }
 
+/* A verifier's contraindication (a debug-state platform) beats every matching value. */
+static void
+test_contraindications(void **state)
+{
+	json_t *reasons = NULL;
+
+	(void)state;
+	assert_int_equal(appraise("virtcca", "{\"measurements\":{\"vcca.cvm.rim\":\"aa\"},"
+	    "\"contraindications\":[\"vcca.platform.lifecycle: 0x5000 is not secured\"]}",
+	    "{\"vcca.cvm.rim\":[\"aa\"]}", NULL, &reasons), TT_EAR_STATUS_CONTRAINDICATED);
+	assert_true(has_reason(reasons, "0x5000 is not secured"));
+	json_decref(reasons);
+	assert_int_equal(appraise("virtcca", "{\"measurements\":{\"vcca.cvm.rim\":\"aa\"},"
+	    "\"contraindications\":[]}", "{\"vcca.cvm.rim\":[\"aa\"]}", NULL, NULL),
+	    TT_EAR_STATUS_AFFIRMING);
+}
+
 static void
 test_reasons_bounded(void **state)
 {
@@ -259,6 +276,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_verdicts),
+		cmocka_unit_test(test_contraindications),
 		cmocka_unit_test(test_required_by_reference_value),
 		cmocka_unit_test(test_required_by_policy),
 		cmocka_unit_test(test_history),
