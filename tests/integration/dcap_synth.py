@@ -1,6 +1,6 @@
 """A synthetic Intel DCAP world (python3-cryptography): a test root CA, a PCK Platform CA, a
 PCK certificate carrying the SGX extension, a TCB signing certificate, root and PCK CRLs,
-and TDX quotes v5 (TD 1.0 body) signed over any report data by an attestation key the QE
+and TDX quotes v5 (TD 1.0 or TD 1.5 body) signed over any report data by an attestation key the QE
 report binds, with a CC event log their RTMRs replay; collateral JSON (the dcap-qvl form)
 per case; SGX quotes v3 and SGX collateral likewise. Real Intel quotes cannot carry a fresh challenge or a chosen TCB status; these
 can. Layouts: Intel's "TDX DCAP Quoting Library API" and "SGX PCK Certificate and CRL
@@ -177,15 +177,22 @@ class DcapWorld:
     def root_pem(self):
         return _pem(self.root)
 
-    def quote(self, report_data, rtmr=None, mr_td=MR_TD):
-        """A TDX quote v5 with a TD 1.0 body carrying report_data (zero-padded to 64)."""
+    def quote(self, report_data, rtmr=None, mr_td=MR_TD, tee_tcb_svn=TEE_TCB_SVN,
+              tee_tcb_svn2=None):
+        """A TDX quote v5 with a TD 1.0 body carrying report_data (zero-padded to 64); with
+        tee_tcb_svn2 (16 bytes: the TDX module the platform runs now) a TD 1.5 body (body
+        type 3, tee_tcb_svn_2 and a zero mr_servicetd after the TD 1.0 fields)."""
         rtmr = rtmr if rtmr is not None else ccel()[1]
-        body = (TEE_TCB_SVN + bytes(48) + bytes(48) + bytes(8)
+        body = (tee_tcb_svn + bytes(48) + bytes(48) + bytes(8)
                 + struct.pack("<Q", 1 << 28) + XFAM + mr_td + bytes(48) * 3
                 + b"".join(rtmr) + report_data.ljust(64, b"\0"))
+        btype = 2
+        if tee_tcb_svn2 is not None:
+            body += tee_tcb_svn2 + bytes(48)
+            btype = 3
         header = struct.pack("<HHI", 5, 2, 0x81) + bytes(4) + bytes.fromhex(
             "939a7233f79c4ca9940a0db3957f0607") + bytes(20)
-        signed = header + struct.pack("<HI", 2, len(body)) + body
+        signed = header + struct.pack("<HI", btype, len(body)) + body
         auth = bytes(range(32))
         qe = self._qe_report(auth)
         chain = _pem(self.pck) + _pem(self.ca) + _pem(self.root)
@@ -222,18 +229,21 @@ class DcapWorld:
         """Trustee's SGX attester JSON: {"quote": base64}."""
         return {"quote": base64.b64encode(self.quote_sgx(report_data, **kw)).decode()}
 
-    def evidence(self, report_data, with_ccel=True):
-        """Trustee's TDX attester JSON: {"quote": base64, "cc_eventlog": base64}."""
+    def evidence(self, report_data, with_ccel=True, **kw):
+        """Trustee's TDX attester JSON: {"quote": base64, "cc_eventlog": base64}; kw go to
+        quote() (tee_tcb_svn, tee_tcb_svn2)."""
         log, rtmr = ccel()
-        ev = {"quote": base64.b64encode(self.quote(report_data, rtmr)).decode()}
+        ev = {"quote": base64.b64encode(self.quote(report_data, rtmr, **kw)).decode()}
         if with_ccel:
             ev["cc_eventlog"] = base64.b64encode(log).decode()
         return ev
 
     def collateral(self, status="UpToDate", advisories=None, qe=None, module=None,
-                   module_mrsigner=bytes(48), pck_crl=None, levels=None, sgx=False):
+                   module_mrsigner=bytes(48), pck_crl=None, levels=None, sgx=False,
+                   more_modules=None):
         """The collateral JSON (dict) of one case; defaults: everything UpToDate. sgx:
-        the SGX TCB info and the QE's identity instead of TDX's and the TD QE's."""
+        the SGX TCB info and the QE's identity instead of TDX's and the TD QE's.
+        more_modules: {"TDX_03": [(isvsvn, status), ...]} identities beside TDX_01."""
         levels = levels or [(PCK_COMPS, PCESVN, TDX_COMPS, status, advisories),
                             (LOWER_COMPS, PCESVN, TDX_COMPS, "OutOfDate", ["INTEL-SA-00009"])]
         module = module or [(4, "UpToDate"), (2, "OutOfDate")]
@@ -251,6 +261,12 @@ class DcapWorld:
                                "tcbStatus": st} for s, st in module]}],
             "tcbLevels": [],
         }
+        for mid, mlevels in (more_modules or {}).items():
+            ti["tdxModuleIdentities"].append({
+                "id": mid, "mrsigner": module_mrsigner.hex().upper(),
+                "attributes": "0" * 16, "attributesMask": "F" * 16,
+                "tcbLevels": [{"tcb": {"isvsvn": s}, "tcbDate": "2026-01-01T00:00:00Z",
+                               "tcbStatus": st} for s, st in mlevels]})
         if sgx:
             ti["id"] = "SGX"
             del ti["tdxModule"], ti["tdxModuleIdentities"]

@@ -165,6 +165,26 @@ def test_tdx_status_and_revocation_refused(as_factory, case, why):
         shutil.rmtree(w.dir, ignore_errors=True)
 
 
+def test_tdx_td15_relaunch_advised_not_affirming(tdx):
+    """A TD 1.5 quote of a TD whose TDX module (TDX_01 SVN 2) is OutOfDate on a platform
+    that now runs a current one (tee_tcb_svn_2: SVN 4): Intel's TDRelaunchAdvised, which is
+    not UpToDate, so refused with that status; the same TD on a platform still running the
+    old module is OutOfDate; a TD 1.5 quote of a current TD is affirming."""
+    d, w = tdx
+    refvals(d, reference_values())
+    old, now = bytes([2, 1, 2]) + bytes(13), bytes([4, 1, 2]) + bytes(13)
+    for svn2, why in ((now, "tcb-status: TDRelaunchAdvised is not accepted"),
+                      (old, "tcb-status: OutOfDate is not accepted")):
+        ch = d.challenge("tdx")
+        r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"]), tee_tcb_svn=old,
+                                              tee_tcb_svn2=svn2))
+        assert r.status >= 400 and why in r.json()["detail"], r.json()
+    ch = d.challenge("tdx")
+    r = attest(d, ch["nonce"], w.evidence(b64url_dec(ch["nonce"]), tee_tcb_svn=now,
+                                          tee_tcb_svn2=now))
+    assert r.status == 200 and r.json()["status"] == "affirming", r
+
+
 def test_tdx_without_collateral_or_anchor_refused(as_factory, world):
     d = as_factory(extra_args=("--tee-anchors", world.anchors))
     ch = d.challenge("tdx")

@@ -128,6 +128,11 @@ enum tt_dcap_tcb_status {
 	TT_DCAP_TCB_OUT_OF_DATE,
 	TT_DCAP_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
 	TT_DCAP_TCB_REVOKED,
+	/* TD 1.5 only, computed (never in a TCB info): the platform and the TDX module are
+	 * OutOfDate for the running TD, but the TDX module the platform now runs
+	 * (tee_tcb_svn_2) is current: relaunching the TD brings it up to date. */
+	TT_DCAP_TCB_TD_RELAUNCH_ADVISED,
+	TT_DCAP_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED,
 };
 /* Intel's names ("UpToDate", "SWHardeningNeeded", ...; "Unknown"); never NULL. */
 const char *tt_dcap_tcb_status_name(enum tt_dcap_tcb_status s);

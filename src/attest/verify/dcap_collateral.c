@@ -33,10 +33,15 @@ const char *tt_dcap_tcb_status_name(enum tt_dcap_tcb_status s)
 	case TT_DCAP_TCB_OUT_OF_DATE: return "OutOfDate";
 	case TT_DCAP_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED: return "OutOfDateConfigurationNeeded";
 	case TT_DCAP_TCB_REVOKED: return "Revoked";
+	case TT_DCAP_TCB_TD_RELAUNCH_ADVISED: return "TDRelaunchAdvised";
+	case TT_DCAP_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED:
+		return "TDRelaunchAdvisedConfigurationNeeded";
 	}
 	return "Unknown";
 }
 
+/* The statuses a TCB info or QE identity level may carry (not the computed relaunch
+ * advice, which Intel's QVL derives and never reads). */
 static int status_from_name(const char *s, enum tt_dcap_tcb_status *out)
 {
 	for (int i = TT_DCAP_TCB_UP_TO_DATE; i <= TT_DCAP_TCB_REVOKED; i++) {

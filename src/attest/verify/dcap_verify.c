@@ -7,8 +7,9 @@
  * Deliberate differences from the QVL: collateral that is expired at "now" (TCB info, QE
  * identity, CRLs, certificates) is refused instead of reported; CRLs are required; a
  * status other than UpToDate is verified but not affirming unless the caller's
- * accept_status allows it (Revoked never). Not implemented: the TD 1.5 relaunch advice
- * (TDRelaunchAdvised statuses) and QE identity v1/QVE identity.
+ * accept_status allows it (Revoked never). The TD 1.5 relaunch advice is computed as the
+ * QVL's TDRelaunchCheck.cpp does (relaunch() below). Not implemented: QE identity v1 and
+ * QVE identity.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -259,6 +260,100 @@ static enum tt_dcap_tcb_status converge(enum tt_dcap_tcb_status tcb,
 	if (other == TT_DCAP_TCB_REVOKED)
 		return TT_DCAP_TCB_REVOKED;
 	return tcb;
+}
+
+static bool config_needed(enum tt_dcap_tcb_status s)
+{
+	return s == TT_DCAP_TCB_CONFIGURATION_NEEDED ||
+		s == TT_DCAP_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED ||
+		s == TT_DCAP_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED ||
+		s == TT_DCAP_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED;
+}
+
+/* The QVL's order of TCB levels (TcbLevel::operator> for a v3 TDX TCB info): SGX
+ * components, then PCE SVN, then TDX components, each compared as unsigned bytes from
+ * the first. The greatest level is the latest (the QVL's first of a descending set). */
+static const struct tt_dcap_tcb_level *latest_level(const struct tt_dcap_tcb_info *ti)
+{
+	const struct tt_dcap_tcb_level *best = NULL;
+
+	for (unsigned i = 0; i < ti->nlevels; i++) {
+		const struct tt_dcap_tcb_level *l = &ti->levels[i];
+		int c;
+
+		if (best == NULL) {
+			best = l;
+			continue;
+		}
+		if ((c = memcmp(l->sgx, best->sgx, 16)) == 0)
+			c = l->pcesvn != best->pcesvn ? (l->pcesvn > best->pcesvn ? 1 : -1) :
+				memcmp(l->tdx, best->tdx, 16);
+		if (c > 0)
+			best = l;
+	}
+	return best;
+}
+
+/*
+ * TD 1.5 relaunch advice, as Intel's QVL computes it (TDRelaunchCheck.cpp, called from
+ * checkTcbLevel between the TDX module's convergence and the QE's): when the QE is not
+ * OutOfDate or Revoked, the SGX level's status is UpToDate, SWHardeningNeeded,
+ * ConfigurationNeeded or ConfigurationAndSWHardeningNeeded, the TDX status (converged
+ * with the module's) is OutOfDate or OutOfDateConfigurationNeeded, and the TD's TDX module
+ * is OutOfDate, then the module the platform runs now (tee_tcb_svn_2) is compared with the
+ * latest level: byte 0 (its SVN) with the latest TDX component 0 when byte 1 (its version)
+ * is 0, else with the highest isvsvn of TDX module identity TDX_<byte 1> (none: module
+ * mismatch; no level: not supported); and byte 2 with the latest TDX component 2. Both
+ * reached: TDRelaunchAdvised, or TDRelaunchAdvisedConfigurationNeeded when the SGX or TDX
+ * status needs configuration. Otherwise the TDX status stands. Returns 0 or a fail().
+ */
+static int relaunch(struct tt_dcap_result *res, const struct tt_dcap_tcb_info *ti,
+	const struct tt_dcap_td_report *td, enum tt_dcap_tcb_status sgx,
+	enum tt_dcap_tcb_status *tdx)
+{
+	const uint8_t *svn2 = td->tee_tcb_svn2;
+	const struct tt_dcap_tcb_level *latest;
+	const struct tt_dcap_module_identity *mod = NULL;
+	unsigned need;
+	char want[16];
+
+	if (!td->v15 || res->qe_status == TT_DCAP_TCB_OUT_OF_DATE ||
+	    res->qe_status == TT_DCAP_TCB_REVOKED ||
+	    (sgx != TT_DCAP_TCB_UP_TO_DATE && sgx != TT_DCAP_TCB_SW_HARDENING_NEEDED &&
+	    sgx != TT_DCAP_TCB_CONFIGURATION_NEEDED &&
+	    sgx != TT_DCAP_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED) ||
+	    (*tdx != TT_DCAP_TCB_OUT_OF_DATE &&
+	    *tdx != TT_DCAP_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED) ||
+	    res->module_status != TT_DCAP_TCB_OUT_OF_DATE)
+		return 0;
+	if ((latest = latest_level(ti)) == NULL)
+		return fail(res, TT_DCAP_TCB_NOT_SUPPORTED, TT_ERR_DATA_INVALID,
+			"TD relaunch check: no TDX TCB level");
+	if (svn2[1] == 0) {
+		need = latest->tdx[0];
+	} else {
+		snprintf(want, sizeof(want), "TDX_%02X", svn2[1]);
+		for (unsigned i = 0; i < ti->nmodule_ids && mod == NULL; i++)
+			if (strcasecmp(ti->module_ids[i].id, want) == 0)
+				mod = &ti->module_ids[i];
+		if (mod == NULL)
+			return fail(res, TT_DCAP_TDX_MODULE_MISMATCH, TT_ERR_DATA_INVALID,
+				"TD relaunch check: no TDX module identity %s (tee_tcb_svn_2)",
+				want);
+		if (mod->nlevels == 0)
+			return fail(res, TT_DCAP_TCB_NOT_SUPPORTED, TT_ERR_DATA_INVALID,
+				"TD relaunch check: TDX module identity %s has no level", want);
+		need = 0;
+		for (unsigned i = 0; i < mod->nlevels; i++)
+			if (mod->levels[i].isvsvn > need)
+				need = mod->levels[i].isvsvn;
+	}
+	if (svn2[0] < need || svn2[2] < latest->tdx[2])
+		return 0;
+	*tdx = config_needed(sgx) || config_needed(*tdx) ?
+		TT_DCAP_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED :
+		TT_DCAP_TCB_TD_RELAUNCH_ADVISED;
+	return 0;
 }
 
 static int adv_add(struct tt_dcap_advisories *a, const struct tt_dcap_advisories *from)
@@ -643,8 +738,15 @@ int tt_dcap_verify(const struct tt_dcap_input *in, struct tt_dcap_result *res)
 
 		res->tcb_status = l->status;
 		res->tcb_date = l->tcb_date;
-		if (res->tdx)
+		if (res->tdx) {
 			res->tcb_status = converge(res->tcb_status, res->module_status);
+			if ((r = relaunch(res, ti, &q->td, sgx_lvl->status,
+			    &res->tcb_status)) != 0) {
+				res->tcb_status = TT_DCAP_TCB_UNKNOWN;
+				add_link(res, "tcb-level", false, "%s", res->reason);
+				goto out;
+			}
+		}
 		res->tcb_status = converge(res->tcb_status, res->qe_status);
 		if (adv_add(&res->adv, &l->adv) != 0 ||
 		    (mod_lvl != NULL && adv_add(&res->adv, &mod_lvl->adv) != 0) ||

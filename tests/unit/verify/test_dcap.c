@@ -255,6 +255,7 @@ static void test_tdx_v5_outdated(void **state)
 	assert_int_not_equal(run(&v, v.quote, NOW_2026, NULL, &res), 0);
 	assert_int_equal(res.check, TT_DCAP_TCB_NOT_SUPPORTED);
 	assert_int_not_equal(res.tcb_status, TT_DCAP_TCB_UP_TO_DATE);
+	assert_int_not_equal(res.tcb_status, TT_DCAP_TCB_TD_RELAUNCH_ADVISED);
 	assert_false(res.affirming);
 	/* Everything up to the quote signature held. */
 	for (unsigned i = 0; i + 1 < res.nlinks; i++)
@@ -1023,6 +1024,86 @@ static void test_synthetic_statuses(void **state)
 	}
 }
 
+/* TD 1.5 relaunch advice, one case per path of Intel's QVL TDRelaunchCheck.cpp: the TD
+ * runs TDX_01 SVN 2 (OutOfDate in the default collateral); tee_tcb_svn_2 says the platform
+ * now runs TDX_01 SVN 4 (td15), TDX_03 SVN 4 (td15_m3) or a version-0 module (td15_v0);
+ * td10_m2 is the same TD in a TD 1.0 quote, which gets no advice. */
+static void test_td15_relaunch(void **state)
+{
+	static const struct {
+		const char *quote, *col;
+		int r;
+		enum tt_dcap_check check;
+		enum tt_dcap_tcb_status status;
+	} cases[] = {
+		{ "td15", "relaunch", 0, TT_DCAP_OK, TT_DCAP_TCB_TD_RELAUNCH_ADVISED },
+		/* The level needs configuration: so does the advice. */
+		{ "td15", "relaunch-config", 0, TT_DCAP_OK,
+		  TT_DCAP_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED },
+		/* The platform's module (SVN 4) is itself behind the latest (SVN 5). */
+		{ "td15", "relaunch-module-newer", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE },
+		/* tee_tcb_svn_2 byte 2 below the latest level's TDX component 2. */
+		{ "td15", "relaunch-tdx-svn-low", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE },
+		/* An OutOfDate QE, an OutOfDate SGX level, a current module: no advice. */
+		{ "td15", "relaunch-qe-outdated", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE },
+		{ "td15", "relaunch-sgx-outdated", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE },
+		{ "td15", "relaunch-module-current", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE },
+		{ "td15", "relaunch-revoked", 0, TT_DCAP_OK, TT_DCAP_TCB_REVOKED },
+		/* The platform's module is TDX_03: its identity decides. */
+		{ "td15_m3", "relaunch-m3", 0, TT_DCAP_OK, TT_DCAP_TCB_TD_RELAUNCH_ADVISED },
+		{ "td15_m3", "relaunch", TT_ERR_DATA_INVALID, TT_DCAP_TDX_MODULE_MISMATCH,
+		  TT_DCAP_TCB_UNKNOWN },
+		/* A version-0 module is compared with the latest level's TDX component 0. */
+		{ "td15_v0", "relaunch", 0, TT_DCAP_OK, TT_DCAP_TCB_TD_RELAUNCH_ADVISED },
+		{ "td15_v0", "relaunch-v0-newer", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE },
+		{ "td10_m2", "relaunch", 0, TT_DCAP_OK, TT_DCAP_TCB_OUT_OF_DATE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tt_dcap_result res;
+		struct tt_dcap_input in;
+		struct vec v;
+		char qpath[64], cpath[128];
+		int r;
+
+		snprintf(qpath, sizeof(qpath), "syn/tdx_quote_v5_%s", cases[i].quote);
+		snprintf(cpath, sizeof(cpath), "syn/collateral-%s.json", cases[i].col);
+		vec_load(&v, qpath, cpath);
+		X509_free(v.root);
+		v.root = tt_dcap_load_root(TT_DCAP_DATA "/syn/root.pem");
+		assert_non_null(v.root);
+		memset(&in, 0, sizeof(in));
+		in.quote = v.quote;
+		in.quote_len = v.qlen;
+		in.collateral = v.col;
+		in.root = v.root;
+		in.now = NOW_SYN;
+		in.accept_status = ~0u;
+		r = tt_dcap_verify(&in, &res);
+		if (r != cases[i].r || res.check != cases[i].check ||
+		    res.tcb_status != cases[i].status)
+			fail_msg("%s/%s: r %s check %s status %s (%s)", cases[i].quote, cases[i].col,
+				tt_strerror(r), tt_dcap_check_name(res.check),
+				tt_dcap_tcb_status_name(res.tcb_status), res.reason);
+		if (r == 0) {
+			assert_string_equal(claim(res.claims, "tcb_status"),
+				tt_dcap_tcb_status_name(cases[i].status));
+			assert_int_equal(res.module_status, TT_DCAP_TCB_OUT_OF_DATE *
+				(strcmp(cases[i].col, "relaunch-module-current") != 0) +
+				TT_DCAP_TCB_UP_TO_DATE *
+				(strcmp(cases[i].col, "relaunch-module-current") == 0));
+		}
+		tt_dcap_result_clear(&res);
+		/* By default only UpToDate affirms: the advice is never taken for it. */
+		in.accept_status = 0;
+		if (tt_dcap_verify(&in, &res) == 0)
+			assert_false(res.affirming);
+		tt_dcap_result_clear(&res);
+		vec_free(&v);
+	}
+}
+
 static void test_synthetic_v5_ccel(void **state)
 {
 	struct tt_dcap_result res;
@@ -1210,6 +1291,7 @@ int main(void)
 		cmocka_unit_test(test_tdx_v4_up_to_date),
 		cmocka_unit_test(test_sgx_v3_status),
 		cmocka_unit_test(test_tdx_v5_outdated),
+		cmocka_unit_test(test_td15_relaunch),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_tamper_tdx_quote),
