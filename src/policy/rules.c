@@ -250,8 +250,11 @@ tt_policy_enforce(const struct tt_policy_input *in, json_t *submod, enum tt_ear_
 		const char *why = json_string_value(v);
 
 		st = TT_EAR_STATUS_CONTRAINDICATED;
-		if (json_object_set_new(tv, "hardware", json_integer(TV_CONTRA)) != 0 ||
-		    (why != NULL && tt_policy_reason(reasons, &dropped, "%s", why) != 0))
+		/* An engine's own contraindicated hardware value (96..127) stays. */
+		if (json_integer_value(json_object_get(tv, "hardware")) < TV_CONTRA &&
+		    json_object_set_new(tv, "hardware", json_integer(TV_CONTRA)) != 0)
+			return TT_ERR_NO_MEMORY;
+		if (why != NULL && tt_policy_reason(reasons, &dropped, "%s", why) != 0)
 			return TT_ERR_NO_MEMORY;
 	}
 	if (in->tee != NULL && strcmp(in->tee, "sample") == 0 &&
