@@ -137,6 +137,11 @@ struct tt_as_store_ops {
 	 * SHA-256 of the AK's DER SubjectPublicKeyInfo; unique across nodes: a node_put
 	 * that would give two nodes one AK fails with TT_ERR_ALREADY_EXISTS). */
 	int (*node_by_ak)(struct tt_as_store *s, const char *ak_sha256, json_t **out);
+	/* The nodes registered with this "tee" and this "tee_identity" (hex, compared without
+	 * regard to case): *out a JSON array, empty when none (identities are not unique: an
+	 * admin may register one platform twice, and the caller decides what that means). */
+	int (*node_by_tee_identity)(struct tt_as_store *s, const char *tee,
+	    const char *identity, json_t **out);
 	int (*node_list)(struct tt_as_store *s, json_t **out);
 	int (*node_delete)(struct tt_as_store *s, const char *id);
 
@@ -197,7 +202,9 @@ struct tt_as_verify_in {
 /*
  * A verifier checks evidence and extracts claims. Claims are a JSON object with a
  * "measurements" object (claim name -> string value, compared by the policy with the
- * reference values) and any informational members.
+ * reference values) and any informational members; TEE verifiers add "tee_identity"
+ * (hex), the platform identity the verified evidence carries, which KBS uses to find a
+ * registered node for anonymous evidence.
  * Returns 0 with *claims set, or an error with *reason (static string, never NULL on
  * error) naming the check that failed: TT_ERR_INVALID_ARGUMENT (malformed evidence),
  * TT_ERR_NOT_AUTHENTICATED (binding/nonce mismatch), TT_ERR_INVALID_SIGNATURE.

@@ -103,6 +103,37 @@ out:
 	return r;
 }
 
+/*
+ * KBS guests are anonymous: their evidence names no node. A TEE platform's identity is in
+ * its verified claims ("tee_identity": SNP chip id, CCA instance id, TDX/SGX PPID, virtCCA
+ * AIK certificate hash), so a node registered with that "tee" and "tee_identity" is the
+ * one the evidence speaks for, and its group's reference values and policy judge it.
+ * None: *node_out stays NULL (the "default" group). Several (one platform registered
+ * twice): refused, since which group's values apply would be a guess.
+ */
+static int
+node_by_tee_identity(struct tt_as_ctx *c, const char *tee, const json_t *claims,
+	struct tt_as_resp *rs, json_t **node_out)
+{
+	const char *id = json_string_value(json_object_get(claims, "tee_identity"));
+	json_t *arr = NULL;
+	int r;
+
+	if (id == NULL || strcmp(tee, "sample") == 0 || strcmp(tee, "tpm") == 0)
+		return 0;
+	if ((r = c->ops->node_by_tee_identity(c->st, tee, id, &arr)) != 0)
+		return r;
+	if (json_array_size(arr) > 1) {
+		rs->detail = "evidence rejected: several registered nodes carry this platform's "
+		    "tee_identity";
+		r = TT_ERR_NOT_AUTHENTICATED;
+	} else if (json_array_size(arr) == 1) {
+		*node_out = json_incref(json_array_get(arr, 0));
+	}
+	json_decref(arr);
+	return r;
+}
+
 int
 tt_as_h_kbs_auth(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
@@ -355,6 +386,10 @@ tt_as_h_kbs_attest(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as
 		/* The challenge is spent even when the evidence is refused. */
 		(void)c->ops->session_attest(c->st, s.id, s.nonce, false, NULL, NULL);
 		tt_as_detail(rs, "evidence rejected: %s", reason != NULL ? reason : tt_strerror(r));
+		goto out;
+	}
+	if (node == NULL && (r = node_by_tee_identity(c, s.tee, claims, rs, &node)) != 0) {
+		(void)c->ops->session_attest(c->st, s.id, s.nonce, false, NULL, NULL);
 		goto out;
 	}
 	if ((extra = json_pack("{s:O}", "tee-pubkey", pk)) == NULL) {

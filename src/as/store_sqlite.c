@@ -431,7 +431,19 @@ out_free:
 /* Run a one-column SELECT of JSON docs (optionally bound to one text parameter) and
  * collect them into an array. */
 static int
+select_docs_n(struct tt_as_store *s, const char *sql, const char *const *param, int n,
+	json_t **out);
+
+static int
 select_docs(struct tt_as_store *s, const char *sql, const char *param, json_t **out)
+{
+	return select_docs_n(s, sql, &param, param != NULL ? 1 : 0, out);
+}
+
+/* Every doc a SELECT with n text parameters returns, as a JSON array. */
+static int
+select_docs_n(struct tt_as_store *s, const char *sql, const char *const *param, int n,
+	json_t **out)
 {
 	sqlite3_stmt *st = NULL;
 	json_t *arr = json_array();
@@ -442,8 +454,8 @@ select_docs(struct tt_as_store *s, const char *sql, const char *param, json_t **
 	pthread_mutex_lock(&s->mu);
 	if ((r = prep(s, sql, &st)) != 0)
 		goto out;
-	if (param != NULL)
-		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, param[i], -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *d = col_json(st, 0);
 
@@ -492,6 +504,18 @@ static int
 sq_node_by_ak(struct tt_as_store *s, const char *ak_sha256, json_t **out)
 {
 	return node_where(s, "SELECT doc FROM nodes WHERE ak = ?", ak_sha256, out);
+}
+
+static int
+sq_node_by_tee_identity(struct tt_as_store *s, const char *tee, const char *identity,
+	json_t **out)
+{
+	const char *p[2] = { tee, identity };
+
+	/* No column of its own (no schema change): SQLite's JSON functions read the doc. */
+	return select_docs_n(s, "SELECT doc FROM nodes WHERE json_extract(doc, '$.tee') = ?1 "
+	    "AND lower(json_extract(doc, '$.tee_identity')) = lower(?2) ORDER BY id", p, 2,
+	    out);
 }
 
 static int
@@ -963,6 +987,7 @@ const struct tt_as_store_ops tt_as_store_sqlite = {
 	.node_put = sq_node_put,
 	.node_get = sq_node_get,
 	.node_by_ak = sq_node_by_ak,
+	.node_by_tee_identity = sq_node_by_tee_identity,
 	.node_list = sq_node_list,
 	.node_delete = sq_node_delete,
 	.refval_import = sq_refval_import,

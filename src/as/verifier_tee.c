@@ -22,7 +22,8 @@
  * "tee_identity" that the verified evidence carries (snp: chip_id, cca: platform instance
  * id, virtcca: SHA-256 of the AIK certificate, tdx/sgx: the PCK certificate's PPID, all
  * hex). Without one the evidence cannot
- * speak for the node. virtCCA evidence without a platform token is refused here: nothing
+ * speak for the node. The identity is also put in the claims ("tee_identity"), by which
+ * KBS finds the registered node of anonymous evidence (kbs.c). virtCCA evidence without a platform token is refused here: nothing
  * binds its CVM token to the device key. A (virt)CCA platform outside the secured
  * lifecycle state is listed under the claims' "contraindications", which no policy can
  * accept (tt_policy_enforce).
@@ -688,6 +689,13 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	    "measurements", meas, "chain", res.chain)) == NULL)
 		goto out;
 	if (contra != NULL && json_object_set(out, "contraindications", contra) != 0) {
+		json_decref(out);
+		out = NULL;
+		goto out;
+	}
+	/* The platform identity the verified evidence carries (KBS finds the node by it). */
+	if (tee_identity(in->tee, res.claims, coll, clen, id) == 0 &&
+	    json_object_set_new(out, "tee_identity", json_string(id)) != 0) {
 		json_decref(out);
 		out = NULL;
 		goto out;

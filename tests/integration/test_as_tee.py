@@ -175,6 +175,64 @@ def test_snp_kbs_releases_secret(snp):
     assert jwe_decrypt_rsa(priv, r.json()) == SECRET
 
 
+def test_snp_kbs_node_group_by_tee_identity(snp):
+    """KBS evidence names no node: turtle-as finds the node registered with the verified
+    tee_identity (the chip id) and judges the evidence with that node's group. Two groups
+    with different reference values: the same platform's evidence is affirming in the one
+    and contraindicated in the other; unregistered, it is judged by "default" (where no
+    value applies: warning); registered twice, refused."""
+    d, w = snp
+    good = reference_values()
+    bad = dict(good, **{"snp.evidence.measurement": "00" * 48})
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": v, "scope": "group:" + g}
+        for g, rv in (("g-good", good), ("g-bad", bad)) for k, v in rv.items()]})
+    assert r.status == 201, r
+    assert d.admin("POST", "/v1/resources/default/key/k1", raw=SECRET).status == 201
+
+    def kbs():
+        cookie, nonce = kbs_auth(d, "snp")
+        priv, jwk = rsa_tee_key()
+        r = kbs_attest_composite(d, cookie, nonce, jwk,
+                                 w.evidence(kbs_composite_binding(nonce, jwk)))
+        if r.status != 200:
+            return r, None, None
+        _, claims = verify_jwt(r.json()["token"], d.jwks())
+        got = d.request("GET", "/kbs/v0/resource/default/key/k1", cookie=cookie)
+        return r, claims, got
+
+    r, claims, got = kbs()
+    assert claims["submods"]["snp"]["ear.status"] == "warning", claims
+    assert "turtle.node-id" not in claims
+    assert got.status in (401, 403), got
+    # registered in the good group (hex in capitals: compared without regard to case)
+    assert d.admin("POST", "/v1/nodes", {"id": "cvm-a", "group": "g-good", "tee": "snp",
+                                         "tee_identity": CHIP_ID.hex().upper()}).status == 201
+    r, claims, got = kbs()
+    assert claims["submods"]["snp"]["ear.status"] == "affirming", claims
+    assert claims["turtle.node-id"] == "cvm-a"
+    assert got.status == 200, got
+    # the same node moved to the other group: the same evidence, contraindicated
+    assert d.admin("POST", "/v1/nodes", {"id": "cvm-a", "group": "g-bad", "tee": "snp",
+                                         "tee_identity": CHIP_ID.hex()}).status == 201
+    r, claims, got = kbs()
+    sub = claims["submods"]["snp"]
+    assert sub["ear.status"] == "contraindicated", sub
+    assert any(x.startswith("snp.evidence.measurement") for x in sub["turtle.reasons"]), sub
+    assert got.status in (401, 403), got
+    # a node of another tee with the same identity text is not this platform's
+    assert d.admin("POST", "/v1/nodes", {"id": "cca-x", "group": "g-good", "tee": "cca",
+                                         "tee_identity": CHIP_ID.hex()}).status == 201
+    r, claims, got = kbs()
+    assert claims["submods"]["snp"]["ear.status"] == "contraindicated", claims
+    # one platform registered twice: which group applies would be a guess
+    assert d.admin("POST", "/v1/nodes", {"id": "cvm-b", "group": "g-good", "tee": "snp",
+                                         "tee_identity": CHIP_ID.hex()}).status == 201
+    r, claims, got = kbs()
+    p = problem(r, 401)
+    assert "several registered nodes" in p["detail"], p
+
+
 def test_snp_kbs_unbound_evidence_refused(snp):
     d, w = snp
     cookie, nonce = kbs_auth(d, "snp")

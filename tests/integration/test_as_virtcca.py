@@ -177,3 +177,30 @@ def test_virtcca_platform_refusals(vcca):
                                              "evidence": {"evidence": list(t),
                                                           "dev_cert": list(w.aik_der())}})
         assert r.status in (400, 401), (i - off, r)
+
+
+def test_virtcca_kbs_judged_by_node_group(vcca):
+    """Over KBS the verified AIK certificate's SHA-256 finds the node registered with it,
+    whose group's reference values judge the evidence; unregistered, "default" does."""
+    d, w = vcca
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": v, "scope": "group:vcca-fleet"}
+        for k, vs in reference_values().items() for v in vs]})
+    assert r.status == 201, r
+
+    def kbs_status():
+        cookie, nonce = kbs_auth(d, "virtcca")
+        _, jwk = rsa_tee_key()
+        body = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk},
+                "tee-evidence": w.evidence(kbs_runtime_binding(nonce, jwk))}
+        r = d.request("POST", "/kbs/v0/attest", body, cookie=cookie)
+        assert r.status == 200, r
+        return verify_jwt(r.json()["token"], d.jwks())[1]
+
+    assert kbs_status()["submods"]["virtcca"]["ear.status"] == "warning"
+    assert d.admin("POST", "/v1/nodes", {
+        "id": "kunpeng-1", "group": "vcca-fleet", "tee": "virtcca",
+        "tee_identity": hashlib.sha256(w.aik_der()).hexdigest()}).status == 201
+    claims = kbs_status()
+    assert claims["submods"]["virtcca"]["ear.status"] == "affirming", claims
+    assert claims["turtle.node-id"] == "kunpeng-1"
