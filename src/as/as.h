@@ -232,6 +232,10 @@ extern const struct tt_as_verifier tt_as_verifier_sgx;
  * none; DCAP collateral and SNP VCEKs must then come with the evidence). Set once at
  * start-up, before serving. */
 void tt_as_tee_trust(const char *anchors_dir, const char *collateral_dir);
+/* The [collateral] section: the optional KDS/PCS fetcher (src/attest/fetch), copied;
+ * its strings must live as long as the process. Off unless cfg->enabled. */
+struct tt_fetch_cfg;
+void tt_as_tee_fetch(const struct tt_fetch_cfg *cfg);
 
 /* ---------------------------------------------------------------------------------- */
 /* Policy: the engines live in src/policy (policy.h); status is enum tt_ear_status.      */

@@ -30,6 +30,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "attest/fetch/fetch.h"
 #include "http.h"
 #include "tt_config.h"
 #include "turtle/error.h"
@@ -47,9 +48,88 @@ struct cfg_parse {
 	char *listen;
 	bool have_level;              /* log_level seen; applied by the caller (CLI wins) */
 	enum tt_log_level level;
+	/* [collateral]: the optional KDS/PCS fetcher, off unless fetch = true. */
+	bool fetch;
+	char *cache_dir, *kds_url, *pcs_url, *root_crl_url;
+	unsigned fetch_timeout;
+	uint64_t fetch_max_size;
 	int err;
 	char bad[64];
 };
+
+static int
+set_str(char **dst, const char *v)
+{
+	char *s = strdup(v);
+
+	if (s == NULL)
+		return TT_ERR_NO_MEMORY;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static void
+cfg_parse_free(struct cfg_parse *p)
+{
+	free(p->listen);
+	free(p->admin_token_file);
+	free(p->cache_dir);
+	free(p->kds_url);
+	free(p->pcs_url);
+	free(p->root_crl_url);
+}
+
+/* A base URL: http:// or https://, no trailing '/', no spaces, bounded. */
+static int
+set_url(char **dst, const char *v)
+{
+	size_t n = strlen(v);
+
+	if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+	    n > TT_FETCH_MAX_URL / 2 || v[n - 1] == '/' || strpbrk(v, " \t\r\n?#") != NULL)
+		return TT_ERR_CONFIG;
+	return set_str(dst, v);
+}
+
+/* [collateral]: fetch, cache_dir, kds_url, pcs_url, root_crl_url, timeout, max_size. */
+static int
+collateral_key(struct cfg_parse *p, const char *name, const char *value)
+{
+	uint32_t u;
+	uint64_t v;
+	int r;
+
+	if (strcmp(name, "fetch") == 0) {
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+			p->fetch = true;
+		else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+			p->fetch = false;
+		else
+			return TT_ERR_CONFIG;
+		return 0;
+	}
+	if (strcmp(name, "cache_dir") == 0)
+		return value[0] == '/' ? set_str(&p->cache_dir, value) : TT_ERR_CONFIG;
+	if (strcmp(name, "kds_url") == 0)
+		return set_url(&p->kds_url, value);
+	if (strcmp(name, "pcs_url") == 0)
+		return set_url(&p->pcs_url, value);
+	if (strcmp(name, "root_crl_url") == 0)
+		return set_url(&p->root_crl_url, value);
+	if (strcmp(name, "timeout") == 0) {
+		if ((r = tt_parse_u32(value, 1, TT_FETCH_TIMEOUT_MAX, &u)) == 0)
+			p->fetch_timeout = u;
+		return r;
+	}
+	if (strcmp(name, "max_size") == 0) {
+		if ((r = tt_parse_size(value, TT_FETCH_MAX_SIZE_MAX, &v)) != 0 || v < 1024)
+			return TT_ERR_CONFIG;
+		p->fetch_max_size = v;
+		return 0;
+	}
+	return TT_ERR_CONFIG;
+}
 
 static void
 usage(FILE *f)
@@ -71,7 +151,8 @@ usage(FILE *f)
 	    "      --tee-anchors DIR       trust anchors for snp/tdx/sgx/cca/virtcca evidence,\n"
 	    "                              replacing the built-in ones (docs/trust-anchors.md)\n"
 	    "      --tee-collateral DIR    cached collateral: DCAP JSON (tdx-FMSPC.json, ...),\n"
-	    "                              SNP vcek.der/crl.der; never fetched from the network\n"
+	    "                              SNP vcek.der/crl.der; fetched from AMD KDS/Intel\n"
+	    "                              PCS only with [collateral] fetch = true\n"
 	    "  -f, --foreground            accepted for scripts; turtle-as never forks\n"
 	    "  -v, --log-level LEVEL       error, warn, info or debug\n"
 	    "  -V, --version               print the version and exit\n"
@@ -80,17 +161,6 @@ usage(FILE *f)
 	    "SIGHUP re-reads the admin token file and log_level; SIGTERM stops. See turtle-as(8).\n");
 }
 
-static int
-set_str(char **dst, const char *v)
-{
-	char *s = strdup(v);
-
-	if (s == NULL)
-		return TT_ERR_NO_MEMORY;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
 
 static int
 cfg_handler(void *user, const char *section, const char *name, const char *value)
@@ -103,7 +173,9 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 
 	if (p->err != 0)
 		return 0;
-	if (strcmp(section, "as") != 0)
+	if (strcmp(section, "collateral") == 0)
+		r = collateral_key(p, name, value);
+	else if (strcmp(section, "as") != 0)
 		r = TT_ERR_CONFIG;
 	else if (strcmp(name, "listen") == 0)
 		r = set_str(&p->listen, value);
@@ -253,8 +325,7 @@ reload(struct tt_as_ctx *ctx, const char *conf, const char *token_file, bool cli
 			tt_log_set_level(cp.level);
 		free(scratch.listen_host);
 		free(scratch.data_dir);
-		free(cp.listen);
-		free(cp.admin_token_file);
+		cfg_parse_free(&cp);
 	}
 	if (token_file != NULL) {
 		if (read_token(token_file, d) == 0) {
@@ -267,6 +338,52 @@ reload(struct tt_as_ctx *ctx, const char *conf, const char *token_file, bool cli
 		OPENSSL_cleanse(d, sizeof(d));
 	}
 	tt_sd_notify("READY=1");
+}
+
+/*
+ * [collateral] fetch = true hands the fetcher to the TEE verifiers. Its cache is
+ * cache_dir, else --tee-collateral, else <data dir>/collateral; libcurl is initialised
+ * here, before any thread. With fetch = false (the default) nothing is set up and no
+ * verification touches the network.
+ */
+static int
+fetch_setup(struct cfg_parse *cp, const char *data_dir, const char *tee_collateral)
+{
+	struct tt_fetch_cfg fc = { 0 };
+	char *dir = NULL;
+	int r;
+
+	if (!cp->fetch) {
+		tt_info("as: collateral fetching is off (KDS/PCS are never contacted)");
+		return 0;
+	}
+	if (cp->cache_dir == NULL) {
+		if (tee_collateral != NULL)
+			r = set_str(&cp->cache_dir, tee_collateral);
+		else if (asprintf(&dir, "%s/collateral", data_dir) < 0)
+			r = TT_ERR_NO_MEMORY;
+		else
+			r = set_str(&cp->cache_dir, dir);
+		free(dir);
+		if (r != 0)
+			return r;
+	}
+	if ((r = tt_fetch_init()) != 0 || (r = tt_fetch_mkdirs(cp->cache_dir)) != 0) {
+		tt_err_log("as: [collateral] cannot set up fetching into %s", cp->cache_dir);
+		return r;
+	}
+	fc.enabled = true;
+	fc.cache_dir = cp->cache_dir;
+	fc.kds_url = cp->kds_url;
+	fc.pcs_url = cp->pcs_url;
+	fc.root_crl_url = cp->root_crl_url;
+	fc.timeout = cp->fetch_timeout;
+	fc.max_size = (size_t)cp->fetch_max_size;
+	tt_as_tee_fetch(&fc);
+	tt_info("as: collateral fetching is on: KDS %s, PCS %s, cache %s",
+	    fc.kds_url != NULL ? fc.kds_url : TT_FETCH_KDS_URL,
+	    fc.pcs_url != NULL ? fc.pcs_url : TT_FETCH_PCS_URL, fc.cache_dir);
+	return 0;
 }
 
 /* The systemd credential, when the unit passes one and no file was configured. *out is
@@ -386,6 +503,8 @@ main(int argc, char **argv)
 		tt_err_log("as: cannot create %s: %s", cfg.data_dir, strerror(errno));
 		goto out;
 	}
+	if ((r = fetch_setup(&cp, cfg.data_dir, tee_collateral)) != 0)
+		goto out;
 	if (cp.admin_token_file == NULL && (r = credential_token(&cp.admin_token_file)) != 0)
 		goto out;
 	if (cp.admin_token_file != NULL) {
@@ -455,7 +574,6 @@ out:
 	pthread_rwlock_destroy(&ctx.admin_lock);
 	free(cfg.listen_host);
 	free(cfg.data_dir);
-	free(cp.listen);
-	free(cp.admin_token_file);
+	cfg_parse_free(&cp);
 	return rc;
 }

@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "as.h"
+#include "attest/fetch/fetch.h"
 #include "attest/verify/cca.h"
 #include "attest/verify/verify.h"
 #include "turtle/error.h"
@@ -46,12 +47,47 @@
 #define SNP_REPORT_LEN 0x4A0u
 
 static const char *anchors_dir, *collateral_dir;
+static struct tt_fetch_cfg fetch_cfg;   /* [collateral]; fetch off unless configured */
 
 void
 tt_as_tee_trust(const char *anchors, const char *collateral)
 {
 	anchors_dir = anchors;
 	collateral_dir = collateral;
+}
+
+void
+tt_as_tee_fetch(const struct tt_fetch_cfg *cfg)
+{
+	fetch_cfg = *cfg;
+}
+
+/*
+ * With [collateral] fetch = true: the collateral this evidence names, fetched into the
+ * cache when missing or expired there (src/attest/fetch). The verifier then reads that
+ * directory as it reads --tee-collateral: fetched bytes are checked like any others. An
+ * SNP report that came with its VCEK needs only the CRL. *dir is NULL when nothing could
+ * be fetched for this evidence (the verifier then decides without).
+ */
+static int
+fetch_collateral(const char *tee, const struct tt_verify_in *vi, bool have_cert, char **dir,
+    const char **reason)
+{
+	static __thread char why[320];
+	char err[256];
+	int r;
+
+	*dir = NULL;
+	if (!fetch_cfg.enabled)
+		return 0;
+	r = tt_fetch_collateral(&fetch_cfg, tee, vi->evidence, vi->evidence_len, vi->now,
+	    have_cert ? TT_FETCH_F_HAVE_CERT : 0, dir, err, sizeof(err));
+	if (r == 0 || r == TT_ERR_NOT_SUPPORTED)
+		return 0;
+	snprintf(why, sizeof(why), "collateral fetch failed: %s", err);
+	*reason = why;
+	tt_warn("%s evidence: %s", tee, why);
+	return TT_ERR_COMMUNICATION;  /* 502: an upstream service did not deliver */
 }
 
 /* ---- evidence JSON -> bytes ---- */
@@ -602,7 +638,7 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	struct tt_verify_in vi = { 0 };
 	struct tt_verify_result res = { 0 };
 	uint8_t *evb = NULL, *coll = NULL, rep[SNP_REPORT_LEN];
-	char *evs = NULL, *pem = NULL, id[129];
+	char *evs = NULL, *pem = NULL, *fetched = NULL, id[129];
 	size_t evlen = 0, clen = 0;
 	json_t *out = NULL, *meas = NULL, *contra = NULL;
 	int r;
@@ -652,6 +688,10 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	vi.binding_len = in->binding_len;
 	vi.now = tt_as_now();
 	vi.trust = &t;
+	if ((r = fetch_collateral(in->tee, &vi, pem != NULL && clen > 0, &fetched, reason)) != 0)
+		goto out;
+	if (fetched != NULL)
+		t.collateral_dir = fetched;
 	if ((r = tt_verify(v, &vi, &res)) != 0) {
 		/* The first reason names the failed check; it lives in res, so it is copied
 		 * to this thread's buffer, which outlives the call as the contract asks. */
@@ -711,6 +751,7 @@ out:
 	free(coll);
 	free(evs);
 	free(pem);
+	free(fetched);
 	return r;
 }
 

@@ -2,7 +2,9 @@
  * turtle verify --tee T --evidence FILE: offline verification of TEE evidence through
  * libturtle's tt_tee_verify (the verifiers turtle-as uses). Prints the verdict, the claims
  * and, with --explain, the chain of links from the trust anchor down as a tree.
- * Needs no daemon and no network.
+ * Needs no daemon and no network; with --fetch (off unless given) the collateral the
+ * evidence names is fetched from AMD KDS / Intel PCS into a cache directory first
+ * (src/attest/fetch), and verified from there like any local collateral.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,9 @@
 
 #include <jansson.h>
 
+#include "attest/fetch/fetch.h"
 #include "cli/cli.h"
+#include "turtle/error.h"
 #include "turtle/tee.h"
 #include "util/hex.h"
 #include "util/num.h"
@@ -21,7 +25,9 @@
 
 enum {
 	OPT_TEE = 1, OPT_EVIDENCE, OPT_HEX, OPT_COLLATERAL, OPT_ANCHORS, OPT_NOW, OPT_NONCE_HEX,
-	OPT_INIT_HEX, OPT_EXPLAIN, OPT_ANY_VMPL, OPT_REQUIRE_CRL, OPT_ANY_TCB,
+	OPT_INIT_HEX, OPT_EXPLAIN, OPT_ANY_VMPL, OPT_REQUIRE_CRL, OPT_ANY_TCB, OPT_FETCH,
+	OPT_KDS_URL, OPT_PCS_URL, OPT_ROOT_CRL_URL, OPT_CACHE_DIR, OPT_FETCH_TIMEOUT,
+	OPT_FETCH_MAX,
 };
 
 /* --now: unix seconds or an RFC 3339 UTC time (2025-06-01T00:00:00Z). */
@@ -69,6 +75,51 @@ print_chain(const json_t *chain)
 	}
 }
 
+/*
+ * --fetch: the collateral the evidence names, fetched into the cache directory when it is
+ * missing or expired there; that directory becomes the verifier's collateral directory.
+ * The cache is --cache-dir, else a --collateral directory, else
+ * $XDG_CACHE_HOME/turtle/collateral (~/.cache/turtle/collateral).
+ */
+static int
+fetch(struct cli *cli, struct tt_fetch_cfg *fc, const char *tee, const uint8_t *ev,
+    size_t evlen, struct tt_tee_verify_opts *vo, char **cache, char **dir)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	unsigned flags = 0;
+	char err[512];
+	int r;
+
+	if (fc->cache_dir == NULL && vo->collateral_dir != NULL)
+		fc->cache_dir = vo->collateral_dir;
+	if (fc->cache_dir == NULL) {
+		if ((x == NULL || x[0] != '/') && (home == NULL || home[0] != '/'))
+			return cli_usage(cli, "--fetch needs --cache-dir (no XDG_CACHE_HOME or HOME)");
+		if (asprintf(cache, "%s%s/turtle/collateral", x != NULL && x[0] == '/' ? x : home,
+		    x != NULL && x[0] == '/' ? "" : "/.cache") < 0)
+			return cli_fail(cli, TT_ERR_NO_MEMORY, "verify");
+		fc->cache_dir = *cache;
+	}
+	if (vo->collateral != NULL) {
+		/* Collateral bytes given: DCAP reads nothing else; SNP still lacks its CRL. */
+		if (strcmp(tee, "snp") != 0)
+			return 0;
+		flags |= TT_FETCH_F_HAVE_CERT;
+	}
+	r = tt_fetch_collateral(fc, tee, ev, evlen, vo->now != 0 ? vo->now : (int64_t)time(NULL),
+	    flags, dir, err, sizeof(err));
+	if (r == TT_ERR_NOT_SUPPORTED) {
+		fprintf(stderr, "turtle: verify: nothing fetched: %s\n", err);
+		return 0;
+	}
+	if (r != 0) {
+		fprintf(stderr, "turtle: verify: fetch: %s\n", err);
+		return CLI_FAIL;
+	}
+	vo->collateral_dir = *dir;
+	return 0;
+}
+
 int
 cmd_verify_tee(struct cli *cli, int argc, char **argv)
 {
@@ -85,9 +136,20 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 		{ "any-vmpl", no_argument, NULL, OPT_ANY_VMPL },
 		{ "require-crl", no_argument, NULL, OPT_REQUIRE_CRL },
 		{ "any-tcb-status", no_argument, NULL, OPT_ANY_TCB },
+		{ "fetch", no_argument, NULL, OPT_FETCH },
+		{ "kds-url", required_argument, NULL, OPT_KDS_URL },
+		{ "pcs-url", required_argument, NULL, OPT_PCS_URL },
+		{ "root-crl-url", required_argument, NULL, OPT_ROOT_CRL_URL },
+		{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+		{ "fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT },
+		{ "fetch-max-size", required_argument, NULL, OPT_FETCH_MAX },
 		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct tt_tee_verify_opts vo = { 0 };
+	struct tt_fetch_cfg fc = { 0 };
 	const char *tee = NULL, *evf = NULL, *coll = NULL;
+	char *fetched = NULL, *cache = NULL;
+	uint32_t u32;
+	uint64_t u64;
 	uint8_t *ev = NULL, *cd = NULL, nonce[64], init[64];
 	size_t evlen = 0, cdlen = 0, n;
 	bool hex = false, explain = false;
@@ -107,6 +169,23 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 		case OPT_ANY_VMPL: vo.flags |= TT_TEE_ANY_VMPL; break;
 		case OPT_REQUIRE_CRL: vo.flags |= TT_TEE_REQUIRE_CRL; break;
 		case OPT_ANY_TCB: vo.flags |= TT_TEE_ANY_TCB_STATUS; break;
+		case OPT_FETCH: fc.enabled = true; break;
+		case OPT_KDS_URL: fc.kds_url = optarg; break;
+		case OPT_PCS_URL: fc.pcs_url = optarg; break;
+		case OPT_ROOT_CRL_URL: fc.root_crl_url = optarg; break;
+		case OPT_CACHE_DIR: fc.cache_dir = optarg; break;
+		case OPT_FETCH_TIMEOUT:
+			if (tt_parse_u32(optarg, 1, TT_FETCH_TIMEOUT_MAX, &u32) != 0)
+				return cli_usage(cli, "--fetch-timeout: 1..%u seconds",
+				    TT_FETCH_TIMEOUT_MAX);
+			fc.timeout = u32;
+			break;
+		case OPT_FETCH_MAX:
+			if (tt_parse_size(optarg, TT_FETCH_MAX_SIZE_MAX, &u64) != 0 || u64 < 1024)
+				return cli_usage(cli, "--fetch-max-size: 1024..%u bytes",
+				    TT_FETCH_MAX_SIZE_MAX);
+			fc.max_size = (size_t)u64;
+			break;
 		case OPT_NOW:
 			if (parse_now(optarg, &vo.now) != 0)
 				return cli_usage(cli, "--now: unix seconds or YYYY-MM-DDTHH:MM:SSZ, "
@@ -158,6 +237,8 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 			vo.collateral_len = cdlen;
 		}
 	}
+	if (fc.enabled && (r = fetch(cli, &fc, tee, ev, evlen, &vo, &cache, &fetched)) != 0)
+		goto out;
 	r = tt_tee_verify(tee, ev, evlen, &vo, &result);
 	if (result == NULL) {
 		r = cli_fail(cli, r, r == TT_ERR_NOT_SUPPORTED ? "unknown --tee" : "verify");
@@ -184,6 +265,8 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 	}
 	r = r == 0 ? CLI_OK : CLI_FAIL;
 out:
+	free(fetched);
+	free(cache);
 	json_decref(res);
 	tt_free(result);
 	tt_free_secret(ev, evlen);

@@ -161,6 +161,12 @@ gen_from_cpuid(const struct tt_snp_report *r)
 	return GEN_UNKNOWN;
 }
 
+int
+tt_snp_generation(const struct tt_snp_report *r)
+{
+	return r != NULL ? (int)gen_from_cpuid(r) : -1;
+}
+
 /* ---- certificates ---- */
 
 /* The GUIDs of AMD's certificate table (GHCB specification, extended guest request). */

@@ -48,6 +48,11 @@ struct tt_snp_report {
  * length, TT_ERR_NOT_SUPPORTED for a version outside 2..5. *out written on success. */
 int tt_snp_report_parse(const uint8_t *p, size_t len, struct tt_snp_report *out);
 
+/* The processor generation of a version 3+ report from its CPUID family/model: 0 Milan,
+ * 1 Genoa, 2 Turin; -1 for a version 2 report (no CPUID) or an unknown model. The
+ * collateral fetcher (src/attest/fetch) names the KDS product with it. */
+int tt_snp_generation(const struct tt_snp_report *r);
+
 /* AMD's certificate table (extended report, configfs-tsm auxblob): pushes the VCEK,
  * VLEK and ASK entries onto out. TT_ERR_TRUNCATED, TT_ERR_LIMIT, TT_ERR_DATA_INVALID. */
 int tt_snp_cert_table_parse(const uint8_t *p, size_t len, STACK_OF(X509) *out);
