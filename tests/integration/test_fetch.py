@@ -248,6 +248,32 @@ def test_snp_expired_cached_crl_refetched(snp, vendor):
     assert open(os.path.join(d, "crl.der"), "rb").read() == fresh
 
 
+def test_snp_v2_report_tries_milan_then_genoa(snp, vendor, tmp):
+    """A version 2 report carries no CPUID: KDS is asked for Milan, then for Genoa."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    w, _, vcek, crl, cache = snp
+    r = bytearray(w.report(NONCE))
+    r[0:4] = (2).to_bytes(4, "little")
+    r[0x188:0x18B] = bytes(3)
+    rr, ss = decode_dss_signature(w.vcek_key.sign(bytes(r[:0x2A0]),
+                                                  ec.ECDSA(hashes.SHA384())))
+    r[0x2A0:0x2E8] = rr.to_bytes(72, "little")
+    r[0x2E8:0x330] = ss.to_bytes(72, "little")
+    rep = os.path.join(tmp, "report-v2.bin")
+    with open(rep, "wb") as f:
+        f.write(bytes(r))
+    genoa = VCEK_PATH.replace("/Milan/", "/Genoa/")
+    vendor.drop(VCEK_PATH)
+    vendor.serve(genoa, vcek)
+    vendor.serve("/vcek/v1/Genoa/crl", crl)
+    rc, out, err = snp_verify(w, rep, cache, vendor)
+    assert rc == 0, out + err
+    assert vendor.requests() == [VCEK_PATH, genoa, "/vcek/v1/Genoa/crl"]
+    assert os.path.exists(os.path.join(cache, CHIP_DIR.replace("Milan-", "Genoa-"),
+                                       "vcek.der"))
+
+
 @pytest.mark.parametrize("case", ["404", "oversized", "stalled", "not-der"])
 def test_snp_fetch_failures_are_clear(snp, vendor, case):
     w, rep, vcek, _, cache = snp

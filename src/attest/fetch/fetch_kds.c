@@ -173,6 +173,11 @@ tt_fetch_kds(const struct tt_fetch_cfg *cfg, const uint8_t *report, size_t len, 
 		return tt_fetch_err(err, errlen, TT_ERR_NOT_SUPPORTED,
 		    "CPUID family 0x%02x model 0x%02x is no KDS product", r.cpuid_fam,
 		    r.cpuid_mod);
+	} else if (have_cert) {
+		/* Without a VCEK to ask for, nothing tells which product's CRL applies; the
+		 * wrong one would fail as "not signed by the ARK". */
+		return tt_fetch_err(err, errlen, TT_ERR_NOT_SUPPORTED,
+		    "a version 2 report names no product: its CRL is not fetched");
 	} else {
 		/* A version 2 report names no generation: Milan, then Genoa (Turin reports
 		 * are version 3 or later). */
