@@ -16,7 +16,7 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
 demo_pkgs=(swtpm swtpm-tools tpm2-tools curl)
 test_pkgs=(libcmocka-dev libyaml-dev clang libclang-rt-14-dev python3 python3-pytest python3-protobuf python3-cryptography
 	protobuf-compiler util-linux swtpm swtpm-tools softhsm2 p11-kit tpm2-tools opensc
-	man-db groff-base debootstrap curl)
+	man-db groff-base debootstrap curl python3-fusepy fuse3 libfuse2)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in

@@ -1,6 +1,6 @@
 /*
- * libturtle: the node agent role of turtled (Turtle vendor opcodes 0x00010002-4, served
- * by the TPM provider). See docs/agent.md.
+ * libturtle: the node agent role of turtled (Turtle vendor opcodes 0x00010002-5: the TPM
+ * ones served by the TPM provider, TtAttestTee by the core). See docs/agent.md.
  *
  * Conventions are those of turtle/turtle.h: 0 or a negative tt_err; out-parameters
  * written only on success; results released with their own *_free (NULL-safe).
@@ -89,6 +89,42 @@ void tt_agent_identity_free(struct tt_agent_identity *id);
  */
 int tt_agent_activate(struct tt_client *c, const uint8_t *credential_blob, size_t blob_len,
     const uint8_t *encrypted_secret, size_t secret_len, uint8_t **secret, size_t *secret_len_out);
+
+/* A confidential guest's report, as configfs-tsm returned it to turtled. */
+struct tt_attest_tee {
+	char provider[65];          /* sev_guest, tdx_guest, arm_cca_guest */
+	char tee[8];                /* "snp", "tdx" or "cca" */
+	uint8_t *outblob;           /* SNP report, TDX quote or CCA token (never empty) */
+	size_t outblob_len;
+	uint8_t *auxblob;           /* SNP: AMD's certificate table; NULL/0 when none */
+	size_t auxblob_len;
+	uint64_t generation;        /* the configfs entry's generation after the read */
+	uint8_t *cc_eventlog;       /* TDX: the CCEL log when turtled could read it; NULL/0 */
+	size_t cc_eventlog_len;
+};
+
+#define TT_ATTEST_TEE_NO_PRIVLEVEL (-1)
+
+/*
+ * TtAttestTee (core operation; any authenticated client): a report of the guest turtled
+ * runs in over `report_data` (at most 64 bytes; the kernel gets it zero-padded to 64).
+ * `tee` ("snp", "tdx", "cca", or NULL for whichever the guest is) is checked by turtled
+ * against the guest's provider (TT_ERR_NOT_SUPPORTED when it differs, or when the node is
+ * not a confidential guest). `privlevel` 0..3 is SNP's VMPL, or TT_ATTEST_TEE_NO_PRIVLEVEL.
+ * The result is checked: a known provider, the tee asked for, a non-empty outblob.
+ */
+int tt_attest_tee(struct tt_client *c, const char *tee, const uint8_t *report_data,
+    size_t report_data_len, int privlevel, struct tt_attest_tee **out);
+void tt_attest_tee_free(struct tt_attest_tee *t);
+
+/*
+ * The evidence JSON Trustee's attester for t->tee sends (and turtle-as reads), as a
+ * NUL-terminated string (tt_free): snp {"attestation_report": {...}, "cert_chain": [...]
+ * | null} with the certificate table parsed, tdx {"quote", "cc_eventlog"?} (base64), cca
+ * {"token": [bytes]}. TT_ERR_DATA_INVALID (or _TRUNCATED, _TRAILING, _LIMIT) for blobs of
+ * the wrong shape.
+ */
+int tt_attest_tee_evidence(const struct tt_attest_tee *t, char **json);
 
 #ifdef __cplusplus
 }

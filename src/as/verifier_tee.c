@@ -38,13 +38,12 @@
 #include "as.h"
 #include "attest/fetch/fetch.h"
 #include "attest/verify/cca.h"
+#include "attest/verify/snp.h"
 #include "attest/verify/verify.h"
 #include "turtle/error.h"
 #include "util/b64.h"
 #include "util/hex.h"
 #include "util/log.h"
-
-#define SNP_REPORT_LEN 0x4A0u
 
 static const char *anchors_dir, *collateral_dir;
 static struct tt_fetch_cfg fetch_cfg;   /* [collateral]; fetch off unless configured */
@@ -92,211 +91,6 @@ fetch_collateral(const char *tee, const struct tt_verify_in *vi, bool have_cert,
 
 /* ---- evidence JSON -> bytes ---- */
 
-/* [numbers 0..255] (serde's Vec<u8>) or a base64 string, of at most max bytes. */
-static int
-json_bytes(const json_t *v, size_t max, uint8_t **out, size_t *len)
-{
-	uint8_t *d;
-	size_t n = 0, i;
-	const json_t *e;
-
-	if (json_is_string(v)) {
-		size_t il = json_string_length(v);
-
-		if (il == 0)
-			return TT_ERR_DATA_INVALID;
-		if (tt_b64_dec_max(il) > max + 3)
-			return TT_ERR_LIMIT;
-		if ((d = malloc(tt_b64_dec_max(il) + 1)) == NULL)
-			return TT_ERR_NO_MEMORY;
-		if (tt_b64_decode(json_string_value(v), il, TT_B64_ANY, d, tt_b64_dec_max(il),
-		    &n) != 0 || n > max) {
-			free(d);
-			return TT_ERR_DATA_INVALID;
-		}
-		*out = d;
-		*len = n;
-		return 0;
-	}
-	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > max)
-		return TT_ERR_DATA_INVALID;
-	if ((d = malloc(json_array_size(v))) == NULL)
-		return TT_ERR_NO_MEMORY;
-	json_array_foreach(v, i, e) {
-		json_int_t x = json_integer_value(e);
-
-		if (!json_is_integer(e) || x < 0 || x > 255) {
-			free(d);
-			return TT_ERR_DATA_INVALID;
-		}
-		d[n++] = (uint8_t)x;
-	}
-	*out = d;
-	*len = n;
-	return 0;
-}
-
-/* A fixed-size byte array member of the report. */
-static int
-put_arr(const json_t *rep, const char *k, uint8_t *dst, size_t n)
-{
-	uint8_t *d = NULL;
-	size_t l = 0;
-	int e;
-
-	if ((e = json_bytes(json_object_get(rep, k), n, &d, &l)) != 0)
-		return e;
-	if (l != n) {
-		free(d);
-		return TT_ERR_DATA_INVALID;
-	}
-	memcpy(dst, d, n);
-	free(d);
-	return 0;
-}
-
-static int
-get_uint(const json_t *o, const char *k, uint64_t max, uint64_t *v)
-{
-	const json_t *j = json_object_get(o, k);
-
-	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
-	    (uint64_t)json_integer_value(j) > max)
-		return TT_ERR_DATA_INVALID;
-	*v = (uint64_t)json_integer_value(j);
-	return 0;
-}
-
-static void
-le(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* The sev crate's TcbVersion {fmc|null, bootloader, tee, snp, microcode} back to the
- * firmware's eight bytes (Turin's layout when it carries an FMC SPL). */
-static int
-put_tcb(const json_t *rep, const char *k, uint8_t *dst)
-{
-	const json_t *t = json_object_get(rep, k), *fmc = json_object_get(t, "fmc");
-	uint64_t bl, tee, snp, uc, f = 0;
-
-	if (!json_is_object(t) || get_uint(t, "bootloader", 255, &bl) != 0 ||
-	    get_uint(t, "tee", 255, &tee) != 0 || get_uint(t, "snp", 255, &snp) != 0 ||
-	    get_uint(t, "microcode", 255, &uc) != 0)
-		return TT_ERR_DATA_INVALID;
-	memset(dst, 0, 8);
-	if (fmc != NULL && !json_is_null(fmc)) {
-		if (get_uint(t, "fmc", 255, &f) != 0)
-			return TT_ERR_DATA_INVALID;
-		dst[0] = (uint8_t)f;
-		dst[1] = (uint8_t)bl;
-		dst[2] = (uint8_t)tee;
-		dst[3] = (uint8_t)snp;
-	} else {
-		dst[0] = (uint8_t)bl;
-		dst[1] = (uint8_t)tee;
-		dst[6] = (uint8_t)snp;
-	}
-	dst[7] = (uint8_t)uc;
-	return 0;
-}
-
-static int
-put_ver(const json_t *rep, const char *k, uint8_t *dst)
-{
-	const json_t *v = json_object_get(rep, k);
-	uint64_t ma, mi, b;
-
-	if (v == NULL)
-		return 0;
-	if (get_uint(v, "major", 255, &ma) != 0 || get_uint(v, "minor", 255, &mi) != 0 ||
-	    get_uint(v, "build", 255, &b) != 0)
-		return TT_ERR_DATA_INVALID;
-	dst[0] = (uint8_t)b;
-	dst[1] = (uint8_t)mi;
-	dst[2] = (uint8_t)ma;
-	return 0;
-}
-
-/*
- * Trustee's SNP evidence: the report as the sev crate serialises it, rebuilt into the
- * firmware's 1184 bytes (reserved bytes zero, as the firmware writes them: a report with
- * anything else there fails its signature, which covers them). Fields a version lacks are
- * absent or null and stay zero.
- */
-static int
-snp_report_bytes(const json_t *rep, uint8_t out[SNP_REPORT_LEN])
-{
-	static const struct { const char *k; size_t off, n; } arrs[] = {
-		{ "family_id", 0x10, 16 }, { "image_id", 0x20, 16 }, { "report_data", 0x50, 64 },
-		{ "measurement", 0x90, 48 }, { "host_data", 0xC0, 32 },
-		{ "id_key_digest", 0xE0, 48 }, { "author_key_digest", 0x110, 48 },
-		{ "report_id", 0x140, 32 }, { "report_id_ma", 0x160, 32 }, { "chip_id", 0x1A0, 64 },
-	};
-	static const struct { const char *k; size_t off, n; uint64_t max; } ints[] = {
-		{ "version", 0x00, 4, 0xffffffffu }, { "guest_svn", 0x04, 4, 0xffffffffu },
-		{ "policy", 0x08, 8, INT64_MAX }, { "vmpl", 0x30, 4, 0xffffffffu },
-		{ "sig_algo", 0x34, 4, 0xffffffffu }, { "plat_info", 0x40, 8, INT64_MAX },
-		{ "key_info", 0x48, 4, 0xffffffffu },
-	};
-	static const struct { const char *k; size_t off; } opt8[] = {
-		{ "cpuid_fam_id", 0x188 }, { "cpuid_mod_id", 0x189 }, { "cpuid_step", 0x18A },
-	};
-	static const struct { const char *k; size_t off; } tcbs[] = {
-		{ "current_tcb", 0x38 }, { "reported_tcb", 0x180 }, { "committed_tcb", 0x1E0 },
-		{ "launch_tcb", 0x1F0 },
-	};
-	const json_t *sig = json_object_get(rep, "signature"), *v;
-	uint64_t x;
-	int e;
-
-	memset(out, 0, SNP_REPORT_LEN);
-	if (!json_is_object(rep) || !json_is_object(sig))
-		return TT_ERR_DATA_INVALID;
-	for (size_t i = 0; i < sizeof(arrs) / sizeof(arrs[0]); i++)
-		if ((e = put_arr(rep, arrs[i].k, out + arrs[i].off, arrs[i].n)) != 0)
-			return e;
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-		if (get_uint(rep, ints[i].k, ints[i].max, &x) != 0)
-			return TT_ERR_DATA_INVALID;
-		le(out + ints[i].off, x, ints[i].n);
-	}
-	for (size_t i = 0; i < sizeof(opt8) / sizeof(opt8[0]); i++) {
-		v = json_object_get(rep, opt8[i].k);
-		if (v == NULL || json_is_null(v))
-			continue;
-		if (get_uint(rep, opt8[i].k, 255, &x) != 0)
-			return TT_ERR_DATA_INVALID;
-		out[opt8[i].off] = (uint8_t)x;
-	}
-	for (size_t i = 0; i < sizeof(tcbs) / sizeof(tcbs[0]); i++) {
-		v = json_object_get(rep, tcbs[i].k);
-		if (v == NULL && strcmp(tcbs[i].k, "reported_tcb") != 0)
-			continue;
-		if ((e = put_tcb(rep, tcbs[i].k, out + tcbs[i].off)) != 0)
-			return e;
-	}
-	if ((e = put_ver(rep, "current", out + 0x1E8)) != 0 ||
-	    (e = put_ver(rep, "committed", out + 0x1EC)) != 0)
-		return e;
-	for (int i = 0; i < 2; i++) {
-		const char *k = i ? "current_mit_vector" : "launch_mit_vector";
-
-		v = json_object_get(rep, k);
-		if (v == NULL || json_is_null(v))
-			continue;
-		if (get_uint(rep, k, INT64_MAX, &x) != 0)
-			return TT_ERR_DATA_INVALID;
-		le(out + 0x1F8 + 8 * i, x, 8);
-	}
-	if ((e = put_arr(sig, "r", out + 0x2A0, 72)) != 0 ||
-	    (e = put_arr(sig, "s", out + 0x2E8, 72)) != 0)
-		return e;
-	return 0;
-}
-
 /* cert_chain entries as PEM text (the library takes PEM certificates as collateral). */
 static int
 snp_cert_pem(const json_t *chain, char **out, size_t *len)
@@ -324,7 +118,7 @@ snp_cert_pem(const json_t *chain, char **out, size_t *len)
 			r = TT_ERR_DATA_INVALID;
 			break;
 		}
-		if ((r = json_bytes(json_object_get(e, "data"), 16384, &der, &dl)) != 0)
+		if ((r = tt_snp_json_bytes(json_object_get(e, "data"), 16384, &der, &dl)) != 0)
 			break;
 		r = tt_b64_encode_dup(der, dl, TT_B64_STD, &b64);
 		free(der);
@@ -637,7 +431,7 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	struct tt_verify_trust t = { .anchors_dir = anchors_dir, .collateral_dir = collateral_dir };
 	struct tt_verify_in vi = { 0 };
 	struct tt_verify_result res = { 0 };
-	uint8_t *evb = NULL, *coll = NULL, rep[SNP_REPORT_LEN];
+	uint8_t *evb = NULL, *coll = NULL, rep[TT_SNP_REPORT_LEN];
 	char *evs = NULL, *pem = NULL, *fetched = NULL, id[129];
 	size_t evlen = 0, clen = 0;
 	json_t *out = NULL, *meas = NULL, *contra = NULL;
@@ -649,7 +443,7 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	if (!json_is_object(ev))
 		return TT_ERR_INVALID_ARGUMENT;
 	if (strcmp(in->tee, "snp") == 0) {
-		if ((r = snp_report_bytes(json_object_get(ev, "attestation_report"), rep)) != 0 ||
+		if ((r = tt_snp_report_from_json(json_object_get(ev, "attestation_report"), rep)) != 0 ||
 		    (r = snp_cert_pem(json_object_get(ev, "cert_chain"), &pem, &clen)) != 0) {
 			*reason = "malformed SNP evidence (attestation_report, cert_chain)";
 			r = TT_ERR_INVALID_ARGUMENT;
@@ -662,9 +456,9 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	} else if (strcmp(in->tee, "cca") == 0 || strcmp(in->tee, "virtcca") == 0) {
 		bool cca = strcmp(in->tee, "cca") == 0;
 
-		if ((r = json_bytes(json_object_get(ev, cca ? "token" : "evidence"),
+		if ((r = tt_snp_json_bytes(json_object_get(ev, cca ? "token" : "evidence"),
 		    TT_VERIFY_MAX_EVIDENCE, &evb, &evlen)) != 0 ||
-		    (!cca && (r = json_bytes(json_object_get(ev, "dev_cert"), 65536, &coll,
+		    (!cca && (r = tt_snp_json_bytes(json_object_get(ev, "dev_cert"), 65536, &coll,
 		    &clen)) != 0)) {
 			*reason = cca ? "malformed CCA evidence (token)" :
 			    "malformed virtCCA evidence (evidence, dev_cert)";

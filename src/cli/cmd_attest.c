@@ -3,7 +3,9 @@
  *
  *   attest      POST {AS}/v1/challenge, TtAttestQuote with the nonce through turtled,
  *               POST {AS}/v1/attest with the evidence JSON turtle-as's tpm verifier
- *               reads (src/as/verifier_tpm.c), print the EAR token.
+ *               reads (src/as/verifier_tpm.c), print the EAR token. With --tee
+ *               snp|tdx|cca the evidence is the guest's configfs-tsm report over the
+ *               nonce (TtAttestTee), in the JSON Trustee's attester for that tee sends.
  *   as node register   TtAgentIdentity (admin), POST /v1/nodes with ek_public + ak_tpm2b,
  *               TtAgentActivate of the returned credential, POST /v1/activate.
  *   as refvals import / as policy set / as resource put   thin admin HTTP calls.
@@ -31,7 +33,8 @@
 #define TOKEN_FILE_MAX 4096u
 #define AS_FILE_MAX (16u << 20)
 
-enum { OPT_AS = 1, OPT_TEE, OPT_PCRS, OPT_OUT, OPT_NODE, OPT_GROUP, OPT_ADMIN_TOKEN_FILE };
+enum { OPT_AS = 1, OPT_TEE, OPT_PCRS, OPT_OUT, OPT_NODE, OPT_GROUP, OPT_ADMIN_TOKEN_FILE,
+	OPT_PRIVLEVEL, OPT_EVIDENCE_OUT };
 
 /* ---- small encoders ---- */
 
@@ -440,6 +443,39 @@ fail:
 	return NULL;
 }
 
+bool
+cli_tee_is_guest(const char *tee)
+{
+	return strcmp(tee, "snp") == 0 || strcmp(tee, "tdx") == 0 || strcmp(tee, "cca") == 0;
+}
+
+/* A confidential guest's evidence over report_data: TtAttestTee through turtled (a core
+ * operation), then Trustee's JSON for that tee. NULL after printing why. */
+json_t *
+cli_tee_evidence(struct cli *cli, const char *tee, const uint8_t *rd, size_t rd_len,
+    int privlevel)
+{
+	struct tt_attest_tee *t = NULL;
+	char *s = NULL;
+	json_t *ev = NULL;
+	int r;
+
+	if ((r = tt_attest_tee(cli->client, tee, rd, rd_len, privlevel, &t)) != 0) {
+		cli_fail(cli, r, "configfs-tsm report (TtAttestTee)");
+		goto out;
+	}
+	if ((r = tt_attest_tee_evidence(t, &s)) != 0) {
+		cli_fail(cli, r, "the guest's report");
+		goto out;
+	}
+	if ((ev = json_loads(s, 0, NULL)) == NULL)
+		cli_fail(cli, TT_ERR_NO_MEMORY, "evidence");
+out:
+	tt_free(s);
+	tt_attest_tee_free(t);
+	return ev;
+}
+
 int
 cmd_attest(struct cli *cli, int argc, char **argv)
 {
@@ -449,8 +485,12 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		{ "pcrs", required_argument, NULL, OPT_PCRS },
 		{ "node", required_argument, NULL, OPT_NODE },
 		{ "out", required_argument, NULL, OPT_OUT },
+		{ "privlevel", required_argument, NULL, OPT_PRIVLEVEL },
+		{ "evidence-out", required_argument, NULL, OPT_EVIDENCE_OUT },
 		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
-	const char *as = NULL, *tee = "tpm", *out = NULL, *node = NULL;
+	const char *as = NULL, *tee = "tpm", *out = NULL, *node = NULL, *ev_out = NULL;
+	int privlevel = TT_ATTEST_TEE_NO_PRIVLEVEL;
+	uint32_t pl;
 	char *pcrs_text = NULL, nid[256];
 	struct tt_pcr_bank_sel sel[TT_ATTEST_MAX_BANKS];
 	size_t n_sel = 0, nonce_len = 0;
@@ -469,6 +509,12 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		case OPT_PCRS: pcrs_text = optarg; break;
 		case OPT_NODE: node = optarg; break;
 		case OPT_OUT: out = optarg; break;
+		case OPT_EVIDENCE_OUT: ev_out = optarg; break;
+		case OPT_PRIVLEVEL:
+			if (tt_parse_u32(optarg, 0, 3, &pl) != 0)
+				return cli_usage(cli, "--privlevel: 0..3");
+			privlevel = (int)pl;
+			break;
 		default:
 			if ((r = cli_common_opt(cli, c, optarg)) >= 0)
 				return r;
@@ -478,13 +524,21 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "attest needs --as URL");
 	if (optind != argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
-	if (strcmp(tee, "tpm") != 0 && strcmp(tee, "sample") != 0)
-		return cli_usage(cli, "--tee: 'tpm' (evidence from turtled) or 'sample' (software-only)");
+	if (strcmp(tee, "tpm") != 0 && strcmp(tee, "sample") != 0 && !cli_tee_is_guest(tee))
+		return cli_usage(cli, "--tee: 'tpm' (evidence from turtled's TPM), 'snp', 'tdx' or "
+		    "'cca' (the confidential guest's report through turtled) or 'sample' "
+		    "(software-only)");
+	if (privlevel != TT_ATTEST_TEE_NO_PRIVLEVEL && !cli_tee_is_guest(tee))
+		return cli_usage(cli, "--privlevel is for --tee snp|tdx|cca");
+	if (pcrs_text != NULL && strcmp(tee, "tpm") != 0)
+		return cli_usage(cli, "--pcrs is for --tee tpm");
 	if (pcrs_text != NULL && cli_parse_pcrs(pcrs_text, sel, &n_sel) != 0)
 		return cli_usage(cli, "--pcrs: expected e.g. sha256:0-10 or sha256:0,7+sha1:0");
 	if (node_id(node, nid, sizeof(nid)) != 0)
 		return cli_usage(cli, "--node: node id too long");
 	if (strcmp(tee, "tpm") == 0 && (r = connect_tpm(cli)) != CLI_OK)
+		return r;
+	if (cli_tee_is_guest(tee) && (r = cli_connect(cli)) != CLI_OK)
 		return r;
 	/* 1. challenge */
 	if ((req = json_pack("{s:s,s:s}", "tee", tee, "node_id", nid)) == NULL) {
@@ -509,7 +563,16 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 	 * only binds the challenge and which the default policy never marks affirming */
 	if (strcmp(tee, "sample") == 0)
 		ev = json_pack("{s:s,s:{s:s}}", "report_data", nonce_copy, "claims", "node", nid);
-	else if ((r = tt_attest_quote(cli->client, nonce, nonce_len, n_sel > 0 ? sel : NULL,
+	else if (cli_tee_is_guest(tee)) {
+		if (nonce_len > 64) {
+			r = cli_fail(cli, TT_ERR_PROTOCOL, "challenge (a nonce over 64 bytes)");
+			goto out;
+		}
+		if ((ev = cli_tee_evidence(cli, tee, nonce, nonce_len, privlevel)) == NULL) {
+			r = CLI_FAIL;
+			goto out;
+		}
+	} else if ((r = tt_attest_quote(cli->client, nonce, nonce_len, n_sel > 0 ? sel : NULL,
 	    n_sel, &q)) != 0) {
 		r = cli_fail(cli, r, "quote");
 		goto out;
@@ -518,6 +581,17 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 	if (ev == NULL) {
 		r = cli_fail(cli, TT_ERR_NO_MEMORY, "evidence");
 		goto out;
+	}
+	if (ev_out != NULL) {
+		char *es = json_dumps(ev, JSON_COMPACT);
+
+		r = es == NULL ? TT_ERR_NO_MEMORY :
+		    cli_write_file(ev_out, (const uint8_t *)es, strlen(es), false);
+		free(es);
+		if (r != 0) {
+			r = cli_fail(cli, r, ev_out);
+			goto out;
+		}
 	}
 	/* 3. attest */
 	if ((req = json_pack("{s:s,s:s,s:O}", "nonce", nonce_copy, "tee", tee, "evidence",

@@ -1,6 +1,7 @@
 /*
  * turtle get-resource: a secret from turtle-as over the KBS protocol (the resource-release
- * flow of Confidential Containers), released only if this node's TPM evidence is affirming.
+ * flow of Confidential Containers), released only if this node's TPM evidence (or, with
+ * --tee snp|tdx|cca, its confidential guest's configfs-tsm report) is affirming.
  *
  *   POST {AS}/kbs/v0/auth {"version","tee":"tpm","extra-params"}     -> nonce + session cookie
  *   an ephemeral EC P-256 TEE key (the secret comes back encrypted to it)
@@ -12,7 +13,9 @@
  *
  * turtle-as finds the node by the AK (it must be registered and active: `turtle as node
  * register`) and releases the resource only when the attestation result is affirming; any
- * refusal is reported with turtle-as's reason and exit status 1.
+ * refusal is reported with turtle-as's reason and exit status 1. With --tee snp|tdx|cca
+ * the same flow carries Trustee's evidence JSON for that tee (TtAttestTee over the binding,
+ * zero-padded to 64 bytes by the kernel, as Trustee's attesters do) and no AK.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +42,7 @@
 #define KBS_MAX_RESPONSE (4u << 20)
 #define KBS_PROTOCOL_VERSION "0.4.0"
 
-enum { OPT_AS = 1, OPT_PCRS, OPT_OUT };
+enum { OPT_AS = 1, OPT_PCRS, OPT_OUT, OPT_TEE };
 
 struct kbs {
 	CURL *h;                /* one handle: its cookie engine carries the session */
@@ -243,9 +246,9 @@ runtime_binding(const char *nonce, const json_t *tee_pub, uint8_t md[48])
 	return r;
 }
 
-/* The tpm submodule's status from the token (display only; turtle-as decides). */
+/* The tee's submodule status from the token (display only; turtle-as decides). */
 static void
-print_status(const char *token)
+print_status(const char *token, const char *tee)
 {
 	char *hdr = NULL, *claims = NULL;
 	json_t *c;
@@ -255,7 +258,7 @@ print_status(const char *token)
 		return;
 	if ((c = json_loads(claims, 0, NULL)) != NULL)
 		st = json_string_value(json_object_get(json_object_get(json_object_get(c,
-		    "submods"), "tpm"), "ear.status"));
+		    "submods"), tee), "ear.status"));
 	fprintf(stderr, "status: %s\n", st != NULL ? st : "(none)");
 	json_decref(c);
 	tt_free(hdr);
@@ -269,9 +272,10 @@ cmd_get_resource(struct cli *cli, int argc, char **argv)
 		{ "as", required_argument, NULL, OPT_AS },
 		{ "pcrs", required_argument, NULL, OPT_PCRS },
 		{ "out", required_argument, NULL, OPT_OUT },
+		{ "tee", required_argument, NULL, OPT_TEE },
 		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct kbs k = { 0 };
-	const char *out = NULL, *nonce, *token, *path;
+	const char *out = NULL, *nonce, *token, *path, *tee = "tpm";
 	char *pcrs_text = NULL, *ak = NULL, rpath[512];
 	struct tt_pcr_bank_sel sel[TT_ATTEST_MAX_BANKS];
 	struct tt_attest_quote *q = NULL;
@@ -285,6 +289,7 @@ cmd_get_resource(struct cli *cli, int argc, char **argv)
 		case OPT_AS: k.base = optarg; break;
 		case OPT_PCRS: pcrs_text = optarg; break;
 		case OPT_OUT: out = optarg; break;
+		case OPT_TEE: tee = optarg; break;
 		default:
 			if ((r = cli_common_opt(cli, c, optarg)) >= 0)
 				return r;
@@ -296,6 +301,10 @@ cmd_get_resource(struct cli *cli, int argc, char **argv)
 	if (path[0] == '/' || strstr(path, "..") != NULL ||
 	    (size_t)snprintf(rpath, sizeof(rpath), "/kbs/v0/resource/%s", path) >= sizeof(rpath))
 		return cli_usage(cli, "resource path: REPO/TYPE/TAG");
+	if (strcmp(tee, "tpm") != 0 && !cli_tee_is_guest(tee))
+		return cli_usage(cli, "--tee: tpm, snp, tdx or cca");
+	if (pcrs_text != NULL && strcmp(tee, "tpm") != 0)
+		return cli_usage(cli, "--pcrs is for --tee tpm");
 	if (pcrs_text != NULL && cli_parse_pcrs(pcrs_text, sel, &n_sel) != 0)
 		return cli_usage(cli, "--pcrs: expected e.g. sha256:0-10 or sha256:0,7+sha1:0");
 	if ((r = cli_connect(cli)) != CLI_OK)
@@ -315,7 +324,7 @@ cmd_get_resource(struct cli *cli, int argc, char **argv)
 
 	/* 1. challenge */
 	if ((req = json_pack("{s:s,s:s,s:{s:[ssss]}}", "version", KBS_PROTOCOL_VERSION,
-	    "tee", "tpm", "extra-params", "supported-hash-algorithms", "sha256", "sha384",
+	    "tee", tee, "extra-params", "supported-hash-algorithms", "sha256", "sha384",
 	    "sha512", "sm3")) == NULL) {
 		r = cli_fail(cli, TT_ERR_NO_MEMORY, "auth");
 		goto out;
@@ -337,19 +346,27 @@ cmd_get_resource(struct cli *cli, int argc, char **argv)
 		r = cli_fail(cli, r, "runtime data");
 		goto out;
 	}
-	if ((r = tt_attest_quote(cli->client, md, sizeof(md), n_sel > 0 ? sel : NULL, n_sel,
-	    &q)) != 0) {
-		r = cli_fail(cli, r, "quote");
-		goto out;
-	}
-	if ((r = ak_spki_b64(q->ak_public, q->ak_public_len, &ak)) != 0) {
-		r = cli_fail(cli, r, "AK public key");
-		goto out;
-	}
-	if ((ev = cli_evidence_json(q)) == NULL ||
-	    json_object_set_new(ev, "ak_public", json_string(ak)) != 0) {
-		r = cli_fail(cli, TT_ERR_NO_MEMORY, "evidence");
-		goto out;
+	if (cli_tee_is_guest(tee)) {
+		if ((ev = cli_tee_evidence(cli, tee, md, sizeof(md),
+		    TT_ATTEST_TEE_NO_PRIVLEVEL)) == NULL) {
+			r = CLI_FAIL;
+			goto out;
+		}
+	} else {
+		if ((r = tt_attest_quote(cli->client, md, sizeof(md), n_sel > 0 ? sel : NULL,
+		    n_sel, &q)) != 0) {
+			r = cli_fail(cli, r, "quote");
+			goto out;
+		}
+		if ((r = ak_spki_b64(q->ak_public, q->ak_public_len, &ak)) != 0) {
+			r = cli_fail(cli, r, "AK public key");
+			goto out;
+		}
+		if ((ev = cli_evidence_json(q)) == NULL ||
+		    json_object_set_new(ev, "ak_public", json_string(ak)) != 0) {
+			r = cli_fail(cli, TT_ERR_NO_MEMORY, "evidence");
+			goto out;
+		}
 	}
 	/* 3. attest */
 	json_decref(req);
@@ -366,7 +383,7 @@ cmd_get_resource(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((token = json_string_value(json_object_get(res, "token"))) != NULL)
-		print_status(token);
+		print_status(token, tee);
 	json_decref(res);
 	res = NULL;
 	/* 4. the resource, encrypted to the TEE key */

@@ -39,6 +39,7 @@ enum cfg_section {
 	SEC_SERVICE,
 	SEC_LIMITS,
 	SEC_AUTHENTICATOR,
+	SEC_AGENT,
 	SEC_PROVIDER,
 };
 
@@ -148,6 +149,8 @@ tt_config_defaults(struct tt_config *c)
 	c->max_connections_per_uid = 256;
 	c->auth_direct = true;
 	c->auth_unix_peer = true;
+	c->tsm_max = TT_CONFIG_TSM_MAX_DEFAULT;
+	c->ccel_max = TT_CONFIG_CCEL_MAX_DEFAULT;
 }
 
 void
@@ -158,6 +161,8 @@ tt_config_free(struct tt_config *c)
 	free(c->socket_path);
 	free(c->data_dir);
 	free(c->kim_path);
+	free(c->tsm_report_dir);
+	free(c->ccel_path);
 	free_admins(c->admins, c->n_admins);
 	for (size_t i = 0; i < c->n_providers; i++)
 		free_provider(&c->providers[i]);
@@ -454,6 +459,34 @@ on_authenticator(struct cfg_parse *p, const char *name, const char *v)
 }
 
 static void
+on_agent(struct cfg_parse *p, const char *name, const char *v)
+{
+	struct tt_config *c = p->c;
+
+	if (strcmp(name, "tsm_report_dir") == 0) {
+		if (!is_abs_path(v, CFG_PATH_MAX))
+			cfg_error(p, "tsm_report_dir: must be an absolute path");
+		else if (set_str(&c->tsm_report_dir, v) != 0)
+			cfg_error(p, "out of memory");
+	} else if (strcmp(name, "ccel") == 0) {
+		if (!is_abs_path(v, CFG_PATH_MAX))
+			cfg_error(p, "ccel: must be an absolute path");
+		else if (set_str(&c->ccel_path, v) != 0)
+			cfg_error(p, "out of memory");
+	} else if (strcmp(name, "tsm_max") == 0) {
+		if (parse_size_range(v, TT_CONFIG_AGENT_MAX_MIN, TT_CONFIG_AGENT_MAX_MAX,
+		    &c->tsm_max) != 0)
+			cfg_error(p, "tsm_max: '%s' is not a decimal size in 1K..16M", v);
+	} else if (strcmp(name, "ccel_max") == 0) {
+		if (parse_size_range(v, TT_CONFIG_AGENT_MAX_MIN, TT_CONFIG_AGENT_MAX_MAX,
+		    &c->ccel_max) != 0)
+			cfg_error(p, "ccel_max: '%s' is not a decimal size in 1K..16M", v);
+	} else {
+		cfg_error(p, "unknown key '%s' in [agent]", name);
+	}
+}
+
+static void
 on_provider(struct cfg_parse *p, const char *name, const char *v)
 {
 	struct tt_provider_conf *pc = p->prov;
@@ -516,6 +549,8 @@ enter_section(struct cfg_parse *p, const char *name)
 		p->sec = SEC_LIMITS;
 	} else if (strcmp(name, "authenticator") == 0) {
 		p->sec = SEC_AUTHENTICATOR;
+	} else if (strcmp(name, "agent") == 0) {
+		p->sec = SEC_AGENT;
 	} else if (strncmp(name, "provider.", 9) == 0) {
 		const char *type = name + 9;
 
@@ -577,6 +612,9 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 		break;
 	case SEC_AUTHENTICATOR:
 		on_authenticator(p, name, value);
+		break;
+	case SEC_AGENT:
+		on_agent(p, name, value);
 		break;
 	case SEC_PROVIDER:
 		if (p->prov != NULL)

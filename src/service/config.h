@@ -30,6 +30,13 @@
 #define TT_CONFIG_TIMEOUT_MIN      10
 #define TT_CONFIG_READ_TIMEOUT_MAX 3600000               /* 1 hour */
 #define TT_CONFIG_IDLE_TIMEOUT_MAX 86400000              /* 1 day */
+/* [agent]: confidential-guest evidence (configfs-tsm, docs/agent.md) */
+#define TT_CONFIG_DEFAULT_TSM_DIR  "/sys/kernel/config/tsm/report"
+#define TT_CONFIG_DEFAULT_CCEL     "/sys/firmware/acpi/tables/data/CCEL"
+#define TT_CONFIG_TSM_MAX_DEFAULT  (128u * 1024)          /* outblob, auxblob */
+#define TT_CONFIG_CCEL_MAX_DEFAULT (256u * 1024)
+#define TT_CONFIG_AGENT_MAX_MIN    1024
+#define TT_CONFIG_AGENT_MAX_MAX    (16u * 1024 * 1024)
 
 struct tt_admin {
 	uint8_t auth_type;      /* 0: any authenticator */
@@ -68,6 +75,11 @@ struct tt_config {
 	bool auth_unix_peer;        /* default true */
 	struct tt_admin *admins;
 	size_t n_admins;
+	/* [agent] (read per request from the current config, so SIGHUP applies them) */
+	char *tsm_report_dir;       /* NULL: TT_CONFIG_DEFAULT_TSM_DIR */
+	uint32_t tsm_max;           /* bound on outblob and on auxblob, default 128 KiB */
+	char *ccel_path;            /* NULL: TT_CONFIG_DEFAULT_CCEL */
+	uint32_t ccel_max;          /* default 256 KiB */
 	/* [provider.NAME] sections in file order; the first is the default provider.
 	 * With no provider section, one "soft" provider is configured. */
 	struct tt_provider_conf *providers;

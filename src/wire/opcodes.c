@@ -43,6 +43,9 @@ static const struct tt_opcode_info opcodes[] = {
 	{ TT_OP_TT_ATTEST_QUOTE, "TtAttestQuote", false, false, true },
 	{ TT_OP_TT_AGENT_IDENTITY, "TtAgentIdentity", false, true, true },
 	{ TT_OP_TT_AGENT_ACTIVATE, "TtAgentActivate", false, true, true },
+	/* a confidential guest's report: like a quote, platform state bound to the caller's
+	 * report data. It is the platform's TEE, not a key store, so the core serves it. */
+	{ TT_OP_TT_ATTEST_TEE, "TtAttestTee", true, false, true },
 };
 
 const struct tt_opcode_info *

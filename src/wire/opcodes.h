@@ -49,6 +49,7 @@ enum tt_opcode {
 #define TT_OP_TT_ATTEST_QUOTE 0x00010002u   /* Turtle agent: TPM2_Quote + PCRs + logs */
 #define TT_OP_TT_AGENT_IDENTITY 0x00010003u /* Turtle agent: EK, EK cert, AK (admin) */
 #define TT_OP_TT_AGENT_ACTIVATE 0x00010004u /* Turtle agent: ActivateCredential for the AK (admin) */
+#define TT_OP_TT_ATTEST_TEE   0x00010005u   /* Turtle agent: configfs-tsm report (core) */
 
 struct tt_opcode_info {
 	uint32_t opcode;

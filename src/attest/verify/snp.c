@@ -170,12 +170,19 @@ tt_snp_generation(const struct tt_snp_report *r)
 /* ---- certificates ---- */
 
 /* The GUIDs of AMD's certificate table (GHCB specification, extended guest request). */
-static const uint8_t guid_vcek[16] = { 0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
-	0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd };
-static const uint8_t guid_vlek[16] = { 0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e,
-	0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1 };
-static const uint8_t guid_ask[16] = { 0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
-	0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82 };
+static const struct {
+	enum tt_snp_cert_kind kind;
+	uint8_t guid[16];
+} snp_guids[] = {
+	{ TT_SNP_CERT_VCEK, { 0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+	    0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd } },
+	{ TT_SNP_CERT_VLEK, { 0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e,
+	    0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1 } },
+	{ TT_SNP_CERT_ASK, { 0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
+	    0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82 } },
+	{ TT_SNP_CERT_ARK, { 0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
+	    0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae } },
+};
 
 /* A GUID as text (big-endian fields) or as EFI_GUID (first three fields little-endian). */
 static bool
@@ -187,6 +194,28 @@ guid_eq(const uint8_t *g, const uint8_t want[16])
 	for (int i = 0; i < 16; i++)
 		efi = efi && g[i] == want[le[i]];
 	return be || efi;
+}
+
+/*
+ * One DER certificate of at most n bytes at p: its length. The table's length may round
+ * up the certificate; nothing but zeros may follow it.
+ */
+static int
+der_cert_len(const uint8_t *p, size_t n, size_t *len)
+{
+	const unsigned char *q = p;
+	X509 *c;
+
+	if (n > TT_VERIFY_MAX_COLLATERAL || (c = d2i_X509(NULL, &q, (long)n)) == NULL) {
+		ERR_clear_error();
+		return TT_ERR_DATA_INVALID;
+	}
+	X509_free(c);
+	for (const unsigned char *t = q; t < p + n; t++)
+		if (*t != 0)
+			return TT_ERR_DATA_INVALID;
+	*len = (size_t)(q - p);
+	return 0;
 }
 
 static int
@@ -209,19 +238,23 @@ push_der(STACK_OF(X509) *sk, const uint8_t *p, size_t n)
 
 /*
  * AMD's certificate table: entries {GUID, offset u32le, length u32le} ended by an all-zero
- * entry, offsets from the table's start. Only VCEK, VLEK and ASK entries are taken (an ARK
- * in the table is never trusted: the anchor is built in).
+ * entry, offsets from the table's start. Every entry must lie inside the table; entries
+ * of the four known GUIDs must hold one DER certificate each (trailing zero padding cut).
  */
 int
-tt_snp_cert_table_parse(const uint8_t *p, size_t len, STACK_OF(X509) *out)
+tt_snp_cert_table_walk(const uint8_t *p, size_t len, struct tt_snp_cert_entry *ents,
+    size_t max, size_t *n_out)
 {
 	struct tt_buf b;
+	size_t k = 0;
 	int e;
 
 	tt_buf_init_ro(&b, p, len);
 	for (unsigned n = 0;; n++) {
+		enum tt_snp_cert_kind kind = TT_SNP_CERT_OTHER;
 		const uint8_t *g;
 		uint32_t off, l;
+		size_t dl;
 		bool zero = true;
 
 		if (n > SNP_MAX_TABLE)
@@ -232,13 +265,43 @@ tt_snp_cert_table_parse(const uint8_t *p, size_t len, STACK_OF(X509) *out)
 		for (int i = 0; i < 16; i++)
 			zero = zero && g[i] == 0;
 		if (zero && off == 0 && l == 0)
-			return 0;
+			break;
 		if (off > len || l > len - off)
 			return TT_ERR_TRUNCATED;
-		if (guid_eq(g, guid_vcek) || guid_eq(g, guid_vlek) || guid_eq(g, guid_ask))
-			if ((e = push_der(out, p + off, l)) != 0)
-				return e;
+		for (size_t i = 0; i < sizeof(snp_guids) / sizeof(snp_guids[0]); i++)
+			if (guid_eq(g, snp_guids[i].guid))
+				kind = snp_guids[i].kind;
+		if (kind == TT_SNP_CERT_OTHER)
+			continue;
+		if ((e = der_cert_len(p + off, l, &dl)) != 0)
+			return e;
+		if (k == max)
+			return TT_ERR_LIMIT;
+		ents[k].kind = kind;
+		ents[k].der = p + off;
+		ents[k].len = dl;
+		k++;
 	}
+	*n_out = k;
+	return 0;
+}
+
+/* The VCEK, VLEK and ASK of the table (an ARK in it is never trusted: the anchor is
+ * built in). */
+int
+tt_snp_cert_table_parse(const uint8_t *p, size_t len, STACK_OF(X509) *out)
+{
+	struct tt_snp_cert_entry ents[SNP_MAX_TABLE + 1];
+	size_t n;
+	int e;
+
+	if ((e = tt_snp_cert_table_walk(p, len, ents, sizeof(ents) / sizeof(ents[0]), &n)) != 0)
+		return e;
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].kind != TT_SNP_CERT_ARK && (e = push_der(out, ents[i].der,
+		    ents[i].len)) != 0)
+			return e;
+	return 0;
 }
 
 /* Certificates handed in with the evidence or found in the collateral directory. */

@@ -57,6 +57,37 @@ int tt_snp_generation(const struct tt_snp_report *r);
  * VLEK and ASK entries onto out. TT_ERR_TRUNCATED, TT_ERR_LIMIT, TT_ERR_DATA_INVALID. */
 int tt_snp_cert_table_parse(const uint8_t *p, size_t len, STACK_OF(X509) *out);
 
+enum tt_snp_cert_kind {
+	TT_SNP_CERT_OTHER, TT_SNP_CERT_VCEK, TT_SNP_CERT_VLEK, TT_SNP_CERT_ASK, TT_SNP_CERT_ARK,
+};
+
+/* One certificate of the table: kind and its DER (inside the table, padding cut). */
+struct tt_snp_cert_entry {
+	enum tt_snp_cert_kind kind;
+	const uint8_t *der;
+	size_t len;
+};
+
+/* The table's entries of known GUIDs, in table order (other GUIDs are skipped; every
+ * entry's range is still checked). At most `max` (TT_ERR_LIMIT beyond, and beyond 32
+ * entries in all); each must be one DER certificate followed only by zeros
+ * (TT_ERR_DATA_INVALID). *n written on success; ents point into p. */
+int tt_snp_cert_table_walk(const uint8_t *p, size_t len, struct tt_snp_cert_entry *ents,
+    size_t max, size_t *n);
+
+/* Trustee's (the sev crate's) JSON of a report: the firmware's 1184 bytes from it (fields
+ * a version lacks may be absent or null; reserved bytes are zero) and back. to_json
+ * refuses (TT_ERR_DATA_INVALID) a report whose bytes its JSON could not carry whole
+ * (non-zero reserved bytes, a policy above 2^63): the verifier could not rebuild what was
+ * signed. One field table serves both directions (snp_json.c). */
+int tt_snp_report_from_json(const json_t *rep, uint8_t out[TT_SNP_REPORT_LEN]);
+/* Bytes as Trustee's JSON carries them: [numbers 0..255] or a base64 string (either
+ * alphabet), at most max bytes, into *out (malloc'd). And bytes -> [numbers] (NULL on
+ * memory exhaustion). */
+int tt_snp_json_bytes(const json_t *v, size_t max, uint8_t **out, size_t *len);
+json_t *tt_snp_json_array(const uint8_t *p, size_t n);
+int tt_snp_report_to_json(const uint8_t *p, size_t len, json_t **out);
+
 /* Trustee-shaped claims of a report (gen: 0 Milan, 1 Genoa, 2 Turin, -1 unknown). */
 int tt_snp_claims(const struct tt_snp_report *r, int gen, json_t **out);
 

@@ -36,6 +36,7 @@
 #include "psa_verify_hash.pb-c.h"
 #include "psa_verify_message.pb-c.h"
 #include "tt_attest_quote.pb-c.h"
+#include "tt_attest_tee.pb-c.h"
 #include "tt_certify_key.pb-c.h"
 #include "service/ops/ops.h"
 #include "turtle/error.h"
@@ -85,6 +86,7 @@ static const struct op_row op_table[] = {
 	{ TT_OP_TT_ATTEST_QUOTE, tt_op_tt_attest_quote, &tt_attest_quote__operation__descriptor },
 	{ TT_OP_TT_AGENT_IDENTITY, tt_op_tt_agent_identity, &tt_attest_quote__identity_operation__descriptor },
 	{ TT_OP_TT_AGENT_ACTIVATE, tt_op_tt_agent_activate, &tt_attest_quote__activate_operation__descriptor },
+	{ TT_OP_TT_ATTEST_TEE, tt_op_tt_attest_tee, &tt_attest_tee__operation__descriptor },
 };
 
 int

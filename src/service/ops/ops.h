@@ -123,5 +123,7 @@ int tt_agent_pcr_parse(const char *s, struct tt_pcr_select *sel);
 int tt_op_tt_attest_quote(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 int tt_op_tt_agent_identity(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 int tt_op_tt_agent_activate(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
+/* agent_tsm.c */
+int tt_op_tt_attest_tee(const struct tt_op_ctx *, const uint8_t *, size_t, struct tt_buf *);
 
 #endif
