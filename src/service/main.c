@@ -279,7 +279,7 @@ reload(struct tt_service *svc, const struct opts *o, const struct startup *st)
 		tt_err_log("reload failed: %s", tt_strerror(r));
 		goto out;
 	}
-	tt_info("reload: limits, authenticators, admins and log level applied");
+	tt_info("reload: limits, authenticators, admins, [agent] and log level applied");
 out:
 	notify("READY=1");
 }

@@ -263,6 +263,27 @@ def test_no_configfs_tsm(daemon_factory, pb):
         shutil.rmtree(top)
 
 
+def test_report_dir_applies_on_sighup(daemon_factory, fake_factory, pb):
+    fake = fake_factory("cca")
+    top = tempfile.mkdtemp(prefix="turtle-notsm-", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        d = daemon_factory(config="[agent]\ntsm_report_dir = %s/report\n" % top)
+        st, _ = _take(d, pb, b"n")
+        assert st == ST.PSA_NOT_SUPPORTED
+        d.write_config(agent_conf(fake))
+        d.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "[agent] and log level applied" not in d.logtext():
+            assert time.monotonic() < deadline, d.logtext()
+            time.sleep(0.05)
+        st, res = _take(d, pb, b"n")
+        assert st == ST.SUCCESS and res.tee == "cca"
+        assert fake.entries() == []
+    finally:
+        shutil.rmtree(top)
+
+
 @pytest.mark.parametrize("mode,status,log", [
     ("race", ST.PSA_BAD_STATE, "another writer"),
     ("oversize", ST.PSA_BUFFER_TOO_SMALL, "over [agent] tsm_max"),
