@@ -197,24 +197,40 @@ guid_eq(const uint8_t *g, const uint8_t want[16])
 }
 
 /*
- * One DER certificate of at most n bytes at p: its length. The table's length may round
- * up the certificate; nothing but zeros may follow it.
+ * The length of the DER SEQUENCE (a certificate) at p, from its header alone, within n
+ * bytes; only zeros may follow it (the table's length may round a certificate up). The
+ * certificate itself is parsed by whoever uses it (push_der remembers parsed VCEKs, so
+ * walking the table must not parse them again).
  */
 static int
 der_cert_len(const uint8_t *p, size_t n, size_t *len)
 {
-	const unsigned char *q = p;
-	X509 *c;
+	struct tt_buf b;
+	uint8_t tag, l0, x;
+	size_t body = 0, hdr;
+	int e;
 
-	if (n > TT_VERIFY_MAX_COLLATERAL || (c = d2i_X509(NULL, &q, (long)n)) == NULL) {
-		ERR_clear_error();
-		return TT_ERR_DATA_INVALID;
+	tt_buf_init_ro(&b, p, n);
+	if ((e = tt_buf_get_u8(&b, &tag)) != 0 || (e = tt_buf_get_u8(&b, &l0)) != 0)
+		return e;
+	if (tag != 0x30 || l0 == 0x80 || l0 > 0x83)
+		return TT_ERR_DATA_INVALID;   /* not a SEQUENCE, indefinite, or over 16 MiB */
+	if (l0 < 0x80) {
+		body = l0;
+	} else {
+		for (unsigned i = 0; i < (unsigned)(l0 & 0x7f); i++) {
+			if ((e = tt_buf_get_u8(&b, &x)) != 0)
+				return e;
+			body = body << 8 | x;
+		}
 	}
-	X509_free(c);
-	for (const unsigned char *t = q; t < p + n; t++)
-		if (*t != 0)
+	hdr = n - tt_buf_avail(&b);
+	if (body > tt_buf_avail(&b))
+		return TT_ERR_TRUNCATED;
+	for (size_t i = hdr + body; i < n; i++)
+		if (p[i] != 0)
 			return TT_ERR_DATA_INVALID;
-	*len = (size_t)(q - p);
+	*len = hdr + body;
 	return 0;
 }
 
@@ -239,7 +255,7 @@ push_der(STACK_OF(X509) *sk, const uint8_t *p, size_t n)
 /*
  * AMD's certificate table: entries {GUID, offset u32le, length u32le} ended by an all-zero
  * entry, offsets from the table's start. Every entry must lie inside the table; entries
- * of the four known GUIDs must hold one DER certificate each (trailing zero padding cut).
+ * of the four known GUIDs must hold one DER SEQUENCE each (trailing zero padding cut).
  */
 int
 tt_snp_cert_table_walk(const uint8_t *p, size_t len, struct tt_snp_cert_entry *ents,

@@ -70,8 +70,9 @@ struct tt_snp_cert_entry {
 
 /* The table's entries of known GUIDs, in table order (other GUIDs are skipped; every
  * entry's range is still checked). At most `max` (TT_ERR_LIMIT beyond, and beyond 32
- * entries in all); each must be one DER certificate followed only by zeros
- * (TT_ERR_DATA_INVALID). *n written on success; ents point into p. */
+ * entries in all); each must be one DER SEQUENCE (judged by its header: the certificate
+ * is parsed by its user) followed only by zeros (TT_ERR_DATA_INVALID). *n written on
+ * success; ents point into p. */
 int tt_snp_cert_table_walk(const uint8_t *p, size_t len, struct tt_snp_cert_entry *ents,
     size_t max, size_t *n);
 
