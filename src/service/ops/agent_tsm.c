@@ -93,7 +93,7 @@ errno_err(int e)
  * buffer of at most max + 1 bytes. TT_ERR_LIMIT when it is longer.
  */
 static int
-attr_read(int dfd, const char *name, size_t max, uint8_t **out, size_t *len)
+attr_read_flags(int dfd, const char *name, int flags, size_t max, uint8_t **out, size_t *len)
 {
 	uint8_t *p = NULL, *np;
 	size_t cap = 0, n = 0;
@@ -101,7 +101,7 @@ attr_read(int dfd, const char *name, size_t max, uint8_t **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | flags)) < 0)
 		return errno_err(errno);
 	for (;;) {
 		ssize_t got;
@@ -148,6 +148,13 @@ fail:
 	close(fd);
 	free(p);
 	return r;
+}
+
+/* An attribute of an entry: never through a symbolic link. */
+static int
+attr_read(int dfd, const char *name, size_t max, uint8_t **out, size_t *len)
+{
+	return attr_read_flags(dfd, name, O_NOFOLLOW, max, out, len);
 }
 
 /* A short text attribute without its trailing newline, NUL-terminated. */
@@ -353,7 +360,7 @@ out:
 static void
 read_ccel(const char *path, size_t max, uint8_t **out, size_t *len)
 {
-	int r = attr_read(AT_FDCWD, path, max, out, len);
+	int r = attr_read_flags(AT_FDCWD, path, 0, max, out, len);
 
 	if (r == TT_ERR_LIMIT)
 		tt_warn("agent: tsm: CCEL %s is over ccel_max (%zu bytes); left out", path, max);
