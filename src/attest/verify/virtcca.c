@@ -347,14 +347,22 @@ static int
 b64_hex(json_t *dst, const char *k, const json_t *src, const char *from)
 {
 	const char *s = json_string_value(json_object_get(src, from));
-	uint8_t b[512];
-	size_t n;
+	size_t n, max;
+	uint8_t *b;
+	int e;
 
 	if (s == NULL)
 		return 0;
-	if (tt_b64_decode(s, strlen(s), TT_B64_STD, b, sizeof(b), &n) != 0)
-		return TT_ERR_DATA_INVALID;
-	return json_object_set_new(dst, k, tt_verify_hex(b, n)) != 0 ? TT_ERR_NO_MEMORY : 0;
+	/* Sized from the text: a platform's config claim has no fixed length. */
+	max = tt_b64_dec_max(strlen(s));
+	if ((b = malloc(max > 0 ? max : 1)) == NULL)
+		return TT_ERR_NO_MEMORY;
+	if (tt_b64_decode(s, strlen(s), TT_B64_STD, b, max, &n) != 0)
+		e = TT_ERR_DATA_INVALID;
+	else
+		e = json_object_set_new(dst, k, tt_verify_hex(b, n)) != 0 ? TT_ERR_NO_MEMORY : 0;
+	free(b);
+	return e;
 }
 
 static int
