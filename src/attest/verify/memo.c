@@ -76,25 +76,25 @@ int
 tt_verify_memo_certs_key(const char *tag, X509 *const *certs, size_t n, uint8_t key[32],
     int64_t *from, int64_t *to)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t h[32];
+	uint8_t h[TT_VERIFY_MEMO_CERTS][32];
+	const uint8_t *part[TT_VERIFY_MEMO_CERTS];
+	size_t len[TT_VERIFY_MEMO_CERTS];
 	unsigned int hl;
-	int e = TT_ERR_NO_MEMORY;
+	int e;
 
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, tag, strlen(tag) + 1) != 1)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (!X509_digest(certs[i], EVP_sha256(), h, &hl) ||
-		    EVP_DigestUpdate(md, h, hl) != 1)
-			goto out;
-	if (EVP_DigestFinal_ex(md, key, &hl) != 1)
-		goto out;
-	e = tt_verify_x509_window(certs, n, from, to);
-out:
-	ERR_clear_error();
-	EVP_MD_CTX_free(md);
-	return e;
+	if (n > TT_VERIFY_MEMO_CERTS)
+		return TT_ERR_LIMIT;
+	for (size_t i = 0; i < n; i++) {
+		if (!X509_digest(certs[i], EVP_sha256(), h[i], &hl)) {
+			ERR_clear_error();
+			return TT_ERR_NO_MEMORY;
+		}
+		part[i] = h[i];
+		len[i] = sizeof(h[i]);
+	}
+	if ((e = tt_verify_memo_key(tag, part, len, n, key)) != 0)
+		return e;
+	return tt_verify_x509_window(certs, n, from, to);
 }
 
 /* The slot holding key in table t, or NULL. Called with the lock held. */

@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #define TT_VERIFY_MEMO_SLOTS 128
+#define TT_VERIFY_MEMO_CERTS 8      /* certificates in one chain key */
 
 enum tt_verify_memo_table {
 	TT_VERIFY_MEMO_CHAIN = 0,   /* chains verified to an anchor */
@@ -33,8 +34,9 @@ enum tt_verify_memo_table {
 int tt_verify_memo_key(const char *tag, const uint8_t *const *part, const size_t *len,
     size_t n, uint8_t key[32]);
 
-/* key = SHA-256(tag || SHA-256 of each certificate's DER), and [*from, *to] the window in
- * which all n certificates are valid. TT_ERR_DATA_INVALID when a date cannot be read. */
+/* The key of n (at most TT_VERIFY_MEMO_CERTS) certificates, from the SHA-256 of each DER,
+ * and [*from, *to] the window in which all of them are valid. TT_ERR_DATA_INVALID when a
+ * date cannot be read, TT_ERR_LIMIT for too many. */
 int tt_verify_memo_certs_key(const char *tag, X509 *const *certs, size_t n, uint8_t key[32],
     int64_t *from, int64_t *to);
 

@@ -173,7 +173,7 @@ parse_anchor(const struct tt_verify_trust *t, const char *name, STACK_OF(X509) *
 static int
 cas_parse(const struct tt_verify_trust *t, int ec, struct cas *c)
 {
-	X509 *all[8];
+	X509 *all[TT_VERIFY_MEMO_CERTS];
 	size_t n = 0;
 	int e;
 
@@ -181,9 +181,9 @@ cas_parse(const struct tt_verify_trust *t, int ec, struct cas *c)
 	if ((e = parse_anchor(t, ca_names[ec][0], &c->root)) != 0 ||
 	    (e = parse_anchor(t, ca_names[ec][1], &c->sub)) != 0)
 		goto out;
-	for (int i = 0; i < sk_X509_num(c->root) && n < 8; i++)
+	for (int i = 0; i < sk_X509_num(c->root) && n < TT_VERIFY_MEMO_CERTS; i++)
 		all[n++] = sk_X509_value(c->root, i);
-	for (int i = 0; i < sk_X509_num(c->sub) && n < 8; i++)
+	for (int i = 0; i < sk_X509_num(c->sub) && n < TT_VERIFY_MEMO_CERTS; i++)
 		all[n++] = sk_X509_value(c->sub, i);
 	if (n != (size_t)sk_X509_num(c->root) + (size_t)sk_X509_num(c->sub)) {
 		e = TT_ERR_LIMIT;
