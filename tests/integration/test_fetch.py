@@ -25,7 +25,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from as_harness import (as_bin, as_factory, b64url_dec, problem,  # noqa: E402,F401
-                        refvals)
+                        refvals, verify_jwt)
 from harness import TURTLE_CLI  # noqa: E402
 import dcap_synth  # noqa: E402
 import snp_synth  # noqa: E402
@@ -448,6 +448,31 @@ def test_as_fetch_failure_is_502_with_reason(as_factory, snp, vendor):
     p = problem(d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "snp",
                                                  "evidence": ev}), 502)
     assert "collateral fetch failed: HTTP 404 from" in p["detail"], p
+
+
+def test_as_fetches_pcs_collateral_for_tdx(as_factory, tdx, vendor):
+    """TDX evidence (Trustee's JSON, with its CC event log) over the native API: the
+    quote's collateral is fetched from PCS once, verified, and the token carries the TCB
+    status read from the fetched TCB info."""
+    w, anchors, _, c, _ = tdx
+    os.chmod(os.path.join(anchors, "intel"), 0o755)
+    os.chmod(anchors, 0o755)
+    pcs_routes(vendor, c)
+    d = as_factory(config="[collateral]\nfetch = true\npcs_url = %s\nroot_crl_url = %s\n"
+                   % (vendor.url, vendor.url + "/IntelSGXRootCA.der"),
+                   extra_args=("--tee-anchors", anchors))
+    for _ in range(2):
+        ch = d.challenge("tdx")
+        r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "tdx",
+                                             "evidence": w.evidence(b64url_dec(ch["nonce"]))})
+        assert r.status == 200, r
+        _, claims = verify_jwt(r.json()["token"], d.jwks())
+        tc = claims["submods"]["tdx"]["turtle.claims"]
+        assert tc["tdx"]["tcb_status"] == "UpToDate"
+    assert len(vendor.requests()) == 4
+    fm = dcap_synth.FMSPC.hex()
+    assert os.path.exists(os.path.join(d.data, "collateral", "dcap-platform",
+                                       "tdx-%s.json" % fm))
 
 
 @pytest.mark.parametrize("line", ["fetch = maybe", "kds_url = ftp://x", "timeout = 0",
