@@ -1,7 +1,8 @@
 /* libFuzzer target: DCAP collateral (src/attest/verify/dcap_collateral.c): the container
  * JSON, and the same bytes as a TCB info and as a QE identity body; then the CC event log
  * replay (tdx_ccel.c) over the same bytes with zero RTMRs. Seeds: the shared collateral
- * files and their TCB info / QE identity texts. Beyond "no crash": counts within the
+ * files and their TCB info / QE identity texts, and a synthetic TDX TCB info with two
+ * module identities (TDX_01, TDX_03). Beyond "no crash": counts within the
  * documented bounds, every advisory id a non-empty string, statuses known, an accepted
  * event log's events array the right shape. */
 #include <stddef.h>
