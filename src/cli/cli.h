@@ -141,9 +141,11 @@ struct json_t *cli_evidence_json(const struct tt_attest_quote *q);
 /* "snp", "tdx" or "cca": a confidential guest's tee, collected through TtAttestTee. */
 bool cli_tee_is_guest(const char *tee);
 /* Trustee's evidence JSON of the guest's configfs-tsm report over rd (at most 64 bytes;
- * privlevel TT_ATTEST_TEE_NO_PRIVLEVEL or 0..3); NULL after printing why. */
+ * privlevel TT_ATTEST_TEE_NO_PRIVLEVEL or 0..3); NULL after printing why. raw (may be
+ * NULL) receives the report itself (tt_attest_tee_free). */
+struct tt_attest_tee;
 struct json_t *cli_tee_evidence(struct cli *cli, const char *tee, const uint8_t *rd,
-    size_t rd_len, int privlevel);
+    size_t rd_len, int privlevel, struct tt_attest_tee **raw);
 
 /* PKCS#10 request for `name` signed by turtled (ECDSA, RSA PKCS#1 v1.5 or RSA-PSS, as
  * the key's policy says), with DNS subjectAltNames; *pem is malloc'd. Failures are

@@ -34,7 +34,7 @@
 #define AS_FILE_MAX (16u << 20)
 
 enum { OPT_AS = 1, OPT_TEE, OPT_PCRS, OPT_OUT, OPT_NODE, OPT_GROUP, OPT_ADMIN_TOKEN_FILE,
-	OPT_PRIVLEVEL, OPT_EVIDENCE_OUT };
+	OPT_PRIVLEVEL, OPT_EVIDENCE_OUT, OPT_COLLATERAL_OUT };
 
 /* ---- small encoders ---- */
 
@@ -450,10 +450,11 @@ cli_tee_is_guest(const char *tee)
 }
 
 /* A confidential guest's evidence over report_data: TtAttestTee through turtled (a core
- * operation), then Trustee's JSON for that tee. NULL after printing why. */
+ * operation), then Trustee's JSON for that tee. NULL after printing why. With raw, the
+ * report itself is handed back too (*raw: tt_attest_tee_free). */
 json_t *
 cli_tee_evidence(struct cli *cli, const char *tee, const uint8_t *rd, size_t rd_len,
-    int privlevel)
+    int privlevel, struct tt_attest_tee **raw)
 {
 	struct tt_attest_tee *t = NULL;
 	char *s = NULL;
@@ -468,12 +469,54 @@ cli_tee_evidence(struct cli *cli, const char *tee, const uint8_t *rd, size_t rd_
 		cli_fail(cli, r, "the guest's report");
 		goto out;
 	}
-	if ((ev = json_loads(s, 0, NULL)) == NULL)
+	if ((ev = json_loads(s, 0, NULL)) == NULL) {
 		cli_fail(cli, TT_ERR_NO_MEMORY, "evidence");
+		goto out;
+	}
+	if (raw != NULL) {
+		*raw = t;
+		t = NULL;
+	}
 out:
 	tt_free(s);
 	tt_attest_tee_free(t);
 	return ev;
+}
+
+/*
+ * What `turtle verify --tee T --evidence FILE [--collateral FILE]` reads, so the evidence
+ * can be verified again offline: the raw report (snp) or token (cca), Trustee's JSON for
+ * tdx (the quote with its event log); for snp the certificate table as collateral.
+ */
+static int
+save_tee_evidence(struct cli *cli, const struct tt_attest_tee *t, const json_t *ev,
+    const char *ev_out, const char *coll_out)
+{
+	int r = 0;
+
+	if (ev_out != NULL) {
+		if (strcmp(t->tee, "tdx") == 0) {
+			char *es = json_dumps(ev, JSON_COMPACT);
+
+			r = es == NULL ? TT_ERR_NO_MEMORY :
+			    cli_write_file(ev_out, (const uint8_t *)es, strlen(es), false);
+			free(es);
+		} else {
+			r = cli_write_file(ev_out, t->outblob, t->outblob_len, false);
+		}
+		if (r != 0)
+			return cli_fail(cli, r, ev_out);
+	}
+	if (coll_out != NULL) {
+		if (t->auxblob_len == 0) {
+			fprintf(stderr, "turtle: the guest's report came with no certificate table; "
+			    "%s not written\n", coll_out);
+			return CLI_OK;
+		}
+		if ((r = cli_write_file(coll_out, t->auxblob, t->auxblob_len, false)) != 0)
+			return cli_fail(cli, r, coll_out);
+	}
+	return CLI_OK;
 }
 
 int
@@ -487,8 +530,11 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "privlevel", required_argument, NULL, OPT_PRIVLEVEL },
 		{ "evidence-out", required_argument, NULL, OPT_EVIDENCE_OUT },
+		{ "collateral-out", required_argument, NULL, OPT_COLLATERAL_OUT },
 		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	const char *as = NULL, *tee = "tpm", *out = NULL, *node = NULL, *ev_out = NULL;
+	const char *coll_out = NULL;
+	struct tt_attest_tee *raw = NULL;
 	int privlevel = TT_ATTEST_TEE_NO_PRIVLEVEL;
 	uint32_t pl;
 	char *pcrs_text = NULL, nid[256];
@@ -510,6 +556,7 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		case OPT_NODE: node = optarg; break;
 		case OPT_OUT: out = optarg; break;
 		case OPT_EVIDENCE_OUT: ev_out = optarg; break;
+		case OPT_COLLATERAL_OUT: coll_out = optarg; break;
 		case OPT_PRIVLEVEL:
 			if (tt_parse_u32(optarg, 0, 3, &pl) != 0)
 				return cli_usage(cli, "--privlevel: 0..3");
@@ -528,8 +575,10 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "--tee: 'tpm' (evidence from turtled's TPM), 'snp', 'tdx' or "
 		    "'cca' (the confidential guest's report through turtled) or 'sample' "
 		    "(software-only)");
-	if (privlevel != TT_ATTEST_TEE_NO_PRIVLEVEL && !cli_tee_is_guest(tee))
-		return cli_usage(cli, "--privlevel is for --tee snp|tdx|cca");
+	if ((privlevel != TT_ATTEST_TEE_NO_PRIVLEVEL || ev_out != NULL || coll_out != NULL) &&
+	    !cli_tee_is_guest(tee))
+		return cli_usage(cli, "--privlevel, --evidence-out and --collateral-out are for "
+		    "--tee snp|tdx|cca");
 	if (pcrs_text != NULL && strcmp(tee, "tpm") != 0)
 		return cli_usage(cli, "--pcrs is for --tee tpm");
 	if (pcrs_text != NULL && cli_parse_pcrs(pcrs_text, sel, &n_sel) != 0)
@@ -568,10 +617,12 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 			r = cli_fail(cli, TT_ERR_PROTOCOL, "challenge (a nonce over 64 bytes)");
 			goto out;
 		}
-		if ((ev = cli_tee_evidence(cli, tee, nonce, nonce_len, privlevel)) == NULL) {
+		if ((ev = cli_tee_evidence(cli, tee, nonce, nonce_len, privlevel, &raw)) == NULL) {
 			r = CLI_FAIL;
 			goto out;
 		}
+		if ((r = save_tee_evidence(cli, raw, ev, ev_out, coll_out)) != CLI_OK)
+			goto out;
 	} else if ((r = tt_attest_quote(cli->client, nonce, nonce_len, n_sel > 0 ? sel : NULL,
 	    n_sel, &q)) != 0) {
 		r = cli_fail(cli, r, "quote");
@@ -581,17 +632,6 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 	if (ev == NULL) {
 		r = cli_fail(cli, TT_ERR_NO_MEMORY, "evidence");
 		goto out;
-	}
-	if (ev_out != NULL) {
-		char *es = json_dumps(ev, JSON_COMPACT);
-
-		r = es == NULL ? TT_ERR_NO_MEMORY :
-		    cli_write_file(ev_out, (const uint8_t *)es, strlen(es), false);
-		free(es);
-		if (r != 0) {
-			r = cli_fail(cli, r, ev_out);
-			goto out;
-		}
 	}
 	/* 3. attest */
 	if ((req = json_pack("{s:s,s:s,s:O}", "nonce", nonce_copy, "tee", tee, "evidence",
@@ -640,6 +680,7 @@ cmd_attest(struct cli *cli, int argc, char **argv)
 	r = CLI_OK;
 out:
 	tt_attest_quote_free(q);
+	tt_attest_tee_free(raw);
 	json_decref(req);
 	json_decref(res);
 	json_decref(ev);

@@ -348,7 +348,7 @@ cmd_get_resource(struct cli *cli, int argc, char **argv)
 	}
 	if (cli_tee_is_guest(tee)) {
 		if ((ev = cli_tee_evidence(cli, tee, md, sizeof(md),
-		    TT_ATTEST_TEE_NO_PRIVLEVEL)) == NULL) {
+		    TT_ATTEST_TEE_NO_PRIVLEVEL, NULL)) == NULL) {
 			r = CLI_FAIL;
 			goto out;
 		}
