@@ -239,11 +239,13 @@ tsm_report_clear(struct tsm_report *rep)
 static atomic_ulong tsm_seq;
 
 /*
- * One take in a fresh entry of `dir` (an open directory). TT_ERR_BAD_STATE means another
- * writer changed the entry meanwhile (the caller tries again); the entry is gone on return.
+ * One take in a fresh entry of `dir` (an open directory). *raced (with TT_ERR_BAD_STATE)
+ * means another writer changed the entry meanwhile, and the caller may try again; a busy
+ * driver's EBUSY is BAD_STATE too, but not a race. The entry is gone on return.
  */
 static int
-tsm_take(int dir, const char *dir_path, const struct tsm_req *req, struct tsm_report *rep)
+tsm_take(int dir, const char *dir_path, const struct tsm_req *req, struct tsm_report *rep,
+    bool *raced)
 {
 	char name[96], num[16];
 	uint8_t rnd[8];
@@ -251,6 +253,7 @@ tsm_take(int dir, const char *dir_path, const struct tsm_req *req, struct tsm_re
 	int ent = -1, r;
 
 	memset(rep, 0, sizeof(*rep));
+	*raced = false;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		tt_err_log("agent: tsm: no random bytes for an entry name");
 		return TT_ERR_INSUFFICIENT_ENTROPY;
@@ -340,6 +343,7 @@ tsm_take(int dir, const char *dir_path, const struct tsm_req *req, struct tsm_re
 		tt_warn("agent: tsm: entry %s changed while it was read (generation %" PRIu64
 		    ", expected %" PRIu64 "): another writer; report dropped", name, g1,
 		    g0 + writes);
+		*raced = true;
 		r = TT_ERR_BAD_STATE;
 		goto out;
 	}
@@ -411,7 +415,9 @@ tt_op_tt_attest_tee(const struct tt_op_ctx *ctx, const uint8_t *body, size_t len
 		goto out;
 	}
 	for (int attempt = 1;; attempt++) {
-		if ((r = tsm_take(dir, dir_path, &req, &rep)) != TT_ERR_BAD_STATE)
+		bool raced;
+
+		if ((r = tsm_take(dir, dir_path, &req, &rep, &raced)) == 0 || !raced)
 			break;
 		if (attempt == TSM_ATTEMPTS) {
 			tt_err_log("agent: tsm: every one of %d reports was changed by another "
