@@ -265,30 +265,33 @@ safe_name(const char *n)
 }
 
 /*
- * virtCCA's platform software components, one measurement per component named by its
- * type, "vcca.platform.measure_value.<firware_name>" (by position, "...#<i>", when the
- * platform gives no usable name), so that a reference value pins each component to its
- * role: a component replaced by another's approved measurement does not match, a pinned
- * one that is missing is required and absent, an unknown one has no reference value.
- * Two components of one name make a history (each entry must match).
+ * A platform's software components, one measurement per component named by its type:
+ * "<prefix>.<type><suffix>" ("<prefix>.#<i><suffix>", by position, when the platform gives
+ * no usable type), so that a reference value pins each component to its role: a component
+ * replaced by another's approved measurement does not match, a pinned one that is missing
+ * is required and absent, an unknown one has no reference value. Two components of one
+ * type make a history (each entry must match).
+ *   virtCCA  vcca.platform.measure_value.<firware_name>           (secGear's spelling)
+ *   CCA      cca.platform.cca-platform-sw-components.<measurement-type>.measurement-value
  */
 static int
-vcca_components(const json_t *sw, json_t *meas)
+components(const json_t *sw, const char *type_key, const char *value_key, const char *prefix,
+    const char *suffix, json_t *meas)
 {
 	const json_t *e;
 	json_t *prev, *s, *arr;
-	char name[128];
+	char name[192];
 	size_t i;
 
 	json_array_foreach(sw, i, e) {
-		const char *fn = json_string_value(json_object_get(e, "firware_name"));
+		const char *fn = json_string_value(json_object_get(e, type_key));
 
-		if ((s = as_text(json_object_get(e, "measurement"))) == NULL)
+		if ((s = as_text(json_object_get(e, value_key))) == NULL)
 			continue;
 		if (safe_name(fn))
-			snprintf(name, sizeof(name), "vcca.platform.measure_value.%s", fn);
+			snprintf(name, sizeof(name), "%s.%s%s", prefix, fn, suffix);
 		else
-			snprintf(name, sizeof(name), "vcca.platform.measure_value.#%zu", i);
+			snprintf(name, sizeof(name), "%s.#%zu%s", prefix, i, suffix);
 		if ((prev = json_object_get(meas, name)) == NULL) {
 			if (json_object_set_new(meas, name, s) != 0)
 				return TT_ERR_NO_MEMORY;
@@ -313,10 +316,8 @@ measurements(const char *tee, const json_t *cl, json_t *meas)
 	    strcmp(tee, "cca") == 0 ? meas_cca : strcmp(tee, "virtcca") == 0 ? meas_virtcca :
 	    strcmp(tee, "tdx") == 0 ? meas_tdx : meas_sgx;
 	bool flat = strcmp(tee, "virtcca") == 0;
-	const json_t *sw, *e;
-	json_t *hist, *s;
+	json_t *s;
 	char name[160];
-	size_t i;
 
 	for (; *list != NULL; list++) {
 		if ((s = as_text(at_path(cl, *list))) == NULL)
@@ -325,23 +326,13 @@ measurements(const char *tee, const json_t *cl, json_t *meas)
 		if (json_object_set_new(meas, name, s) != 0)
 			return TT_ERR_NO_MEMORY;
 	}
-	/* The CCA platform's software components: one history, every entry must match. */
-	sw = at_path(cl, "platform.cca-platform-sw-components");
-	if (strcmp(tee, "cca") == 0 && json_array_size(sw) > 0) {
-		if ((hist = json_array()) == NULL)
-			return TT_ERR_NO_MEMORY;
-		json_array_foreach(sw, i, e)
-			if ((s = as_text(json_object_get(e, "measurement-value"))) != NULL &&
-			    json_array_append_new(hist, s) != 0) {
-				json_decref(hist);
-				return TT_ERR_NO_MEMORY;
-			}
-		if (json_object_set_new(meas,
-		    "cca.platform.cca-platform-sw-components.measurement-value", hist) != 0)
-			return TT_ERR_NO_MEMORY;
-	}
+	if (strcmp(tee, "cca") == 0)
+		return components(at_path(cl, "platform.cca-platform-sw-components"),
+		    "measurement-type", "measurement-value",
+		    "cca.platform.cca-platform-sw-components", ".measurement-value", meas);
 	if (flat)
-		return vcca_components(json_object_get(cl, "vcca.platform.measure_value"), meas);
+		return components(json_object_get(cl, "vcca.platform.measure_value"),
+		    "firware_name", "measurement", "vcca.platform.measure_value", "", meas);
 	return 0;
 }
 

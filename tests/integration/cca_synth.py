@@ -90,11 +90,11 @@ class CcaWorld:
             os.chmod(d, 0o755)
         os.chmod(path, 0o644)
 
-    def token(self, challenge, rim=RIM, lifecycle=0x3003):
+    def token(self, challenge, rim=RIM, lifecycle=0x3003, sw=SW):
         rak = _point(self.rak)
         platform = {265: "http://arm.com/CCA-SSD/1.0.0", 10: hashlib.sha256(rak).digest(),
                     2396: IMPL_ID, 256: INSTANCE_ID, 2401: CONFIG, 2395: lifecycle,
-                    2399: [{1: t, 2: m, 4: "1.0", 5: bytes(32)} for t, m in SW],
+                    2399: [{1: t, 2: m, 4: "1.0", 5: bytes(32)} for t, m in sw],
                     2400: "https://verifier.example", 2402: "sha-256"}
         realm = {10: challenge.ljust(64, b"\0"), 44235: RPV, 44236: "sha-256", 44237: rak,
                  44238: rim, 44239: REM, 44240: "sha-256"}
@@ -113,8 +113,10 @@ def reference_values():
     r, p = "cca.realm.cca-realm-", "cca.platform.cca-platform-"
     rv = {r + "initial-measurement": [b(RIM)], r + "personalization-value": [b(RPV)],
           p + "implementation-id": [b(IMPL_ID)], p + "config": [b(CONFIG)],
-          p + "sw-components.measurement-value": [b(m) for _, m in SW],
           p + "lifecycle": [str(0x3003)]}
+    # each software component pinned in its role, by its measurement type
+    for t, m in SW:
+        rv[p + "sw-components.%s.measurement-value" % t] = [b(m)]
     for i in range(4):
         rv[r + "extensible-measurements.%d" % i] = [b(REM[i])]
     return rv

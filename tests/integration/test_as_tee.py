@@ -274,6 +274,36 @@ def cca_refvals(d, rv):
     assert r.status == 201, r
 
 
+def test_cca_components_pinned_in_their_roles(as_factory, cca):
+    """Each platform software component is its own measurement, named by its type: another
+    component's approved measurement in its place, a pinned one missing, or an unknown
+    one added is not affirming."""
+    from cca_synth import SW
+    d = as_factory(extra_args=("--tee-anchors", cca.anchors))
+    cca_refvals(d, cca_reference_values())
+
+    def status(sw):
+        ch = d.challenge("cca")
+        r = attest(d, "cca", ch["nonce"], cca.evidence(b64url_dec(ch["nonce"]), sw=sw))
+        assert r.status == 200, r
+        _, claims = verify_jwt(r.json()["token"], d.jwks())
+        return r.json()["status"], claims["submods"]["cca"]
+
+    st, sub = status(SW)
+    assert st == "affirming", (sub.get("turtle.reasons"), sub["turtle.claims"]["measurements"])
+    meas = sub["turtle.claims"]["measurements"]
+    for t, _ in SW:
+        assert "cca.platform.cca-platform-sw-components.%s.measurement-value" % t in meas
+    (t0, m0), (t1, m1) = SW
+    st, sub = status([(t0, m1), (t1, m0)])          # swapped: each approved, wrong role
+    assert st == "contraindicated", sub
+    st, sub = status([(t0, m0)])                    # the second one missing
+    assert st == "contraindicated", sub
+    assert any(t1 in r and "absent" in r for r in sub["turtle.reasons"]), sub
+    st, sub = status(SW + [("EXTRA", hashlib.sha256(b"x").digest())])   # unknown
+    assert st == "warning", sub
+
+
 def test_cca_native_affirming_and_refusals(as_factory, cca):
     d = as_factory(extra_args=("--tee-anchors", cca.anchors))
     cca_refvals(d, cca_reference_values())
