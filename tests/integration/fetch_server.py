@@ -3,9 +3,9 @@
 every request, and appends every path it is asked for to a log file, so a test can prove
 that nothing was asked (fetching off, a cached item) or exactly what was.
 
-    python3 fetch_server.py PORTFILE ROUTES LOG
+    python3 fetch_server.py PORTFILE ROUTES LOG [CERT KEY]
 
-writes the port it bound to PORTFILE. ROUTES is JSON: {"/path?query": {"status": 200,
+writes the port it bound to PORTFILE; with CERT and KEY (PEM) it speaks HTTPS. ROUTES is JSON: {"/path?query": {"status": 200,
 "file": PATH, "headers": {name: value}, "mode": "slow"}}; an unknown path is a 404.
 "slow" sends the headers and then never the body (the client's timeout must end it).
 Stopped by the test with SIGTERM to its PID."""
@@ -13,6 +13,7 @@ Stopped by the test with SIGTERM to its PID."""
 import http.server
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -61,6 +62,10 @@ if __name__ == "__main__":
     portfile, ROUTES, LOG = sys.argv[1:4]
     LOCK = threading.Lock()
     srv = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) == 6:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = portfile + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.skipif(TURTLE_CLI is None, reason="turtle CLI not built
 class Vendor:
     """fetch_server.py in its own process; routes and request log in files."""
 
-    def __init__(self, root):
+    def __init__(self, root, tls=None):
         self.root = root
         self.routes_path = os.path.join(root, "routes.json")
         self.log_path = os.path.join(root, "requests.log")
@@ -60,14 +60,14 @@ class Vendor:
         portfile = os.path.join(root, "port")
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "fetch_server.py"), portfile,
-             self.routes_path, self.log_path], stdin=subprocess.DEVNULL)
+             self.routes_path, self.log_path] + list(tls or ()), stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while not os.path.exists(portfile):
             assert self.proc.poll() is None, "fetch_server.py exited"
             assert time.monotonic() < deadline, "fetch_server.py did not start"
             time.sleep(0.05)
         with open(portfile) as f:
-            self.url = "http://127.0.0.1:%s" % f.read()
+            self.url = "%s://127.0.0.1:%s" % ("https" if tls else "http", f.read())
 
     def _write_routes(self):
         tmp = self.routes_path + ".tmp"
@@ -296,6 +296,44 @@ def test_snp_fetch_failures_are_clear(snp, vendor, case):
     assert rc == 1 and want in err, err
     assert out == ""
     assert not os.path.exists(os.path.join(cache, CHIP_DIR, "vcek.der"))
+
+
+def test_snp_https_server_not_trusted_is_refused(snp, tmp):
+    """TLS certificate checking is on: a KDS stand-in whose certificate no system CA
+    issued is never asked anything (the handshake fails), and nothing is cached."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import ipaddress
+    w, rep, vcek, crl, cache = snp
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(UTC)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "127.0.0.1")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    root = os.path.join(tmp, "tls")
+    os.makedirs(root)
+    certf, keyf = os.path.join(root, "cert.pem"), os.path.join(root, "key.pem")
+    with open(certf, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(keyf, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    v = Vendor(root, tls=(certf, keyf))
+    try:
+        v.serve(VCEK_PATH, vcek)
+        v.serve(CRL_PATH, crl)
+        rc, out, err = snp_verify(w, rep, cache, v)
+        assert rc == 1 and "cannot fetch %s%s" % (v.url, VCEK_PATH) in err, err
+        assert "certificate" in err, err  # libcurl: peer certificate not OK
+        assert v.requests() == []
+        assert not os.path.exists(os.path.join(cache, CHIP_DIR, "vcek.der"))
+    finally:
+        v.stop()
 
 
 # -- TDX: Intel PCS v4 -----------------------------------------------------------------------
