@@ -2,8 +2,8 @@
 #include "turtle/error.h"
 #include "util/hex.h"
 
-static int
-nibble(unsigned char c)
+int
+tt_hex_nibble(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -34,12 +34,12 @@ tt_hex_decode(const char *in, size_t il, uint8_t *out, size_t cap, size_t *outn)
 	if (il % 2 != 0)
 		return TT_ERR_PARSE;
 	for (size_t i = 0; i < il; i++)
-		if (nibble(s[i]) < 0)
+		if (tt_hex_nibble(s[i]) < 0)
 			return TT_ERR_PARSE;
 	if (il / 2 > cap)
 		return TT_ERR_LIMIT;
 	for (size_t i = 0; i < il / 2; i++)
-		out[i] = (uint8_t)(nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]));
+		out[i] = (uint8_t)(tt_hex_nibble(s[2 * i]) << 4 | tt_hex_nibble(s[2 * i + 1]));
 	*outn = il / 2;
 	return 0;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The value 0..15 of one hex digit (either case), or -1. */
+int tt_hex_nibble(unsigned char c);
 /* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
 void tt_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decode il characters of hex (either case). TT_ERR_PARSE for an odd length or a

@@ -14,6 +14,7 @@
 
 #include "fetch.h"
 #include "turtle/error.h"
+#include "util/hex.h"
 
 #define JSON_MAX_DEPTH 64u
 
@@ -132,18 +133,6 @@ tt_fetch_json_member_raw(const char *json, size_t len, const char *key, const ch
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 tt_fetch_pct_decode(const char *in, size_t len, char **out)
 {
@@ -162,7 +151,9 @@ tt_fetch_pct_decode(const char *in, size_t len, char **out)
 		if (c == '%') {
 			int h, l;
 
-			if (len - i < 3 || (h = hexval(in[i + 1])) < 0 || (l = hexval(in[i + 2])) < 0)
+			if (len - i < 3 ||
+			    (h = tt_hex_nibble((unsigned char)in[i + 1])) < 0 ||
+			    (l = tt_hex_nibble((unsigned char)in[i + 2])) < 0)
 				goto bad;
 			c = (char)(h << 4 | l);
 			i += 2;
