@@ -379,7 +379,7 @@ tee_identity(const char *tee, const json_t *cl, const uint8_t *aik, size_t aik_l
     char out[129])
 {
 	const char *s = NULL;
-	uint8_t b[64], md[32];
+	uint8_t b[64];
 	size_t n;
 
 	if (strcmp(tee, "snp") == 0) {
@@ -406,10 +406,18 @@ tee_identity(const char *tee, const json_t *cl, const uint8_t *aik, size_t aik_l
 		return 0;
 	}
 	if (strcmp(tee, "virtcca") == 0 && aik != NULL) {
-		if (EVP_Digest(aik, aik_len, md, NULL, EVP_sha256(), NULL) != 1)
-			return TT_ERR_NO_MEMORY;
-		tt_hex_encode(md, sizeof(md), out);
-		return 0;
+		STACK_OF(X509) *sk = NULL;
+		int e;
+
+		/* The certificate's DER, not the bytes sent: the same AIK as PEM (or with
+		 * text around it) must not hash to another identity and so step out of its
+		 * node's group into "default". */
+		if (tt_verify_certs_parse(aik, aik_len, &sk) != 0)
+			return TT_ERR_DOES_NOT_EXIST;
+		e = sk_X509_num(sk) == 1 ? tt_verify_x509_sha256(sk_X509_value(sk, 0), out) :
+		    TT_ERR_DOES_NOT_EXIST;
+		sk_X509_pop_free(sk, X509_free);
+		return e;
 	}
 	return TT_ERR_DOES_NOT_EXIST;
 }

@@ -9,6 +9,7 @@ CVM key, or with any byte of it changed, is refused."""
 import hashlib
 import os
 import shutil
+import ssl
 import sys
 import tempfile
 
@@ -204,3 +205,30 @@ def test_virtcca_kbs_judged_by_node_group(vcca):
     claims = kbs_status()
     assert claims["submods"]["virtcca"]["ear.status"] == "affirming", claims
     assert claims["turtle.node-id"] == "kunpeng-1"
+
+
+def test_virtcca_kbs_aik_encoding_cannot_pick_the_group(vcca):
+    """The identity is the AIK certificate's, not its encoding's: the same AIK sent as PEM
+    (or DER with PEM text around it) still finds the registered node, so a guest cannot
+    step out of its node's group into "default" by re-encoding dev_cert."""
+    d, w = vcca
+    r = d.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": v, "scope": "group:vcca-fleet"}
+        for k, vs in reference_values().items() for v in vs]})
+    assert r.status == 201, r
+    assert d.admin("POST", "/v1/nodes", {
+        "id": "kunpeng-1", "group": "vcca-fleet", "tee": "virtcca",
+        "tee_identity": hashlib.sha256(w.aik_der()).hexdigest()}).status == 201
+    pem = ssl.DER_cert_to_PEM_cert(w.aik_der()).encode()
+    for dev_cert in (pem, b"some text before it\n" + pem, pem.replace(b"\n", b"\r\n")):
+        cookie, nonce = kbs_auth(d, "virtcca")
+        _, jwk = rsa_tee_key()
+        ev = w.evidence(kbs_runtime_binding(nonce, jwk))
+        ev["dev_cert"] = list(dev_cert)
+        r = d.request("POST", "/kbs/v0/attest",
+                      {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk}, "tee-evidence": ev},
+                      cookie=cookie)
+        assert r.status == 200, r
+        claims = verify_jwt(r.json()["token"], d.jwks())[1]
+        assert claims.get("turtle.node-id") == "kunpeng-1", claims
+        assert claims["submods"]["virtcca"]["ear.status"] == "affirming", claims
