@@ -221,6 +221,14 @@ def test_wire_snp_report(daemon_factory, fake_factory, pb):
     assert st == ST.PSA_INVALID_ARGUMENT
     st, _ = _take(d, pb, rd, privlevel=4)
     assert st == ST.PSA_INVALID_ARGUMENT
+    # a level under the entry's privlevel_floor is refused before it is written
+    fake.control({"privlevel_floor": 2})
+    st, _ = _take(d, pb, rd, privlevel=1)
+    assert st == ST.PSA_INVALID_ARGUMENT
+    assert "privlevel 1 is outside 2..3" in d.logtext()
+    st, res = _take(d, pb, rd, privlevel=3)
+    assert st == ST.SUCCESS and int.from_bytes(res.outblob[0x30:0x34], "little") == 3
+    fake.control({})
     # the guest is SNP: a caller asking for TDX evidence gets none
     st, _ = _take(d, pb, rd, tee="tdx")
     assert st == ST.PSA_NOT_SUPPORTED

@@ -15,7 +15,7 @@ Adversarial modes come from STATE/control.json, read on every outblob read, so a
 change them while the filesystem runs: {"mode": "race" (another writer bumps the generation
 during every read) | "race_once" (only the first read of the run) | "oversize" (outblob
 padded to "size") | "empty" | "eio" | "ignore_inblob" (the report carries other report
-data), "provider": a provider name to show, "measurement": hex (SNP measurement, TDX MR_TD,
+data), "provider": a provider name to show, "privlevel_floor": n, "measurement": hex (SNP measurement, TDX MR_TD,
 CCA RIM)}. Run: tsm_fake.py --mount DIR --state DIR --tee snp|tdx|cca (foreground; stop it
 with fusermount -u DIR, then the process ends)."""
 
@@ -234,7 +234,7 @@ class TsmFs(Operations):
         if name == "privlevel":
             return b"%d\n" % ent.privlevel
         if name == "privlevel_floor":
-            return b"0\n"
+            return b"%d\n" % int(self.control().get("privlevel_floor", 0))
         ctl = self.control()
         mode = ctl.get("mode")
         if name == "auxblob":
@@ -281,7 +281,7 @@ class TsmFs(Operations):
                 v = int(data.decode().strip())
             except ValueError:
                 raise FuseOSError(errno.EINVAL)
-            if v < 0 or v > 3:
+            if v < int(self.control().get("privlevel_floor", 0)) or v > 3:
                 raise FuseOSError(errno.EINVAL)
             with ent.mu:
                 ent.privlevel = v
