@@ -520,3 +520,32 @@ def test_as_collateral_config_refused(as_factory, line):
     with pytest.raises(AssertionError):
         d.start()
     assert "collateral." in d.logtext()
+
+
+def test_as_unverified_chip_ids_leave_no_cache_entries(as_factory, snp, vendor):
+    """Evidence that brings its VCEK needs only its product's CRL: the chip id and TCB of
+    a report nobody has verified yet name no directory in the cache, so a stream of
+    reports with made-up chip ids cannot fill the disk."""
+    w = snp[0]
+    d = as_factory(config="[collateral]\nfetch = true\nkds_url = %s\ntimeout = 5\n"
+                   "max_size = 64K\n" % vendor.url,
+                   extra_args=("--tee-anchors", w.anchors))
+    snpdir = os.path.join(d.data, "collateral", "snp")
+    for i in range(3):
+        ch = d.challenge("snp")
+        ev = w.evidence(b64url_dec(ch["nonce"]))
+        ev["attestation_report"]["chip_id"] = [0xA0 + i] * 64
+        r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "snp",
+                                             "evidence": ev})
+        assert r.status >= 400, r
+    assert vendor.requests() == [CRL_PATH]
+    left = [n for n in os.listdir(snpdir) if "a0a0" in n or "a1a1" in n or "a2a2" in n]
+    assert left == [], os.listdir(snpdir)
+    # the genuine evidence still verifies with the CRL the fetcher keeps
+    refvals(d, snp_synth.reference_values())
+    ch = d.challenge("snp")
+    r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "snp",
+                                         "evidence": w.evidence(b64url_dec(ch["nonce"]))})
+    assert r.status == 200 and r.json()["status"] == "affirming", r
+    assert vendor.requests() == [CRL_PATH]
+    assert len(os.listdir(snpdir)) <= 3, os.listdir(snpdir)

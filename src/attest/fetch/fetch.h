@@ -14,6 +14,7 @@
  * Cache layout under cfg->cache_dir (created 0700 when missing):
  *   snp/<Product>-<hwid hex>-<reported TCB hex>/vcek.der, crl.der   (one per chip + TCB)
  *   snp/<Product>-crl.der                                           (shared CRL copy)
+ *   snp/<Product>/crl.der          (evidence that brings its VCEK: only the CRL is needed)
  *   dcap-<processor|platform>/tdx-<fmspc>.json, sgx-<fmspc>.json     (collateral JSON)
  * Every file is written to a temporary name in its directory and renamed into place, so
  * a reader (another thread, another turtle-as) sees the old file or the new one, never a

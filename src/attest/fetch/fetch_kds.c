@@ -194,22 +194,27 @@ tt_fetch_kds(const struct tt_fetch_cfg *cfg, const uint8_t *report, size_t len, 
 		if (!have_cert && cached(dir, "vcek.der", now, false))
 			gen = gens[i];
 	}
+	if (have_cert) {
+		/* Only the product's CRL is needed: it goes to snp/<Product>/, not to a
+		 * directory named by the chip id and TCB of a report nobody has verified yet
+		 * (a stream of made-up chip ids would otherwise fill the disk). */
+		gen = gens[0];
+		if (snprintf(dir, sizeof(dir), "%s/%s", snpdir, tt_fetch_kds_product(gen)) >=
+		    (int)sizeof(dir))
+			return tt_fetch_err(err, errlen, TT_ERR_LIMIT, "cache directory name too long");
+		if ((e = tt_fetch_mkdirs(dir)) != 0)
+			return tt_fetch_err(err, errlen, e, "cannot create %s", dir);
+	}
 	for (int i = 0; i < ngen && gen < 0; i++) {
 		if ((e = chip_dir(cfg, gens[i], &r, dir, sizeof(dir))) != 0)
 			return tt_fetch_err(err, errlen, e, "cache directory name too long");
-		if (have_cert) {
-			gen = gens[i];
-			if ((e = tt_fetch_mkdirs(dir)) != 0)
-				return tt_fetch_err(err, errlen, e, "cannot create %s", dir);
-			break;
-		}
 		e = fetch_vcek(cfg, gens[i], &r, dir, err, errlen);
 		if (e == 0)
 			gen = gens[i];
 		else if (e != TT_ERR_DOES_NOT_EXIST || i + 1 == ngen)
 			return e;
 	}
-	if ((e = chip_dir(cfg, gen, &r, dir, sizeof(dir))) != 0)
+	if (!have_cert && (e = chip_dir(cfg, gen, &r, dir, sizeof(dir))) != 0)
 		return tt_fetch_err(err, errlen, e, "cache directory name too long");
 	if (!cached(dir, "crl.der", now, true) &&
 	    (e = fetch_crl(cfg, gen, snpdir, dir, now, err, errlen)) != 0)
