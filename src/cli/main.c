@@ -100,22 +100,33 @@ static const struct cli_cmd cmds[] = {
 	  "  --now UNIX    judge expiry at this time instead of the clock\n"
 	  "  --leeway S    tolerated clock skew in seconds (default 0)\n"
 	  "  --in FILE     read the token from FILE ('-' for stdin)\n" },
-	{ "attest", cmd_attest, "--as URL [--tee tpm] [--pcrs SEL] [--node ID] [--out FILE]",
-	  "attest this node to turtle-as with a TPM quote from turtled and print the token",
+	{ "attest", cmd_attest,
+	  "--as URL [--tee tpm|snp|tdx|cca|sample] [--pcrs SEL] [--node ID] [--out FILE]",
+	  "attest this node to turtle-as with evidence from turtled and print the token",
 	  "  --as URL      turtle-as base URL, e.g. http://127.0.0.1:8080\n"
-	  "  --tee tpm     evidence type (only tpm)\n"
-	  "  --pcrs SEL    PCR selection, e.g. sha256:0-10 or sha256:0,7+sha1:0\n"
+	  "  --tee T       evidence type: tpm (a TPM quote from turtled, the default);\n"
+	  "                snp, tdx or cca (this confidential guest's report, taken by\n"
+	  "                turtled through configfs-tsm); sample (software only, never\n"
+	  "                affirming by default)\n"
+	  "  --pcrs SEL    tpm: PCR selection, e.g. sha256:0-10 or sha256:0,7+sha1:0\n"
 	  "                (default: turtled's quote_pcrs)\n"
+	  "  --privlevel N snp: the VMPL (0..3) the report is requested from\n"
 	  "  --node ID     node id registered at turtle-as (default: the host name)\n"
-	  "  --out FILE    write the token to FILE instead of stdout\n" },
-	{ "get-resource", cmd_get_resource, "--as URL [--pcrs SEL] [--out FILE] REPO/TYPE/TAG",
+	  "  --out FILE    write the token to FILE instead of stdout\n"
+	  "  --evidence-out FILE    snp/tdx/cca: also save the evidence in the form\n"
+	  "                         `turtle verify --evidence` reads\n"
+	  "  --collateral-out FILE  snp: also save the certificate table (auxblob)\n" },
+	{ "get-resource", cmd_get_resource,
+	  "--as URL [--tee tpm|snp|tdx|cca] [--pcrs SEL] [--out FILE] REPO/TYPE/TAG",
 	  "get a secret from turtle-as (KBS protocol), released only to an affirming node",
 	  "  --as URL      turtle-as base URL, e.g. http://127.0.0.1:8080\n"
-	  "  --pcrs SEL    PCRs to quote, e.g. sha256:0-10 (default: turtled's quote_pcrs)\n"
+	  "  --tee T       evidence type: tpm (the default) or snp, tdx, cca (the guest's\n"
+	  "                report through turtled, in the shape Trustee's attesters send)\n"
+	  "  --pcrs SEL    tpm: PCRs to quote, e.g. sha256:0-10 (default: quote_pcrs)\n"
 	  "  --out FILE    write the secret to FILE (created 0600) instead of stdout\n"
-	  "  The node must be registered (turtle as node register); turtled quotes its TPM\n"
-	  "  over the KBS challenge and an ephemeral key, and the secret comes back\n"
-	  "  encrypted to that key.\n" },
+	  "  turtled binds its evidence to the KBS challenge and an ephemeral key; the secret\n"
+	  "  comes back encrypted to that key. A TPM node must be registered (turtle as node\n"
+	  "  register).\n" },
 	{ "as", cmd_as,
 	  "node register | refvals import FILE | policy set FILE | resource put PATH FILE"
 	  " --as URL --admin-token-file F",
