@@ -62,8 +62,11 @@ tt_verify_x509_window(X509 *const *certs, size_t n, int64_t *from, int64_t *to)
 			ERR_clear_error();
 			return TT_ERR_DATA_INVALID;
 		}
+		/* OpenSSL's chain check takes a certificate as expired from its notAfter
+		 * second on (X509_cmp_time counts "equal" as earlier), so the last second
+		 * of the window is the one before. */
 		b = (int64_t)timegm(&tb);
-		a = (int64_t)timegm(&ta);
+		a = (int64_t)timegm(&ta) - 1;
 		if (b > *from)
 			*from = b;
 		if (a < *to)

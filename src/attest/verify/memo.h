@@ -40,7 +40,9 @@ int tt_verify_memo_key(const char *tag, const uint8_t *const *part, const size_t
 int tt_verify_memo_certs_key(const char *tag, X509 *const *certs, size_t n, uint8_t key[32],
     int64_t *from, int64_t *to);
 
-/* The window [*from, *to] in which all n certificates are valid. */
+/* The window [*from, *to] (both inclusive, seconds) in which all n certificates are
+ * valid as OpenSSL's chain check judges them: notBefore on, up to the second before the
+ * earliest notAfter. */
 int tt_verify_x509_window(X509 *const *certs, size_t n, int64_t *from, int64_t *to);
 
 /* True when key was stored and now is inside its window. *pkey (if pkey is not NULL)

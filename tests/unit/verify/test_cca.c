@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "cca.h"
 #include "memo.h"
@@ -425,6 +427,41 @@ test_virtcca_memo(void **state)
 	free(aik);
 }
 
+/* The last second of the memo's window is one a fresh verification refuses: OpenSSL
+ * treats a certificate as expired at its notAfter, so a remembered chain must too. */
+static void
+test_virtcca_memo_window_end(void **state)
+{
+	static const uint8_t prefix[8] = { 0x78, 0x3c, 0x7f, 0x3e, 0x50, 0xbf, 0xff, 0xff };
+	uint8_t *tok, *aik;
+	const unsigned char *q;
+	size_t n, an;
+	struct tm tm;
+	int64_t to;
+	X509 *x;
+
+	(void)state;
+	tok = virtcca_token(&n);
+	aik = tt_test_slurp(TT_VERIFY_DATA, "virtcca_aik_cert.der", &an);
+	q = aik;
+	assert_non_null(x = d2i_X509(NULL, &q, (long)an));
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+	to = (int64_t)timegm(&tm);
+	X509_free(x);
+	/* afresh, at the AIK's notAfter: expired */
+	tt_verify_memo_flush();
+	assert_int_not_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, to, NULL, NULL),
+	    0);
+	assert_int_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, to - 1, NULL, NULL),
+	    0);
+	/* remembered (the chain verified a second earlier): expired all the same */
+	assert_int_not_equal(run("virtcca", tok, n, prefix, 8, NULL, aik, an, to, NULL, NULL),
+	    0);
+	tt_verify_memo_flush();
+	free(tok);
+	free(aik);
+}
+
 /* virtCCA with a platform token: the synthetic device in data/virtcca-syn (gen.py), a
  * test root and sub CA given as the anchors directory. */
 #define VSYN TT_VERIFY_DATA "/virtcca-syn"
@@ -556,6 +593,7 @@ main(void)
 		cmocka_unit_test(test_cca_claim_sets),
 		cmocka_unit_test(test_virtcca),
 		cmocka_unit_test(test_virtcca_memo),
+		cmocka_unit_test(test_virtcca_memo_window_end),
 		cmocka_unit_test(test_virtcca_platform),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
