@@ -44,6 +44,15 @@ id_ok(const char *s)
 	return true;
 }
 
+/* Whole bytes of hex, either case: a TEE identity as the verifiers print it. */
+static bool
+hex_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	return n > 0 && n % 2 == 0 && strspn(s, "0123456789abcdefABCDEF") == n;
+}
+
 static bool
 is_get(const struct tt_as_req *rq)
 {
@@ -534,7 +543,9 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 		}
 		/* A TEE node's identity as its verified evidence carries it (hex; see
 		 * verifier_tee.c): without it TEE evidence cannot speak for the node. */
-		if (!opt_string(body, "tee_identity", 128)) {
+		if (!opt_string(body, "tee_identity", 128) || (json_object_get(body,
+		    "tee_identity") != NULL && !hex_ok(json_string_value(json_object_get(body,
+		    "tee_identity"))))) {
 			rs->detail = "\"tee_identity\" must be a hex string";
 			goto out;
 		}

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -508,7 +509,7 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 
 		if (nt == NULL || strcmp(nt, in->tee) != 0 || want == NULL ||
 		    tee_identity(in->tee, res.claims, coll, clen, id) != 0 ||
-		    strlen(want) != strlen(id) || CRYPTO_memcmp(want, id, strlen(id)) != 0) {
+		    strlen(want) != strlen(id) || strncasecmp(want, id, strlen(id)) != 0) {
 			*reason = "the evidence does not carry the registered node's tee_identity";
 			r = TT_ERR_NOT_AUTHENTICATED;
 			goto out;

@@ -159,6 +159,23 @@ def test_snp_node_identity(snp):
     assert "tee_identity" in p["detail"]
 
 
+def test_snp_node_identity_hex_any_case(snp):
+    """tee_identity is hex, compared without regard to case on both paths: a node
+    registered in upper case answers its own challenge as over KBS; something that is not
+    hex is refused at registration (it could never match, and the node's group would
+    silently not judge its evidence over KBS)."""
+    d, w = snp
+    assert d.admin("POST", "/v1/nodes", {"id": "cvm-up", "group": "default", "tee": "snp",
+                                         "tee_identity": CHIP_ID.hex().upper()}).status == 201
+    ch = d.challenge("snp", node_id="cvm-up")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200, r
+    for bad in ("0x" + CHIP_ID.hex(), CHIP_ID.hex() + " ", "abc", ""):
+        r = d.admin("POST", "/v1/nodes", {"id": "cvm-bad", "group": "default", "tee": "snp",
+                                          "tee_identity": bad})
+        assert r.status == 400, (bad, r)
+
+
 def test_snp_kbs_releases_secret(snp):
     d, w = snp
     refvals(d, reference_values())
