@@ -7,6 +7,7 @@
  * verification does not give the nonce back: a challenge is worth one attempt.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -431,6 +432,55 @@ out:
 	return r;
 }
 
+/*
+ * A TEE node registered from its evidence ("evidence": what /v1/attest takes for that
+ * tee): the evidence is verified as for an attestation but without a challenge, and the
+ * platform identity its verified claims carry becomes the node's tee_identity (*ident, a
+ * JSON string). Registration so proves which platform the node is, not that the evidence
+ * is fresh: a copy of an old report registers the same platform, never another.
+ */
+static int
+node_identity_from_evidence(const json_t *body, struct tt_as_resp *rs, json_t **ident)
+{
+	const char *tee = json_string_value(json_object_get(body, "tee"));
+	const char *given = json_string_value(json_object_get(body, "tee_identity"));
+	const char *reason = NULL;
+	char hex[129];
+	int r;
+
+	if (tee == NULL || strcmp(tee, "tpm") == 0 || strcmp(tee, "sample") == 0) {
+		rs->detail = "\"evidence\" registers a TEE node (\"tee\": snp, tdx, sgx, cca or "
+		    "virtcca); a TPM node is registered with its EK and AK";
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if (!json_is_object(json_object_get(body, "evidence"))) {
+		rs->detail = "\"evidence\" must be the evidence object /v1/attest takes";
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if ((r = tt_as_tee_register_identity(tee, json_object_get(body, "evidence"), hex,
+	    &reason)) != 0) {
+		tt_as_detail(rs, "evidence rejected: %s", reason != NULL ? reason :
+		    tt_strerror(r));
+		/* Malformed stays 400 and an unreachable collateral service 502; evidence
+		 * that does not verify proves no platform: 401. */
+		if (r != TT_ERR_INVALID_ARGUMENT && r != TT_ERR_NO_MEMORY &&
+		    r != TT_ERR_COMMUNICATION && r != TT_ERR_NOT_PERMITTED)
+			r = TT_ERR_NOT_AUTHENTICATED;
+		return r;
+	}
+	/* Hex of either case names the same platform; the verified one is kept. */
+	if (given != NULL && (strlen(given) != strlen(hex) ||
+	    strncasecmp(given, hex, strlen(hex)) != 0)) {
+		tt_as_detail(rs, "\"tee_identity\" %.128s is not the identity the evidence "
+		    "carries (%s)", given, hex);
+		return TT_ERR_INVALID_ARGUMENT;
+	}
+	if ((*ident = json_string(hex)) == NULL)
+		return TT_ERR_NO_MEMORY;
+	tt_info("as: %s node identity %s taken from verified evidence", tee, hex);
+	return 0;
+}
+
 int
 tt_as_h_activate(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
@@ -501,7 +551,7 @@ int
 tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp *rs)
 {
 	const char *id = rq->tail;
-	json_t *body = NULL, *node = NULL, *activation = NULL;
+	json_t *body = NULL, *node = NULL, *activation = NULL, *ident = NULL;
 	int r;
 
 	if (id[0] == '\0') {
@@ -549,10 +599,13 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 			rs->detail = "\"tee_identity\" must be a hex string";
 			goto out;
 		}
+		if (json_object_get(body, "evidence") != NULL &&
+		    (r = node_identity_from_evidence(body, rs, &ident)) != 0)
+			goto out;
 		node = json_pack("{s:O,s:O,s:O*,s:O*,s:O*,s:O*,s:O*,s:O*,s:I}", "id", json_object_get(body, "id"),
 		    "group", json_object_get(body, "group"),
 		    "tee", json_object_get(body, "tee"),
-		    "tee_identity", json_object_get(body, "tee_identity"),
+		    "tee_identity", ident != NULL ? ident : json_object_get(body, "tee_identity"),
 		    "ek_public", json_object_get(body, "ek_public"),
 		    "ek_cert", json_object_get(body, "ek_cert"),
 		    "ak_public", json_object_get(body, "ak_public"),
@@ -602,6 +655,7 @@ tt_as_h_nodes(struct tt_as_ctx *c, const struct tt_as_req *rq, struct tt_as_resp
 	}
 	return method_not_supported(rs);
 out:
+	json_decref(ident);
 	json_decref(activation);
 	json_decref(node);
 	json_decref(body);

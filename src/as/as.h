@@ -228,6 +228,18 @@ extern const struct tt_as_verifier tt_as_verifier_cca;
 extern const struct tt_as_verifier tt_as_verifier_virtcca;
 extern const struct tt_as_verifier tt_as_verifier_tdx;
 extern const struct tt_as_verifier tt_as_verifier_sgx;
+/*
+ * Registration of a TEE node from its evidence (POST /v1/nodes with "evidence"): verifies
+ * the evidence of tee (snp, tdx, sgx, cca, virtcca) as an attestation does but with no
+ * challenge binding (TT_VERIFY_F_NO_BINDING: it proves which platform signed, not that the
+ * evidence is fresh), and writes the platform identity the verified claims carry (hex, as
+ * "tee_identity" in the claims, NUL-terminated) to id. Returns 0, or an error with *reason
+ * (a static or thread-local string): TT_ERR_NOT_SUPPORTED for any other tee, the
+ * verifier's code when the evidence does not verify, TT_ERR_NOT_PERMITTED when it verifies
+ * but carries no identity.
+ */
+int tt_as_tee_register_identity(const char *tee, const json_t *evidence, char id[129],
+    const char **reason);
 /* Where those verifiers find trust anchors (NULL: built in) and cached collateral (NULL:
  * none; DCAP collateral and SNP VCEKs must then come with the evidence). Set once at
  * start-up, before serving. */

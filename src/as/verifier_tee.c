@@ -423,8 +423,10 @@ tee_identity(const char *tee, const json_t *cl, const uint8_t *aik, size_t aik_l
 	return TT_ERR_DOES_NOT_EXIST;
 }
 
+/* The verification of one piece of evidence; flags are the library's TT_VERIFY_F_*. */
 static int
-tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reason)
+tee_check(const struct tt_as_verify_in *in, unsigned flags, json_t **claims,
+    const char **reason)
 {
 	const struct tt_verifier *v = tt_verifier_find(in->tee);
 	const json_t *ev = in->evidence;
@@ -480,6 +482,7 @@ tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reaso
 	}
 	vi.binding = in->binding;
 	vi.binding_len = in->binding_len;
+	vi.flags = flags;
 	vi.now = tt_as_now();
 	vi.trust = &t;
 	if ((r = fetch_collateral(in->tee, &vi, pem != NULL && clen > 0, &fetched, reason)) != 0)
@@ -546,6 +549,43 @@ out:
 	free(evs);
 	free(pem);
 	free(fetched);
+	return r;
+}
+
+static int
+tee_verify(const struct tt_as_verify_in *in, json_t **claims, const char **reason)
+{
+	return tee_check(in, 0, claims, reason);
+}
+
+int
+tt_as_tee_register_identity(const char *tee, const json_t *evidence, char id[129],
+    const char **reason)
+{
+	struct tt_as_verify_in in = { .tee = tee, .evidence = evidence };
+	json_t *claims = NULL;
+	const char *s;
+	int r;
+
+	*reason = "malformed evidence";
+	if (tt_as_verifier_find(tee) == NULL || tt_as_verifier_find(tee)->verify != tee_verify) {
+		*reason = "evidence registers only snp, tdx, sgx, cca and virtcca nodes";
+		return TT_ERR_NOT_SUPPORTED;
+	}
+	/* No challenge: the report data is not checked, only everything the platform
+	 * signed. That proves which platform made the evidence, not that it is live. */
+	if ((r = tee_check(&in, TT_VERIFY_F_NO_BINDING, &claims, reason)) != 0)
+		return r;
+	s = json_string_value(json_object_get(claims, "tee_identity"));
+	if (s == NULL || strlen(s) == 0 || strlen(s) > 128) {
+		*reason = "the verified evidence carries no platform identity (an SNP report "
+		    "with a masked chip id, a virtCCA token without its AIK certificate)";
+		r = TT_ERR_NOT_PERMITTED;
+	} else {
+		snprintf(id, 129, "%s", s);
+		*reason = NULL;
+	}
+	json_decref(claims);
 	return r;
 }
 

@@ -7,7 +7,9 @@
  *               snp|tdx|cca the evidence is the guest's configfs-tsm report over the
  *               nonce (TtAttestTee), in the JSON Trustee's attester for that tee sends.
  *   as node register   TtAgentIdentity (admin), POST /v1/nodes with ek_public + ak_tpm2b,
- *               TtAgentActivate of the returned credential, POST /v1/activate.
+ *               TtAgentActivate of the returned credential, POST /v1/activate. With
+ *               --tee snp|tdx|cca: the guest's report (TtAttestTee, random report data)
+ *               as "evidence"; turtle-as registers the platform identity it carries.
  *   as refvals import / as policy set / as resource put   thin admin HTTP calls.
  *
  * HTTP is libcurl; JSON is jansson. turtle-as speaks plain HTTP and is meant to sit behind
@@ -24,6 +26,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "cli.h"
 #include "turtle/attest.h"
@@ -692,28 +695,41 @@ out:
 /* ---- turtle as ... ---- */
 
 struct as_opts {
-	const char *as, *token_file, *node, *group;
+	const char *as, *token_file, *node, *group, *tee;
+	int privlevel;
 	char *token;
 };
 
+/* The options of `turtle as ...`; --tee and --privlevel only where tee_opts (node register). */
 static int
-as_parse(struct cli *cli, int argc, char **argv, struct as_opts *o, int nargs, char ***pos)
+as_parse(struct cli *cli, int argc, char **argv, struct as_opts *o, int nargs, char ***pos,
+    bool tee_opts)
 {
 	static const struct option opts[] = {
 		{ "as", required_argument, NULL, OPT_AS },
 		{ "admin-token-file", required_argument, NULL, OPT_ADMIN_TOKEN_FILE },
 		{ "node", required_argument, NULL, OPT_NODE },
 		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "tee", required_argument, NULL, OPT_TEE },
+		{ "privlevel", required_argument, NULL, OPT_PRIVLEVEL },
 		CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+	uint32_t pl;
 	int c, r;
 
 	memset(o, 0, sizeof(*o));
+	o->privlevel = TT_ATTEST_TEE_NO_PRIVLEVEL;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_AS: o->as = optarg; break;
 		case OPT_ADMIN_TOKEN_FILE: o->token_file = optarg; break;
 		case OPT_NODE: o->node = optarg; break;
 		case OPT_GROUP: o->group = optarg; break;
+		case OPT_TEE: o->tee = optarg; break;
+		case OPT_PRIVLEVEL:
+			if (tt_parse_u32(optarg, 0, 3, &pl) != 0)
+				return cli_usage(cli, "--privlevel: 0..3");
+			o->privlevel = (int)pl;
+			break;
 		default:
 			if ((r = cli_common_opt(cli, c, optarg)) >= 0)
 				return r;
@@ -721,12 +737,76 @@ as_parse(struct cli *cli, int argc, char **argv, struct as_opts *o, int nargs, c
 	}
 	if (o->as == NULL || o->token_file == NULL)
 		return cli_usage(cli, "needs --as URL and --admin-token-file FILE");
+	if (!tee_opts && (o->tee != NULL || o->privlevel != TT_ATTEST_TEE_NO_PRIVLEVEL))
+		return cli_usage(cli, "--tee and --privlevel are for 'as node register'");
+	if (o->tee != NULL && strcmp(o->tee, "tpm") != 0 && !cli_tee_is_guest(o->tee))
+		return cli_usage(cli, "--tee: 'tpm' (the default: turtled's TPM identity) or 'snp', "
+		    "'tdx' or 'cca' (the confidential guest's report through turtled)");
+	if (o->privlevel != TT_ATTEST_TEE_NO_PRIVLEVEL &&
+	    (o->tee == NULL || !cli_tee_is_guest(o->tee)))
+		return cli_usage(cli, "--privlevel is for --tee snp|tdx|cca");
 	if (argc - optind != nargs)
 		return cli_usage(cli, "expected %d argument(s)", nargs);
 	*pos = argv + optind;
 	if ((r = read_admin_token(o->token_file, &o->token)) != 0)
 		return cli_fail(cli, r, o->token_file);
 	return -1;
+}
+
+/*
+ * A confidential guest registers itself: its report through turtled over random report
+ * data (turtle-as checks no binding at registration: it learns which platform, not that
+ * the report is fresh), in the evidence JSON `turtle attest --tee` sends; turtle-as
+ * verifies it and registers the platform identity it carries.
+ */
+static int
+as_node_register_tee(struct cli *cli, const struct as_opts *o)
+{
+	uint8_t rd[64];
+	char nid[256];
+	json_t *ev = NULL, *req = NULL, *res = NULL;
+	const char *ident;
+	long hs = 0;
+	int r;
+
+	if (node_id(o->node, nid, sizeof(nid)) != 0)
+		return cli_usage(cli, "--node: node id too long");
+	if ((r = cli_connect(cli)) != CLI_OK)
+		return r;
+	if (RAND_bytes(rd, sizeof(rd)) != 1)
+		return cli_fail(cli, TT_ERR_INSUFFICIENT_ENTROPY, "report data");
+	if ((ev = cli_tee_evidence(cli, o->tee, rd, sizeof(rd), o->privlevel, NULL)) == NULL)
+		return CLI_FAIL;
+	if ((req = json_pack("{s:s,s:s,s:s,s:O}", "id", nid, "group",
+	    o->group != NULL ? o->group : "default", "tee", o->tee, "evidence", ev)) == NULL) {
+		r = cli_fail(cli, TT_ERR_NO_MEMORY, "register");
+		goto out;
+	}
+	if ((r = post_json(o->as, "/v1/nodes", req, o->token, &hs, &res)) != 0) {
+		r = cli_fail(cli, r, "register");
+		goto out;
+	}
+	if ((ident = json_string_value(json_object_get(res, "tee_identity"))) == NULL) {
+		r = cli_fail(cli, TT_ERR_PROTOCOL, "register (no tee_identity in the response)");
+		goto out;
+	}
+	if (cli->json) {
+		printf("{\"node_id\":");
+		cli_json_str(stdout, nid);
+		printf(",\"tee\":");
+		cli_json_str(stdout, o->tee);
+		printf(",\"tee_identity\":");
+		cli_json_str(stdout, ident);
+		printf("}\n");
+	} else {
+		printf("node %s registered; %s tee_identity %s\n", nid, o->tee, ident);
+	}
+	r = CLI_OK;
+out:
+	json_decref(ev);
+	json_decref(req);
+	json_decref(res);
+	return r;
 }
 
 static int
@@ -743,8 +823,12 @@ as_node_register(struct cli *cli, int argc, char **argv)
 	long hs = 0;
 	int r;
 
-	if ((r = as_parse(cli, argc, argv, &o, 0, &pos)) >= 0)
+	if ((r = as_parse(cli, argc, argv, &o, 0, &pos, true)) >= 0)
 		return r;
+	if (o.tee != NULL && cli_tee_is_guest(o.tee)) {
+		r = as_node_register_tee(cli, &o);
+		goto out;
+	}
 	if (node_id(o.node, nid, sizeof(nid)) != 0) {
 		r = cli_usage(cli, "--node: node id too long");
 		goto out;
@@ -834,7 +918,7 @@ as_post_file(struct cli *cli, int argc, char **argv, const char *path)
 	char **pos;
 	int r;
 
-	if ((r = as_parse(cli, argc, argv, &o, 1, &pos)) >= 0)
+	if ((r = as_parse(cli, argc, argv, &o, 1, &pos, false)) >= 0)
 		return r;
 	if ((r = cli_read_file(pos[0], AS_FILE_MAX, &d, &n)) != 0) {
 		r = cli_fail(cli, r, pos[0]);
@@ -870,7 +954,7 @@ as_resource_put(struct cli *cli, int argc, char **argv)
 	char **pos, path[600];
 	int r;
 
-	if ((r = as_parse(cli, argc, argv, &o, 2, &pos)) >= 0)
+	if ((r = as_parse(cli, argc, argv, &o, 2, &pos, false)) >= 0)
 		return r;
 	/* turtle-as checks the segments; keep the URL free of query/fragment characters */
 	if (strpbrk(pos[0], "?#% ") != NULL ||

@@ -90,15 +90,31 @@ class CcaWorld:
             os.chmod(d, 0o755)
         os.chmod(path, 0o644)
 
-    def token(self, challenge, rim=RIM, lifecycle=0x3003, sw=SW):
+    def other_platform(self, instance_id):
+        """Another platform of this world: its CPAK, added to the anchors' trust anchors
+        with its own instance id; token(plat=(instance_id, key)) is its token."""
+        key = ec.generate_private_key(ec.SECP384R1())
+        path = os.path.join(self.anchors, "arm", "cca-ta.json")
+        with open(path) as f:
+            ta = json.load(f)
+        pt = _point(key)
+        ta.append({"instance-id": instance_id.hex().upper(), "implementation-id": IMPL_ID.hex(),
+                   "pkey": {"kty": "EC", "crv": "P-384", "x": _b64url(pt[1:49]),
+                            "y": _b64url(pt[49:])}})
+        with open(path, "w") as f:
+            json.dump(ta, f)
+        return instance_id, key
+
+    def token(self, challenge, rim=RIM, lifecycle=0x3003, sw=SW, plat=None):
+        instance, cpak = plat if plat is not None else (INSTANCE_ID, self.cpak)
         rak = _point(self.rak)
         platform = {265: "http://arm.com/CCA-SSD/1.0.0", 10: hashlib.sha256(rak).digest(),
-                    2396: IMPL_ID, 256: INSTANCE_ID, 2401: CONFIG, 2395: lifecycle,
+                    2396: IMPL_ID, 256: instance, 2401: CONFIG, 2395: lifecycle,
                     2399: [{1: t, 2: m, 4: "1.0", 5: bytes(32)} for t, m in sw],
                     2400: "https://verifier.example", 2402: "sha-256"}
         realm = {10: challenge.ljust(64, b"\0"), 44235: RPV, 44236: "sha-256", 44237: rak,
                  44238: rim, 44239: REM, 44240: "sha-256"}
-        return cbor(Tag(399, {44234: _sign1(self.cpak, platform),
+        return cbor(Tag(399, {44234: _sign1(cpak, platform),
                               44241: _sign1(self.rak, realm)}))
 
     def evidence(self, challenge, **kw):

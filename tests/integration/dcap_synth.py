@@ -72,12 +72,12 @@ def _seq(*items):
     return _tlv(0x30, b"".join(items))
 
 
-def sgx_extension(comps=PCK_COMPS, pcesvn=PCESVN, fmspc=FMSPC):
+def sgx_extension(comps=PCK_COMPS, pcesvn=PCESVN, fmspc=FMSPC, ppid=PPID):
     tcb = [_seq(_oid("%s.2.%d" % (SGX, i + 1)), _int(c)) for i, c in enumerate(comps)]
     tcb.append(_seq(_oid(SGX + ".2.17"), _int(pcesvn)))
     tcb.append(_seq(_oid(SGX + ".2.18"), _tlv(0x04, bytes(comps))))
     return _seq(
-        _seq(_oid(SGX + ".1"), _tlv(0x04, PPID)),
+        _seq(_oid(SGX + ".1"), _tlv(0x04, ppid)),
         _seq(_oid(SGX + ".2"), _seq(*tcb)),
         _seq(_oid(SGX + ".3"), _tlv(0x04, b"\0\0")),
         _seq(_oid(SGX + ".4"), _tlv(0x04, fmspc)),
@@ -144,6 +144,16 @@ class DcapWorld:
         self.tcb = self._cert("Turtle Test Intel SGX TCB Signing", self.tcb_k,
                               "Turtle Test SGX Root CA", self.root_k, False, 3, cert_from)
 
+    def other_pck(self, ppid, start):
+        """Another platform of this world (the same PCK Platform CA): its PCK key and
+        certificate, with its own PPID; quote(pck=(key, cert)) is that platform's quote."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = self._cert("Turtle Test SGX PCK Certificate", key,
+                          "Turtle Test SGX PCK Platform CA", self.ca_k, False, PCK_SERIAL + 1,
+                          start, x509.UnrecognizedExtension(
+                              x509.ObjectIdentifier(SGX), sgx_extension(ppid=ppid)))
+        return key, cert
+
     @staticmethod
     def _cert(subject, key, issuer, issuer_key, ca, serial, start, extra=None):
         b = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
@@ -178,7 +188,7 @@ class DcapWorld:
         return _pem(self.root)
 
     def quote(self, report_data, rtmr=None, mr_td=MR_TD, tee_tcb_svn=TEE_TCB_SVN,
-              tee_tcb_svn2=None):
+              tee_tcb_svn2=None, pck=None):
         """A TDX quote v5 with a TD 1.0 body carrying report_data (zero-padded to 64); with
         tee_tcb_svn2 (16 bytes: the TDX module the platform runs now) a TD 1.5 body (body
         type 3, tee_tcb_svn_2 and a zero mr_servicetd after the TD 1.0 fields)."""
@@ -195,8 +205,9 @@ class DcapWorld:
         signed = header + struct.pack("<HI", btype, len(body)) + body
         auth = bytes(range(32))
         qe = self._qe_report(auth)
-        chain = _pem(self.pck) + _pem(self.ca) + _pem(self.root)
-        inner = (qe + _raw_sig(self.pck_k, qe) + struct.pack("<H", len(auth)) + auth
+        pck_k, pck_c = pck if pck is not None else (self.pck_k, self.pck)
+        chain = _pem(pck_c) + _pem(self.ca) + _pem(self.root)
+        inner = (qe + _raw_sig(pck_k, qe) + struct.pack("<H", len(auth)) + auth
                  + struct.pack("<HI", 5, len(chain)) + chain)
         sig = _raw_sig(self.ak, signed) + _xy(self.ak) + struct.pack("<HI", 6, len(inner))
         sig += inner

@@ -48,12 +48,7 @@ class SnpWorld:
         self.vcek_key = ec.generate_private_key(ec.SECP384R1())
         self.ark = _cert("ARK-Milan", "ARK-Milan", self.ark_key.public_key(), self.ark_key, True)
         self.ask = _cert("SEV-Milan", "ARK-Milan", self.ask_key.public_key(), self.ark_key, True)
-        base = "1.3.6.1.4.1.3704.1."
-        exts = [(base + "3.1", _der_int(TCB["bootloader"])), (base + "3.2", _der_int(TCB["tee"])),
-                (base + "3.3", _der_int(TCB["snp"])), (base + "3.8", _der_int(TCB["microcode"])),
-                (base + "4", bytes([0x04, 0x40]) + CHIP_ID)]
-        self.vcek = _cert("SEV-VCEK", "SEV-Milan", self.vcek_key.public_key(), self.ask_key,
-                          False, exts)
+        self.vcek = self._vcek(self.vcek_key, CHIP_ID)
         self.anchors = os.path.join(root, "anchors")
         os.makedirs(os.path.join(self.anchors, "amd"), exist_ok=True)
         with open(os.path.join(self.anchors, "amd", "milan.pem"), "wb") as f:
@@ -63,8 +58,21 @@ class SnpWorld:
             os.chmod(d, 0o755)
         os.chmod(os.path.join(self.anchors, "amd", "milan.pem"), 0o644)
 
+    def _vcek(self, key, chip_id):
+        base = "1.3.6.1.4.1.3704.1."
+        exts = [(base + "3.1", _der_int(TCB["bootloader"])), (base + "3.2", _der_int(TCB["tee"])),
+                (base + "3.3", _der_int(TCB["snp"])), (base + "3.8", _der_int(TCB["microcode"])),
+                (base + "4", bytes([0x04, 0x40]) + chip_id)]
+        return _cert("SEV-VCEK", "SEV-Milan", key.public_key(), self.ask_key, False, exts)
+
+    def other_chip(self, chip_id):
+        """Another chip of this world (the same ARK and ASK): its VCEK key and certificate;
+        report(chip_id=chip_id, vcek_key=key) is that chip's report."""
+        key = ec.generate_private_key(ec.SECP384R1())
+        return key, self._vcek(key, chip_id)
+
     def report(self, report_data, measurement=MEASUREMENT, host_data=bytes(32), vmpl=0,
-               chip_id=CHIP_ID):
+               chip_id=CHIP_ID, vcek_key=None):
         rd = report_data.ljust(64, b"\0")
         tcb = bytes([TCB["bootloader"], TCB["tee"], 0, 0, 0, 0, TCB["snp"], TCB["microcode"]])
         r = bytearray(0x4A0)
@@ -82,7 +90,7 @@ class SnpWorld:
         r[0x1E8:0x1EB] = bytes([3, 55, 1])                   # current build/minor/major
         r[0x1EC:0x1EF] = bytes([3, 55, 1])
         r[0x1F0:0x1F8] = tcb                                 # launch_tcb
-        sig = self.vcek_key.sign(bytes(r[:0x2A0]), ec.ECDSA(hashes.SHA384()))
+        sig = (vcek_key or self.vcek_key).sign(bytes(r[:0x2A0]), ec.ECDSA(hashes.SHA384()))
         rr, ss = decode_dss_signature(sig)
         r[0x2A0:0x2E8] = rr.to_bytes(72, "little")
         r[0x2E8:0x330] = ss.to_bytes(72, "little")

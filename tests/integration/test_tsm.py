@@ -27,7 +27,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import parsec  # noqa: E402
-from as_harness import as_bin, as_factory  # noqa: E402,F401
+from as_harness import as_bin, as_factory, problem  # noqa: E402,F401
 from harness import TURTLE_CLI  # noqa: E402
 
 ST = parsec.ST
@@ -454,4 +454,168 @@ def test_get_resource_tee(daemon_factory, fake_factory, as_factory, tmp_path, te
     p = _cli(d, "get-resource", "--tee", tee, "--as", url, "default/guest/disk")
     assert p.returncode == 1, p.stderr
     assert p.stdout == b""
+    assert fake.entries() == []
+
+
+# ---- registration from evidence: `turtle as node register --tee` ----
+
+def _refvals(a, tee):
+    rv, _, _ = WORLDS[tee]()
+    r = a.admin("POST", "/v1/reference-values", {"reference_values": [
+        {"name": k, "value": x} for k, v in rv.items()
+        for x in (v if isinstance(v, list) else [v])]})
+    assert r.status == 201, r
+
+
+def _register(d, url, token_file, tee, node=NODE, *extra):
+    return _cli(d, "as", "node", "register", "--tee", tee, "--as", url, "--admin-token-file",
+                str(token_file), "--node", node, *extra)
+
+
+def _no_node(a, node):
+    r = a.admin("GET", "/v1/nodes/" + node)
+    assert r.status == 404, r
+
+
+class _Capture:
+    """An HTTP server that takes one POST and keeps its JSON body: the evidence document
+    `turtle as node register --tee` sends, to be replayed to turtle-as with changes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        cap = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers["Content-Length"])
+                cap.body = json.loads(self.rfile.read(n))
+                out = json.dumps({"tee_identity": "00"}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+
+        self.body = None
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.t.start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+        self.t.join()
+
+
+@pytest.mark.parametrize("tee", ["snp", "tdx", "cca"])
+def test_register_tee_node(daemon_factory, fake_factory, as_factory, tmp_path, tee):
+    """One command registers a confidential guest: turtle-as verifies its report (no
+    challenge) and registers the platform identity it carries; the guest then attests
+    affirming. Another platform's registration does not let this guest in; tampered
+    evidence, a non-admin token and a tee_identity the evidence does not carry are
+    refused, and nothing is registered."""
+    _need_cli()
+    import tsm_fake
+    fake = fake_factory(tee)
+    d = daemon_factory(config=agent_conf(fake))
+    _, ident, _ = WORLDS[tee]()
+    other = tsm_fake.OTHER_IDENTITY[tee].hex()
+    a = as_factory(extra_args=fake.anchors_args())
+    url = "http://127.0.0.1:%d" % a.port
+    _refvals(a, tee)
+
+    # not an admin: refused before anything is verified or stored
+    bad = tmp_path / "not-admin"
+    bad.write_text("not-the-admin-token\n")
+    p = _register(d, url, bad, tee)
+    assert p.returncode == 1, p.stderr
+    assert b"HTTP 401" in p.stderr, p.stderr
+    _no_node(a, NODE)
+    assert fake.entries() == []
+
+    # tampered evidence (a bit of the signed measurement): refused, nothing registered
+    fake.control({"mode": "tamper"})
+    p = _register(d, url, a.token_file, tee)
+    assert p.returncode == 1, p.stderr
+    assert b"HTTP 401" in p.stderr and b"evidence rejected" in p.stderr, p.stderr
+    _no_node(a, NODE)
+    fake.control({})
+
+    # the guest registers itself; the stored identity is its platform's
+    p = _register(d, url, a.token_file, tee, NODE, "--group", "guests", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"node_id": NODE, "tee": tee, "tee_identity": ident}
+    r = a.admin("GET", "/v1/nodes/" + NODE)
+    assert r.status == 200, r
+    n = r.json()
+    assert (n["tee"], n["tee_identity"], n["group"]) == (tee, ident, "guests")
+    assert "evidence" not in n
+    p = _cli(d, "attest", "--tee", tee, "--as", url, "--node", NODE)
+    assert p.returncode == 0, p.stderr
+    assert b"status: affirming" in p.stderr, p.stderr
+
+    # another platform of the same world registers as another node, with its identity
+    fake.control({"platform": "other"})
+    p = _register(d, url, a.token_file, tee, "other-guest", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["tee_identity"] == other
+    assert a.admin("GET", "/v1/nodes/other-guest").json()["tee_identity"] == other
+    # ... and cannot attest as this guest's node, nor this guest as the other's
+    p = _cli(d, "attest", "--tee", tee, "--as", url, "--node", NODE)
+    assert p.returncode == 1, p.stderr
+    assert b"HTTP 401" in p.stderr and b"tee_identity" in p.stderr, p.stderr
+    fake.control({})
+    p = _cli(d, "attest", "--tee", tee, "--as", url, "--node", "other-guest")
+    assert p.returncode == 1, p.stderr
+    assert b"HTTP 401" in p.stderr and b"tee_identity" in p.stderr, p.stderr
+    assert fake.entries() == []
+
+    # the document the CLI sends, replayed with changes
+    cap = _Capture()
+    try:
+        p = _register(d, cap.url, a.token_file, tee, "g2")
+        assert p.returncode == 0, p.stderr
+    finally:
+        cap.stop()
+    doc = cap.body
+    assert set(doc) == {"id", "group", "tee", "evidence"} and doc["tee"] == tee
+    # a tee_identity the evidence does not carry: refused, nothing registered
+    r = a.admin("POST", "/v1/nodes", dict(doc, tee_identity=other))
+    assert "not the identity the evidence carries" in problem(r, 400)["detail"]
+    _no_node(a, "g2")
+    # evidence for a TPM or sample node: refused
+    for t in ("tpm", "sample"):
+        r = a.admin("POST", "/v1/nodes", dict(doc, tee=t))
+        assert "TEE node" in problem(r, 400)["detail"]
+    # another tee's verifier: the evidence does not verify as that tee's
+    r = a.admin("POST", "/v1/nodes", dict(doc, tee="sgx" if tee != "sgx" else "snp"))
+    assert r.status in (400, 401), r
+    _no_node(a, "g2")
+    # not an admin, over the API
+    r = a.request("POST", "/v1/nodes", doc, admin=True, token="not-the-admin-token")
+    problem(r, 401)
+    _no_node(a, "g2")
+    # the same identity (either hex case) with the evidence: registered as verified
+    r = a.admin("POST", "/v1/nodes", dict(doc, tee_identity=ident.upper()))
+    assert r.status == 201, r
+    assert r.json()["tee_identity"] == ident
+
+
+def test_register_tee_usage(daemon_factory, fake_factory):
+    _need_cli()
+    fake = fake_factory("snp")
+    d = daemon_factory(config=agent_conf(fake))
+    base = ["as", "node", "register", "--as", "http://127.0.0.1:1", "--admin-token-file", "x"]
+    for args in (base + ["--tee", "sgx"], base + ["--tee", "sev"],
+                 base + ["--privlevel", "1"], base + ["--tee", "tpm", "--privlevel", "0"],
+                 base + ["--tee", "snp", "--privlevel", "4"],
+                 ["as", "policy", "set", "--as", "http://127.0.0.1:1", "--admin-token-file",
+                  "x", "--tee", "snp", "f"]):
+        p = _cli(d, *args)
+        assert p.returncode == 2, (args, p.stderr)
     assert fake.entries() == []

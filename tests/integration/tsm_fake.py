@@ -15,8 +15,9 @@ Adversarial modes come from STATE/control.json, read on every outblob read, so a
 change them while the filesystem runs: {"mode": "race" (another writer bumps the generation
 during every read) | "race_once" (only the first read of the run) | "oversize" (outblob
 padded to "size") | "empty" | "eio" | "ignore_inblob" (the report carries other report
-data), "provider": a provider name to show, "privlevel_floor": n, "measurement": hex (SNP measurement, TDX MR_TD,
-CCA RIM)}. Run: tsm_fake.py --mount DIR --state DIR --tee snp|tdx|cca (foreground; stop it
+data) | "tamper" (one bit of the signed measurement flipped after signing), "provider": a provider name to show, "privlevel_floor": n, "measurement": hex (SNP measurement, TDX MR_TD,
+CCA RIM), "platform": "other" (the report of another platform of the same world: another
+SNP chip id and VCEK, TDX PPID and PCK certificate, CCA instance id and CPAK; OTHER_IDENTITY)}. Run: tsm_fake.py --mount DIR --state DIR --tee snp|tdx|cca (foreground; stop it
 with fusermount -u DIR, then the process ends)."""
 
 import argparse
@@ -40,6 +41,10 @@ except ImportError:  # pragma: no cover - the test fixture reports this
 
 PROVIDERS = {"snp": "sev_guest", "tdx": "tdx_guest", "cca": "arm_cca_guest"}
 INBLOB_MAX = 64
+# The identities of the other platform ("platform": "other"), as turtle-as's tee_identity
+# reads them: SNP chip id, TDX PPID, CCA instance id (type byte 0x01 and 32 bytes).
+OTHER_IDENTITY = {"snp": bytes(range(65, 129)), "tdx": bytes(range(16, 32)),
+                  "cca": bytes([0x01]) + bytes(range(32, 64))}
 
 # AMD's certificate table GUIDs (GHCB specification), as text, and the table layout:
 # {GUID (16), offset u32le, length u32le}..., an all-zero entry, then the certificates.
@@ -79,6 +84,11 @@ class World:
             self.aux = cert_table([(GUID_VCEK, self.w.vcek.public_bytes(der)),
                                    (GUID_ASK, self.w.ask.public_bytes(der)),
                                    (GUID_ARK, self.w.ark.public_bytes(der))])
+            key, vcek = self.w.other_chip(OTHER_IDENTITY["snp"])
+            self.other = {"chip_id": OTHER_IDENTITY["snp"], "vcek_key": key}
+            self.aux_other = cert_table([(GUID_VCEK, vcek.public_bytes(der)),
+                                         (GUID_ASK, self.w.ask.public_bytes(der)),
+                                         (GUID_ARK, self.w.ark.public_bytes(der))])
         elif tee == "tdx":
             import dcap_synth
             now = datetime.datetime.now(dcap_synth.UTC)
@@ -92,26 +102,46 @@ class World:
             log, self.rtmr = dcap_synth.ccel()
             with open(os.path.join(state, "CCEL"), "wb") as f:
                 f.write(log)
-            self.aux = None
+            self.aux = self.aux_other = None
+            self.other = {"pck": self.w.other_pck(OTHER_IDENTITY["tdx"],
+                                                  now - datetime.timedelta(days=30))}
         else:
             import cca_synth
             self.w = cca_synth.CcaWorld(root)
-            self.aux = None
+            self.aux = self.aux_other = None
+            self.other = {"plat": self.w.other_platform(OTHER_IDENTITY["cca"])}
         for top, dirs, files in os.walk(state):
             os.chmod(top, 0o755)
             for n in files:
                 os.chmod(os.path.join(top, n), 0o644)
 
-    def report(self, report_data, privlevel, measurement):
+    def measurement(self, hexval):
+        """The measurement's bytes as the report carries them (SNP measurement, TDX MR_TD,
+        CCA RIM)."""
+        if hexval:
+            return bytes.fromhex(hexval)
         if self.tee == "snp":
-            kw = {"vmpl": privlevel}
+            import snp_synth
+            return snp_synth.MEASUREMENT
+        if self.tee == "tdx":
+            import dcap_synth
+            return dcap_synth.MR_TD
+        import cca_synth
+        return cca_synth.RIM
+
+    def report(self, report_data, privlevel, measurement, other=False):
+        kw = dict(self.other) if other else {}
+        if self.tee == "snp":
+            kw["vmpl"] = privlevel
             if measurement is not None:
                 kw["measurement"] = measurement
             return self.w.report(report_data, **kw)
         if self.tee == "tdx":
-            kw = {} if measurement is None else {"mr_td": measurement}
+            if measurement is not None:
+                kw["mr_td"] = measurement
             return self.w.quote(report_data, self.rtmr, **kw)
-        kw = {} if measurement is None else {"rim": measurement}
+        if measurement is not None:
+            kw["rim"] = measurement
         return self.w.token(report_data, **kw)
 
 
@@ -237,8 +267,9 @@ class TsmFs(Operations):
             return b"%d\n" % int(self.control().get("privlevel_floor", 0))
         ctl = self.control()
         mode = ctl.get("mode")
+        other = ctl.get("platform") == "other"
         if name == "auxblob":
-            return self.world.aux or b""
+            return (self.world.aux_other if other else self.world.aux) or b""
         # outblob: the kernel makes the report when it is read
         with self.mu:
             self.reads += 1
@@ -251,10 +282,14 @@ class TsmFs(Operations):
         if mode == "ignore_inblob":
             rd = b"\x42" * INBLOB_MAX
         meas = ctl.get("measurement")
-        blob = self.world.report(rd, ent.privlevel, bytes.fromhex(meas) if meas else None)
+        blob = self.world.report(rd, ent.privlevel, bytes.fromhex(meas) if meas else None,
+                                 other)
         if mode == "race" or (mode == "race_once" and first):
             with ent.mu:
                 ent.generation += 1      # another writer's inblob, meanwhile
+        if mode == "tamper":
+            i = blob.find(self.world.measurement(meas))
+            blob = blob[:i] + bytes([blob[i] ^ 1]) + blob[i + 1:]
         if mode == "empty":
             return b""
         if mode == "oversize":
