@@ -22,7 +22,10 @@
  * "tee_identity" that the verified evidence carries (snp: chip_id, cca: platform instance
  * id, virtcca: SHA-256 of the AIK certificate, tdx/sgx: the PCK certificate's PPID, all
  * hex). Without one the evidence cannot
- * speak for the node. The identity is also put in the claims ("tee_identity"), by which
+ * speak for the node. A node can be registered from its evidence
+ * (tt_as_tee_register_identity): the same verification with no challenge, and the same
+ * tee_identity() on its claims, so registration and attestation cannot disagree on what
+ * identifies a platform. The identity is also put in the claims ("tee_identity"), by which
  * KBS finds the registered node of anonymous evidence (kbs.c). virtCCA evidence without a platform token is refused here: nothing
  * binds its CVM token to the device key. A (virt)CCA platform outside the secured
  * lifecycle state is listed under the claims' "contraindications", which no policy can

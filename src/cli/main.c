@@ -128,11 +128,16 @@ static const struct cli_cmd cmds[] = {
 	  "  comes back encrypted to that key. A TPM node must be registered (turtle as node\n"
 	  "  register).\n" },
 	{ "as", cmd_as,
-	  "node register | refvals import FILE | policy set FILE | resource put PATH FILE"
-	  " --as URL --admin-token-file F",
-	  "turtle-as administration: register this node (EK + activated AK), import reference"
-	  " values, set a policy, store a resource",
+	  "node register [--tee tpm|snp|tdx|cca] | refvals import FILE | policy set FILE |"
+	  " resource put PATH FILE --as URL --admin-token-file F",
+	  "turtle-as administration: register this node (TPM: EK + activated AK; confidential"
+	  " guest: its platform identity from its report), import reference values, set a"
+	  " policy, store a resource",
 	  "  node register      identity from turtled (admin), POST /v1/nodes, activate the AK\n"
+	  "    --tee T          tpm (the default) or snp, tdx, cca: the guest's report through\n"
+	  "                     turtled; turtle-as verifies it (no challenge: it proves which\n"
+	  "                     platform, not freshness) and registers its tee_identity\n"
+	  "    --privlevel N    snp|tdx|cca: the report's privilege level (SNP VMPL), 0..3\n"
 	  "    --node ID        node id (default: the host name)\n"
 	  "    --group G        node group (default: default)\n"
 	  "  refvals import F   POST F (JSON) to /v1/reference-values\n"

@@ -12,7 +12,10 @@ report that ignores inblob (turtle-as refuses the binding). Every configfs entry
 on every path. End to end: `turtle attest --tee snp|tdx|cca --as` for a registered node
 gives an affirming token that `turtle token verify --jwks` accepts, a changed measurement
 gives contraindicated; `turtle get-resource --tee ...` releases a secret, and refuses it
-after the measurement changes."""
+after the measurement changes. Registration from evidence: `turtle as node register --tee`
+registers the platform identity the guest's verified report carries; another platform of
+the same world (the fake's "platform": "other") cannot attest as that node; tampered
+evidence, a non-admin token and a tee_identity the evidence does not carry are refused."""
 
 import json
 import os
