@@ -461,11 +461,6 @@ node_identity_from_evidence(const json_t *body, struct tt_as_resp *rs, json_t **
 	    &reason)) != 0) {
 		tt_as_detail(rs, "evidence rejected: %s", reason != NULL ? reason :
 		    tt_strerror(r));
-		/* Malformed stays 400 and an unreachable collateral service 502; evidence
-		 * that does not verify proves no platform: 401. */
-		if (r != TT_ERR_INVALID_ARGUMENT && r != TT_ERR_NO_MEMORY &&
-		    r != TT_ERR_COMMUNICATION && r != TT_ERR_NOT_PERMITTED)
-			r = TT_ERR_NOT_AUTHENTICATED;
 		return r;
 	}
 	/* Hex of either case names the same platform; the verified one is kept. */

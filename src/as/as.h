@@ -234,9 +234,10 @@ extern const struct tt_as_verifier tt_as_verifier_sgx;
  * challenge binding (TT_VERIFY_F_NO_BINDING: it proves which platform signed, not that the
  * evidence is fresh), and writes the platform identity the verified claims carry (hex, as
  * "tee_identity" in the claims, NUL-terminated) to id. Returns 0, or an error with *reason
- * (a static or thread-local string): TT_ERR_NOT_SUPPORTED for any other tee, the
- * verifier's code when the evidence does not verify, TT_ERR_NOT_PERMITTED when it verifies
- * but carries no identity.
+ * (a static or thread-local string): TT_ERR_NOT_SUPPORTED for any other tee,
+ * TT_ERR_INVALID_ARGUMENT for malformed evidence, TT_ERR_COMMUNICATION when configured
+ * collateral could not be fetched, TT_ERR_NOT_AUTHENTICATED when the evidence does not
+ * verify, TT_ERR_NOT_PERMITTED when it verifies but carries no identity.
  */
 int tt_as_tee_register_identity(const char *tee, const json_t *evidence, char id[129],
     const char **reason);

@@ -577,8 +577,14 @@ tt_as_tee_register_identity(const char *tee, const json_t *evidence, char id[129
 	}
 	/* No challenge: the report data is not checked, only everything the platform
 	 * signed. That proves which platform made the evidence, not that it is live. */
-	if ((r = tee_check(&in, TT_VERIFY_F_NO_BINDING, &claims, reason)) != 0)
+	if ((r = tee_check(&in, TT_VERIFY_F_NO_BINDING, &claims, reason)) != 0) {
+		/* Malformed stays 400 and an unreachable collateral service 502; evidence
+		 * that does not verify proves no platform: 401. */
+		if (r != TT_ERR_INVALID_ARGUMENT && r != TT_ERR_NO_MEMORY &&
+		    r != TT_ERR_COMMUNICATION)
+			r = TT_ERR_NOT_AUTHENTICATED;
 		return r;
+	}
 	s = json_string_value(json_object_get(claims, "tee_identity"));
 	if (s == NULL || strlen(s) == 0 || strlen(s) > 128) {
 		*reason = "the verified evidence carries no platform identity (an SNP report "

@@ -392,3 +392,23 @@ def test_tdx_rego_policy_on_trustee_names(tdx):
     sm = c["submods"]["tdx"]
     assert sm["ear.trustworthiness-vector"]["executables"] == 33, sm
     assert sm["ear.status"] != "affirming", sm
+
+
+@pytest.mark.parametrize("tee", ["tdx", "sgx"])
+def test_register_node_from_evidence(tdx, tee):
+    """POST /v1/nodes with TDX or SGX "evidence": the PCK certificate's PPID is registered;
+    tampered evidence is refused and nothing is stored."""
+    d, w = tdx
+    ev = (w.evidence if tee == "tdx" else w.w.evidence_sgx)(b"registration")
+    r = d.admin("POST", "/v1/nodes", {"id": "td1", "group": "default", "tee": tee,
+                                      "evidence": ev})
+    assert r.status == 201, r
+    assert r.json()["tee_identity"] == PPID.hex()
+    assert d.admin("GET", "/v1/nodes/td1").json()["tee_identity"] == PPID.hex()
+    q = bytearray(base64.b64decode(ev["quote"]))
+    q[100] ^= 1
+    bad = dict(ev, quote=base64.b64encode(bytes(q)).decode())
+    r = d.admin("POST", "/v1/nodes", {"id": "td2", "group": "default", "tee": tee,
+                                      "evidence": bad})
+    assert r.status == 401, r
+    assert d.admin("GET", "/v1/nodes/td2").status == 404

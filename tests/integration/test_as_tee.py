@@ -391,3 +391,36 @@ def test_cca_kbs_releases_secret(as_factory, cca):
     r = d.request("GET", "/kbs/v0/resource/default/key/k1", cookie=cookie)
     assert r.status == 200, r
     assert jwe_decrypt_rsa(priv, r.json()) == SECRET
+
+
+def test_snp_register_node_from_evidence(snp):
+    """POST /v1/nodes with "evidence": verified without a challenge (any report data), the
+    chip id it carries registered; a changed byte, a masked chip id, malformed evidence and
+    a tee_identity the evidence does not carry are refused, and nothing is stored."""
+    d, w = snp
+    refvals(d, reference_values())
+
+    def reg(node, ev, **kw):
+        return d.admin("POST", "/v1/nodes", dict({"id": node, "group": "default",
+                                                  "tee": "snp", "evidence": ev}, **kw))
+
+    ev = w.evidence(b"any report data: no challenge at registration")
+    r = reg("cvm1", ev)
+    assert r.status == 201, r
+    assert r.json()["tee_identity"] == CHIP_ID.hex()
+    assert d.admin("GET", "/v1/nodes/cvm1").json()["tee_identity"] == CHIP_ID.hex()
+    # the registered node attests with fresh evidence
+    ch = d.challenge("snp", node_id="cvm1")
+    r = attest(d, "snp", ch["nonce"], w.evidence(b64url_dec(ch["nonce"])))
+    assert r.status == 200 and r.json()["status"] == "affirming", r
+    bad = json.loads(json.dumps(ev))
+    bad["attestation_report"]["host_data"][0] ^= 1
+    assert "signature" in problem(reg("cvm2", bad), 401)["detail"]
+    p = problem(reg("cvm2", ev, tee_identity="ab" * 64), 400)
+    assert "not the identity the evidence carries" in p["detail"]
+    masked = w.evidence(b"x", chip_id=bytes(64))
+    # (with a VCEK the chip id must be the VCEK's hwID; a masked one is never registered)
+    assert "hwID" in problem(reg("cvm2", masked), 401)["detail"]
+    assert problem(reg("cvm2", {"attestation_report": {}}), 400)
+    assert problem(reg("cvm2", "not an object"), 400)
+    assert d.admin("GET", "/v1/nodes/cvm2").status == 404

@@ -232,3 +232,24 @@ def test_virtcca_kbs_aik_encoding_cannot_pick_the_group(vcca):
         claims = verify_jwt(r.json()["token"], d.jwks())[1]
         assert claims.get("turtle.node-id") == "kunpeng-1", claims
         assert claims["submods"]["virtcca"]["ear.status"] == "affirming", claims
+
+
+def test_virtcca_register_node_from_evidence(vcca):
+    """POST /v1/nodes with virtCCA "evidence": the SHA-256 of the AIK certificate is
+    registered; a token without a platform token (nothing binds it to the device) and a
+    changed byte are refused, and nothing is stored."""
+    d, w = vcca
+    want = hashlib.sha256(w.aik_der()).hexdigest()
+    r = d.admin("POST", "/v1/nodes", {"id": "kunpeng-1", "group": "default",
+                                      "tee": "virtcca", "evidence": w.evidence(b"reg")})
+    assert r.status == 201, r
+    assert r.json()["tee_identity"] == want
+    r = d.admin("POST", "/v1/nodes", {"id": "kunpeng-2", "group": "default", "tee": "virtcca",
+                                      "evidence": w.evidence(b"reg", platform=False)})
+    assert "platform token" in problem(r, 401)["detail"]
+    ev = w.evidence(b"reg")
+    ev["evidence"][len(ev["evidence"]) // 2] ^= 1
+    r = d.admin("POST", "/v1/nodes", {"id": "kunpeng-2", "group": "default", "tee": "virtcca",
+                                      "evidence": ev})
+    assert r.status in (400, 401), r
+    assert d.admin("GET", "/v1/nodes/kunpeng-2").status == 404
