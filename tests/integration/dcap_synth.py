@@ -128,6 +128,17 @@ class DcapWorld:
     cert_from for ten years; CRLs from crl_from to crl_next; TCB info and QE identity
     from issue to next_update."""
 
+    @classmethod
+    def current(cls, **kw):
+        """A platform whose certificates, CRLs and collateral are all valid now (for a
+        daemon that judges them at its own clock)."""
+        now = datetime.datetime.now(UTC)
+        return cls(cert_from=now - datetime.timedelta(days=30),
+                   crl_from=now - datetime.timedelta(days=1),
+                   crl_next=now + datetime.timedelta(days=30),
+                   issue=now - datetime.timedelta(days=1),
+                   next_update=now + datetime.timedelta(days=30), **kw)
+
     def __init__(self, cert_from, crl_from, crl_next, issue, next_update):
         self.crl_from, self.crl_next = crl_from, crl_next
         self.issue, self.next_update = issue, next_update

@@ -7,7 +7,6 @@ challenges by PPID; the shared real quote (Intel's chain, collateral expired at 
 clock) refused. SGX: the same world's v3 quotes, native and KBS."""
 
 import base64
-import datetime
 import hashlib
 import os
 import shutil
@@ -23,7 +22,7 @@ from as_harness import (as_bin, as_factory, b64url_dec, jwe_decrypt_rsa,  # noqa
                         refvals, rsa_tee_key, verify_jwt)
 import dcap_synth  # noqa: E402
 from dcap_synth import (MR_ENCLAVE, MR_SIGNER, MR_TD, PPID, SGX_ATTRIBUTES,  # noqa: E402
-                        UTC, XFAM)
+                        XFAM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = b"tdx guest secret"
@@ -33,15 +32,9 @@ class World:
     """A synthetic platform written where turtle-as (running as nobody) can read it."""
 
     def __init__(self, **case):
-        now = datetime.datetime.now(UTC)
         self.dir = tempfile.mkdtemp(prefix="turtle-tdx-", dir="/tmp")
         os.chmod(self.dir, 0o755)
-        self.w = dcap_synth.DcapWorld(
-            cert_from=now - datetime.timedelta(days=30),
-            crl_from=now - datetime.timedelta(days=1),
-            crl_next=now + datetime.timedelta(days=30),
-            issue=now - datetime.timedelta(days=1),
-            next_update=now + datetime.timedelta(days=30))
+        self.w = dcap_synth.DcapWorld.current()
         self.anchors = os.path.join(self.dir, "anchors")
         self.collateral = os.path.join(self.dir, "collateral")
         self.install(**case)

@@ -92,12 +92,7 @@ class World:
         elif tee == "tdx":
             import dcap_synth
             now = datetime.datetime.now(dcap_synth.UTC)
-            self.w = dcap_synth.DcapWorld(
-                cert_from=now - datetime.timedelta(days=30),
-                crl_from=now - datetime.timedelta(days=1),
-                crl_next=now + datetime.timedelta(days=30),
-                issue=now - datetime.timedelta(days=1),
-                next_update=now + datetime.timedelta(days=30))
+            self.w = dcap_synth.DcapWorld.current()
             self.w.install(os.path.join(root, "anchors"), os.path.join(root, "collateral"))
             log, self.rtmr = dcap_synth.ccel()
             with open(os.path.join(state, "CCEL"), "wb") as f:
