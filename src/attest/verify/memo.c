@@ -185,8 +185,10 @@ tt_verify_memo_x509(const uint8_t *p, size_t n, bool zero_pad, X509 **out)
 	*out = NULL;
 	if (n > TT_VERIFY_MAX_COLLATERAL)
 		return TT_ERR_LIMIT;
-	memo = tt_verify_memo_key(zero_pad ? "x509-der-zero-pad" : "x509-der", &p, &n, 1,
-	    key) == 0;
+	/* Only certificates of an ordinary size are kept: the bytes come from evidence not yet
+	 * verified, and 128 slots of the largest collateral would hold half a gigabyte. */
+	memo = n <= TT_VERIFY_MEMO_CERT_MAX && tt_verify_memo_key(zero_pad ?
+	    "x509-der-zero-pad" : "x509-der", &p, &n, 1, key) == 0;
 	if (memo) {
 		pthread_mutex_lock(&lock);
 		if ((s = find(TT_VERIFY_MEMO_CERT, key)) != NULL && s->cert != NULL &&

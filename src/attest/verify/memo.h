@@ -22,6 +22,7 @@
 
 #define TT_VERIFY_MEMO_SLOTS 128
 #define TT_VERIFY_MEMO_CERTS 8      /* certificates in one chain key */
+#define TT_VERIFY_MEMO_CERT_MAX 16384   /* larger DER is parsed, never kept */
 
 enum tt_verify_memo_table {
 	TT_VERIFY_MEMO_CHAIN = 0,   /* chains verified to an anchor */
@@ -58,7 +59,8 @@ void tt_verify_memo_put(enum tt_verify_memo_table t, const uint8_t key[32], int6
 /* A certificate parsed from the DER bytes p[0..n), taken from the memo when these bytes
  * parsed before: *out is a reference the caller frees. zero_pad: the bytes after the DER
  * may be zeros (a table's rounded-up length); otherwise the DER must fill n exactly.
- * TT_ERR_DATA_INVALID for anything else, TT_ERR_LIMIT above TT_VERIFY_MAX_COLLATERAL. */
+ * TT_ERR_DATA_INVALID for anything else, TT_ERR_LIMIT above TT_VERIFY_MAX_COLLATERAL.
+ * Only DER of at most TT_VERIFY_MEMO_CERT_MAX bytes is remembered. */
 int tt_verify_memo_x509(const uint8_t *p, size_t n, bool zero_pad, X509 **out);
 
 /* Forget everything (tests; a change of anchors needs no flush: anchors are in the key). */
