@@ -53,6 +53,8 @@ struct cfg_parse {
 	char *cache_dir, *kds_url, *pcs_url, *root_crl_url;
 	unsigned fetch_timeout;
 	uint64_t fetch_max_size;
+	unsigned fetch_negative_ttl;      /* 0: TT_FETCH_NEGATIVE_TTL */
+	unsigned fetch_per_minute;        /* 0: TT_FETCH_PER_MINUTE */
 	int err;
 	char bad[64];
 };
@@ -92,7 +94,8 @@ set_url(char **dst, const char *v)
 	return set_str(dst, v);
 }
 
-/* [collateral]: fetch, cache_dir, kds_url, pcs_url, root_crl_url, timeout, max_size. */
+/* [collateral]: fetch, cache_dir, kds_url, pcs_url, root_crl_url, timeout, max_size,
+ * negative_ttl, max_fetches_per_minute. */
 static int
 collateral_key(struct cfg_parse *p, const char *name, const char *value)
 {
@@ -120,6 +123,16 @@ collateral_key(struct cfg_parse *p, const char *name, const char *value)
 	if (strcmp(name, "timeout") == 0) {
 		if ((r = tt_parse_u32(value, 1, TT_FETCH_TIMEOUT_MAX, &u)) == 0)
 			p->fetch_timeout = u;
+		return r;
+	}
+	if (strcmp(name, "negative_ttl") == 0) {
+		if ((r = tt_parse_u32(value, 1, TT_FETCH_NEGATIVE_TTL_MAX, &u)) == 0)
+			p->fetch_negative_ttl = u;
+		return r;
+	}
+	if (strcmp(name, "max_fetches_per_minute") == 0) {
+		if ((r = tt_parse_u32(value, 1, TT_FETCH_PER_MINUTE_MAX, &u)) == 0)
+			p->fetch_per_minute = u;
 		return r;
 	}
 	if (strcmp(name, "max_size") == 0) {
@@ -379,6 +392,8 @@ fetch_setup(struct cfg_parse *cp, const char *data_dir, const char *tee_collater
 	fc.root_crl_url = cp->root_crl_url;
 	fc.timeout = cp->fetch_timeout;
 	fc.max_size = (size_t)cp->fetch_max_size;
+	fc.negative_ttl = cp->fetch_negative_ttl;
+	fc.max_per_minute = cp->fetch_per_minute;
 	tt_as_tee_fetch(&fc);
 	tt_info("as: collateral fetching is on: KDS %s, PCS %s, cache %s",
 	    fc.kds_url != NULL ? fc.kds_url : TT_FETCH_KDS_URL,

@@ -93,6 +93,25 @@ fetch_collateral(const char *tee, const struct tt_verify_in *vi, bool have_cert,
 	return TT_ERR_COMMUNICATION;  /* 502: an upstream service did not deliver */
 }
 
+/*
+ * The fetcher judges freshness by an item's own (unverified) dates, so a well-shaped but
+ * bad answer would otherwise stay until someone deletes it. Once such an item failed its
+ * verification it is removed, and the next request fetches it again; the fetcher does
+ * that at most once per negative_ttl per item, and the rate limit bounds the rest.
+ */
+static void
+forget_fetched(const char *tee, const struct tt_verify_in *vi, const char *dir)
+{
+	int r = tt_fetch_forget(&fetch_cfg, tee, vi->evidence, vi->evidence_len, dir);
+
+	if (r == 0)
+		tt_info("%s evidence: collateral fetched into %s failed verification; removed, "
+		    "it is fetched again on the next request", tee, dir);
+	else if (r != TT_ERR_LIMIT)
+		tt_warn("%s evidence: cannot remove the collateral under %s: %s", tee, dir,
+		    tt_strerror(r));
+}
+
 /* ---- evidence JSON -> bytes ---- */
 
 /* cert_chain entries as PEM text (the library takes PEM certificates as collateral). */
@@ -501,6 +520,8 @@ tee_check(const struct tt_as_verify_in *in, unsigned flags, json_t **claims,
 		snprintf(why, sizeof(why), "%s", first != NULL ? first : tt_strerror(r));
 		*reason = why;
 		tt_log(TT_LOG_INFO, "%s evidence refused: %s", in->tee, why);
+		if (fetched != NULL && tt_fetch_collateral_failed(res.chain))
+			forget_fetched(in->tee, &vi, fetched);
 		goto out;
 	}
 	if (strcmp(in->tee, "virtcca") == 0 &&

@@ -263,6 +263,15 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 			printf("%s\n", claims);
 		free(claims);
 	}
+	/* A fetched item that failed its verification is removed, so that the next
+	 * --fetch asks again instead of trusting its own (unverified) dates. */
+	if (r != 0 && fetched != NULL && res == NULL)
+		res = json_loads(result, 0, NULL);
+	if (r != 0 && fetched != NULL &&
+	    tt_fetch_collateral_failed(json_object_get(res, "chain")) &&
+	    tt_fetch_forget(&fc, tee, ev, evlen, fetched) == 0)
+		fprintf(stderr, "turtle: verify: removed the fetched collateral under %s; "
+		    "--fetch asks again next time\n", fetched);
 	r = r == 0 ? CLI_OK : CLI_FAIL;
 out:
 	free(fetched);

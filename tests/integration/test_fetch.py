@@ -404,10 +404,11 @@ def test_tdx_fetch_fills_cache_then_uses_it(tdx, vendor):
     res = json.loads(out)
     assert res["verified"] is True and res["claims"]["tcb_status"] == "UpToDate"
     fm = dcap_synth.FMSPC.hex()
+    # the TCB info first: the one lookup the quote's FMSPC names
     assert vendor.requests() == [
+        "/tdx/certification/v4/tcb?fmspc=" + fm,
         "/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
-        "/tdx/certification/v4/tcb?fmspc=" + fm, "/tdx/certification/v4/qe/identity",
-        "/IntelSGXRootCA.der"]
+        "/tdx/certification/v4/qe/identity", "/IntelSGXRootCA.der"]
     with open(os.path.join(cache, "dcap-platform", "tdx-%s.json" % fm)) as f:
         got = json.load(f)
     # the signed texts are cached byte for byte, the rest as the collateral JSON names it
@@ -549,3 +550,176 @@ def test_as_unverified_chip_ids_leave_no_cache_entries(as_factory, snp, vendor):
     assert r.status == 200 and r.json()["status"] == "affirming", r
     assert vendor.requests() == [CRL_PATH]
     assert len(os.listdir(snpdir)) <= 3, os.listdir(snpdir)
+
+
+# -- turtle-as: what keeps made-up lookups from reaching KDS/PCS -----------------------------
+
+def snp_made_up(d, w, chip):
+    """POST /v1/attest with a report that names `chip` (one byte repeated) and no VCEK."""
+    ch = d.challenge("snp")
+    ev = w.evidence(b64url_dec(ch["nonce"]))
+    ev["cert_chain"] = None
+    ev["attestation_report"]["chip_id"] = [chip] * 64
+    return d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "snp",
+                                            "evidence": ev})
+
+
+def vcek_path(chip):
+    return VCEK_PATH.replace(snp_synth.CHIP_ID.hex(), bytes([chip] * 64).hex())
+
+
+def test_as_made_up_chip_ids_asked_once_then_rate_limited(as_factory, snp, vendor):
+    """Every report names its chip id; KDS answers 404 for one it does not know. Each
+    made-up chip id is asked once within negative_ttl, however often it comes back, and
+    all lookups together stop at max_fetches_per_minute: the server sees nothing more."""
+    w = snp[0]
+    cap = 3
+    d = as_factory(config="[collateral]\nfetch = true\nkds_url = %s\nnegative_ttl = 600\n"
+                   "max_fetches_per_minute = %d\n" % (vendor.url, cap),
+                   extra_args=("--tee-anchors", w.anchors))
+    t0 = time.monotonic()
+    for _ in range(5):
+        p = problem(snp_made_up(d, w, 0xA0), 502)
+        assert "collateral fetch failed:" in p["detail"], p
+    assert vendor.requests() == [vcek_path(0xA0)]
+    assert "not asked again" in p["detail"], p
+    limited = 0
+    for chip in range(0xB0, 0xB0 + 10):
+        p = problem(snp_made_up(d, w, chip), 502)
+        if "fetch rate limit reached (%d per minute)" % cap in p["detail"]:
+            limited += 1
+        else:
+            assert "HTTP 404 from" in p["detail"], p
+    # the bucket refills cap tokens a minute: allow for what the test's own time refilled
+    refill = int((time.monotonic() - t0) * cap / 60)
+    asked = vendor.requests()
+    assert len(asked) <= cap + refill, asked
+    assert len(set(asked)) == len(asked), asked
+    assert limited >= 11 - cap - refill
+    # a refused lookup is remembered: asking again reaches no server either way
+    n = len(asked)
+    for chip in [0xA0] + list(range(0xB0, 0xB0 + 10)):
+        problem(snp_made_up(d, w, chip), 502)
+    assert len(vendor.requests()) <= n + int((time.monotonic() - t0) * cap / 60) - refill
+
+
+def test_as_negative_cache_expires(as_factory, snp, vendor):
+    """After negative_ttl a refused lookup is asked again (KDS may know the chip now)."""
+    w = snp[0]
+    d = as_factory(config="[collateral]\nfetch = true\nkds_url = %s\nnegative_ttl = 1\n"
+                   % vendor.url, extra_args=("--tee-anchors", w.anchors))
+    for _ in range(3):
+        problem(snp_made_up(d, w, 0xC0), 502)
+    assert vendor.requests() == [vcek_path(0xC0)]
+    time.sleep(2.1)   # past the 1 s TTL (a lower bound only: later is as good)
+    problem(snp_made_up(d, w, 0xC0), 502)
+    assert vendor.requests() == [vcek_path(0xC0)] * 2
+
+
+def test_as_unknown_fmspc_asked_once(as_factory, tdx, vendor):
+    """An FMSPC PCS does not know (404) costs one request, not one per attestation: the
+    TCB info, which the FMSPC names, is asked first and its refusal is remembered."""
+    w, anchors, _, c, _ = tdx
+    os.chmod(os.path.join(anchors, "intel"), 0o755)
+    os.chmod(anchors, 0o755)
+    pcs_routes(vendor, c)
+    fm = dcap_synth.FMSPC.hex()
+    vendor.drop("/tdx/certification/v4/tcb?fmspc=" + fm)
+    d = as_factory(config="[collateral]\nfetch = true\npcs_url = %s\nroot_crl_url = %s\n"
+                   % (vendor.url, vendor.url + "/IntelSGXRootCA.der"),
+                   extra_args=("--tee-anchors", anchors))
+    for _ in range(4):
+        ch = d.challenge("tdx")
+        p = problem(d.request("POST", "/v1/attest", {
+            "nonce": ch["nonce"], "tee": "tdx",
+            "evidence": w.evidence(b64url_dec(ch["nonce"]))}), 502)
+        assert "collateral fetch failed:" in p["detail"], p
+    assert vendor.requests() == ["/tdx/certification/v4/tcb?fmspc=" + fm]
+
+
+def test_as_bad_fetched_vcek_refetched_once(as_factory, snp, vendor, tmp):
+    """A well-shaped VCEK that does not verify is not kept on its own (unverified)
+    dates: the failed verification removes it and the next request fetches it again, and
+    a good answer then verifies. A server that keeps answering badly is asked again only
+    once per negative_ttl, not on every request."""
+    w, _, vcek, _, _ = snp
+    other = snp_synth.SnpWorld(os.path.join(tmp, "other"))
+    bad = other.vcek.public_bytes(serialization.Encoding.DER)
+    vendor.serve(VCEK_PATH, bad)
+    d = as_factory(config="[collateral]\nfetch = true\nkds_url = %s\n" % vendor.url,
+                   extra_args=("--tee-anchors", w.anchors))
+    refvals(d, snp_synth.reference_values())
+
+    def attest():
+        ch = d.challenge("snp")
+        ev = w.evidence(b64url_dec(ch["nonce"]))
+        ev["cert_chain"] = None
+        return d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "snp",
+                                                "evidence": ev})
+
+    r = attest()
+    assert r.status >= 400 and "VCEK does not chain" in r.json()["detail"], r
+    assert vendor.requests() == [VCEK_PATH, CRL_PATH]
+    assert not os.path.exists(os.path.join(d.data, "collateral", CHIP_DIR, "vcek.der"))
+    vendor.serve(VCEK_PATH, vcek)
+    for _ in range(2):
+        r = attest()
+        assert r.status == 200 and r.json()["status"] == "affirming", r
+    assert vendor.requests() == [VCEK_PATH, CRL_PATH, VCEK_PATH, CRL_PATH]
+
+
+def test_as_bad_answer_not_refetched_in_a_loop(as_factory, snp, vendor, tmp):
+    w = snp[0]
+    other = snp_synth.SnpWorld(os.path.join(tmp, "other"))
+    vendor.serve(VCEK_PATH, other.vcek.public_bytes(serialization.Encoding.DER))
+    d = as_factory(config="[collateral]\nfetch = true\nkds_url = %s\n" % vendor.url,
+                   extra_args=("--tee-anchors", w.anchors))
+    for _ in range(5):
+        ch = d.challenge("snp")
+        ev = w.evidence(b64url_dec(ch["nonce"]))
+        ev["cert_chain"] = None
+        r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "snp",
+                                             "evidence": ev})
+        assert r.status >= 400 and "VCEK does not chain" in r.json()["detail"], r
+    # fetched, removed after its failure, fetched once more; then kept for negative_ttl
+    assert vendor.requests() == [VCEK_PATH, CRL_PATH, VCEK_PATH, CRL_PATH]
+
+
+def test_as_bad_fetched_tcb_info_refetched(as_factory, tdx, vendor):
+    w, anchors, _, c, _ = tdx
+    os.chmod(os.path.join(anchors, "intel"), 0o755)
+    os.chmod(anchors, 0o755)
+    altered = c["tcb_info"].replace('"tcbEvaluationDataNumber":99',
+                                    '"tcbEvaluationDataNumber":98')
+    pcs_routes(vendor, c, tcb_info=altered)
+    d = as_factory(config="[collateral]\nfetch = true\npcs_url = %s\nroot_crl_url = %s\n"
+                   % (vendor.url, vendor.url + "/IntelSGXRootCA.der"),
+                   extra_args=("--tee-anchors", anchors))
+
+    def attest():
+        ch = d.challenge("tdx")
+        return d.request("POST", "/v1/attest", {
+            "nonce": ch["nonce"], "tee": "tdx",
+            "evidence": w.evidence(b64url_dec(ch["nonce"]))})
+
+    r = attest()
+    assert r.status >= 400 and r.status != 502, r
+    assert len(vendor.requests()) == 4
+    assert not os.path.exists(os.path.join(d.data, "collateral", "dcap-platform",
+                                           "tdx-%s.json" % dcap_synth.FMSPC.hex()))
+    vendor.routes.clear()   # serve() names its body files by the number of routes
+    pcs_routes(vendor, c)
+    r = attest()
+    assert r.status == 200, r
+    assert len(vendor.requests()) == 8
+
+
+@pytest.mark.parametrize("line", ["negative_ttl = 0", "negative_ttl = 86401",
+                                  "max_fetches_per_minute = 0",
+                                  "max_fetches_per_minute = 6001",
+                                  "max_fetches_per_minute = many"])
+def test_as_fetch_guard_config_bounds_refused(as_factory, line):
+    d = as_factory(config="[collateral]\n%s\n" % line, start=False)
+    with pytest.raises(AssertionError):
+        d.start()
+    assert "collateral.%s" % line.split(" ")[0] in d.logtext(), d.logtext()

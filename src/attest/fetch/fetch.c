@@ -65,7 +65,62 @@ tt_fetch_collateral(const struct tt_fetch_cfg *cfg, const char *tee,
 	return tt_fetch_err(err, errlen, TT_ERR_NOT_SUPPORTED, "nothing to fetch for %s", tee);
 }
 
+bool
+tt_fetch_collateral_failed(const json_t *chain)
+{
+	size_t i;
+	const json_t *l;
+
+	json_array_foreach(chain, i, l) {
+		const char *kind = json_string_value(json_object_get(l, "link"));
+		const char *verdict = json_string_value(json_object_get(l, "verdict"));
+
+		if (kind == NULL || verdict == NULL || strcmp(verdict, "failed") != 0)
+			continue;
+		if (strcmp(kind, "certificate") == 0 || strcmp(kind, "crl") == 0 ||
+		    strcmp(kind, "collateral") == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+tt_fetch_forget(const struct tt_fetch_cfg *cfg, const char *tee, const uint8_t *evidence,
+    size_t evidence_len, const char *dir)
+{
+	if (cfg == NULL || tee == NULL || dir == NULL || cfg->cache_dir == NULL)
+		return TT_ERR_INVALID_ARGUMENT;
+	/* Only a directory under the cache: a --collateral directory is a person's. */
+	if (strncmp(dir, cfg->cache_dir, strlen(cfg->cache_dir)) != 0 ||
+	    dir[strlen(cfg->cache_dir)] != '/')
+		return TT_ERR_INVALID_ARGUMENT;
+	if (strcmp(tee, "snp") == 0)
+		return tt_fetch_kds_forget(cfg, dir);
+	if ((strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) && evidence != NULL)
+		return tt_fetch_pcs_forget(cfg, strcmp(tee, "tdx") == 0, evidence, evidence_len,
+		    dir);
+	return 0;
+}
+
 /* ---- cache files ---- */
+
+int
+tt_fetch_unlink_once(const struct tt_fetch_cfg *cfg, const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return TT_ERR_LIMIT;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : TT_ERR_IO;
+	if (!tt_fetch_guard_forget_once(cfg, path))
+		return TT_ERR_LIMIT;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return TT_ERR_IO;
+	return 0;
+}
 
 int
 tt_fetch_mkdirs(const char *dir)

@@ -22,6 +22,13 @@
  * its nextUpdate, TCB info or QE identity past theirs, a certificate past notAfter);
  * an expired item is never handed on as current: if its refetch fails, the call fails.
  *
+ * Amplification guard (process-wide, thread-safe): a URL whose answer was refused (an
+ * HTTP status other than 200, an answer too large or not of the asked-for shape) is not
+ * asked again for negative_ttl seconds (the call fails with the remembered error; at most
+ * TT_FETCH_GUARD_MAX remembered), and all requests together pass a token bucket of
+ * max_per_minute (burst the same); beyond it a request fails with TT_ERR_LIMIT without
+ * contacting the server. Connection failures and timeouts are not remembered.
+ *
  * Contract: 0 or a negative tt_err; err (errlen bytes, may be NULL) receives one line a
  * person can act on ("HTTP 404 from https://...", "response larger than 1048576 bytes
  * from ...", "timed out after 10 s fetching ..."). Thread-safe once tt_fetch_init ran.
@@ -33,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define TT_FETCH_KDS_URL "https://kdsintf.amd.com"
 #define TT_FETCH_PCS_URL "https://api.trustedservices.intel.com"
 #define TT_FETCH_ROOT_CRL_URL \
@@ -42,6 +51,11 @@
 #define TT_FETCH_MAX_SIZE (1u << 20)      /* bytes per response (default) */
 #define TT_FETCH_MAX_SIZE_MAX (4u << 20)  /* = TT_VERIFY_MAX_COLLATERAL */
 #define TT_FETCH_MAX_URL 1024u
+#define TT_FETCH_NEGATIVE_TTL 600u        /* seconds a refused lookup is not asked again */
+#define TT_FETCH_NEGATIVE_TTL_MAX 86400u
+#define TT_FETCH_PER_MINUTE 30u           /* requests per minute, whole process (default) */
+#define TT_FETCH_PER_MINUTE_MAX 6000u
+#define TT_FETCH_GUARD_MAX 1024u          /* remembered refusals and forgotten items */
 
 /* What the caller configured. NULL URLs and zero limits take the defaults above. */
 struct tt_fetch_cfg {
@@ -52,6 +66,8 @@ struct tt_fetch_cfg {
 	const char *root_crl_url;     /* Intel SGX Root CA CRL (DER) */
 	unsigned timeout;             /* seconds per request, 1..TT_FETCH_TIMEOUT_MAX */
 	size_t max_size;              /* bytes per response, 1..TT_FETCH_MAX_SIZE_MAX */
+	unsigned negative_ttl;        /* seconds, 1..TT_FETCH_NEGATIVE_TTL_MAX */
+	unsigned max_per_minute;      /* requests, 1..TT_FETCH_PER_MINUTE_MAX */
 };
 
 /* The caller already holds the evidence's leaf certificate (an SNP VCEK/VLEK sent with
@@ -79,6 +95,25 @@ int tt_fetch_init(void);
 int tt_fetch_collateral(const struct tt_fetch_cfg *cfg, const char *tee,
     const uint8_t *evidence, size_t evidence_len, int64_t now, unsigned flags, char **dir,
     char *err, size_t errlen);
+
+/*
+ * After a verification that used `dir` (from tt_fetch_collateral for the same tee and
+ * evidence) failed on its collateral (a certificate, CRL or collateral link): remove the
+ * fetched items it read there, so the next call fetches them again instead of trusting
+ * their unverified dates. Each item at most once per negative_ttl, so a server that keeps
+ * answering badly is not asked in a loop. 0 (removed or nothing to do), TT_ERR_LIMIT
+ * (already forgotten within negative_ttl; kept), TT_ERR_IO.
+ */
+int tt_fetch_forget(const struct tt_fetch_cfg *cfg, const char *tee, const uint8_t *evidence,
+    size_t evidence_len, const char *dir);
+
+/* true when a tt_verify_result chain has a failed link that fetched collateral could
+ * have caused ("certificate", "crl", "collateral"), not the evidence's own signature,
+ * binding or claims: the caller then calls tt_fetch_forget. */
+bool tt_fetch_collateral_failed(const json_t *chain);
+
+/* Forget every remembered refusal and refill the token bucket (unit tests). */
+void tt_fetch_guard_reset(void);
 
 /* dir and its missing parents created with mode 0700 (the cache root at start-up).
  * 0, TT_ERR_IO, TT_ERR_LIMIT. */

@@ -115,6 +115,8 @@ tt_fetch_get(const struct tt_fetch_cfg *cfg, const char *url, const char *header
 	memset(out, 0, sizeof(*out));
 	if ((r = tt_fetch_init()) != 0)
 		return tt_fetch_err(err, errlen, r, "cannot initialise libcurl");
+	if ((r = tt_fetch_guard_ask(cfg, url, err, errlen)) != 0)
+		return r;
 	if ((s.p = malloc(cap)) == NULL || (c = curl_easy_init()) == NULL) {
 		r = tt_fetch_err(err, errlen, TT_ERR_NO_MEMORY, "out of memory");
 		goto out;
@@ -173,6 +175,10 @@ tt_fetch_get(const struct tt_fetch_cfg *cfg, const char *url, const char *header
 	h.val = NULL;
 	r = 0;
 out:
+	/* A server's refusal is remembered; a connection failure or timeout is not (the
+	 * rate limit bounds those, and they say nothing about this URL). */
+	if (r != 0 && r != TT_ERR_NO_MEMORY && r != TT_ERR_TIMEOUT && status != 0)
+		tt_fetch_guard_fail(cfg, url, r);
 	if (c != NULL)
 		curl_easy_cleanup(c);
 	free(s.p);

@@ -24,6 +24,18 @@ void tt_fetch_resp_clear(struct tt_fetch_resp *r);   /* NULL ok */
 unsigned tt_fetch_cfg_timeout(const struct tt_fetch_cfg *cfg);
 size_t tt_fetch_cfg_max_size(const struct tt_fetch_cfg *cfg);
 
+unsigned tt_fetch_cfg_negative_ttl(const struct tt_fetch_cfg *cfg);
+unsigned tt_fetch_cfg_per_minute(const struct tt_fetch_cfg *cfg);
+
+/* Before a request: 0, or the remembered refusal of url (its code), or TT_ERR_LIMIT when
+ * the token bucket is empty (one token taken otherwise); a line in err. */
+int tt_fetch_guard_ask(const struct tt_fetch_cfg *cfg, const char *url, char *err,
+    size_t errlen);
+/* url's answer was refused with code: not asked again for negative_ttl. */
+void tt_fetch_guard_fail(const struct tt_fetch_cfg *cfg, const char *url, int code);
+/* true the first time path is named within negative_ttl (then remembered). */
+bool tt_fetch_guard_forget_once(const struct tt_fetch_cfg *cfg, const char *path);
+
 /* Write "fmt" into err (when given) and return e. */
 int tt_fetch_err(char *err, size_t errlen, int e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -44,5 +56,11 @@ int tt_fetch_kds(const struct tt_fetch_cfg *cfg, const uint8_t *report, size_t l
     int64_t now, unsigned flags, char **dir, char *err, size_t errlen);
 int tt_fetch_pcs(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence,
     size_t len, int64_t now, char **dir, char *err, size_t errlen);
+/* tt_fetch_forget's halves: the files under dir that evidence's collateral came from. */
+int tt_fetch_kds_forget(const struct tt_fetch_cfg *cfg, const char *dir);
+int tt_fetch_pcs_forget(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence,
+    size_t len, const char *dir);
+/* dir/name removed when present, at most once per negative_ttl: 0, TT_ERR_LIMIT, IO. */
+int tt_fetch_unlink_once(const struct tt_fetch_cfg *cfg, const char *dir, const char *name);
 
 #endif

@@ -86,10 +86,11 @@ fetch_vcek(const struct tt_fetch_cfg *cfg, int gen, const struct tt_snp_report *
 	 * page is not cached); the chain, the key and the extensions are the verifier's. */
 	p = resp.body;
 	x = resp.len <= 65536 ? d2i_X509(NULL, &p, (long)resp.len) : NULL;
-	if (x == NULL || p != resp.body + resp.len)
+	if (x == NULL || p != resp.body + resp.len) {
+		tt_fetch_guard_fail(cfg, url, TT_ERR_DATA_INVALID);
 		e = tt_fetch_err(err, errlen, TT_ERR_DATA_INVALID,
 		    "%s: the answer is not one DER certificate", url);
-	else if ((e = tt_fetch_mkdirs(dir)) != 0 ||
+	} else if ((e = tt_fetch_mkdirs(dir)) != 0 ||
 	    (e = tt_fetch_write(dir, "vcek.der", resp.body, resp.len)) != 0)
 		e = tt_fetch_err(err, errlen, e, "cannot write %s/vcek.der", dir);
 	X509_free(x);
@@ -127,10 +128,11 @@ fetch_crl(const struct tt_fetch_cfg *cfg, int gen, const char *snpdir, const cha
 	/* A CRL that is no longer current is still handed on: the verifier refuses it with
 	 * its own reason; it is never reported current here, so the next call asks again. */
 	tt_fetch_crl_current(resp.body, resp.len, now, &parses);
-	if (!parses)
+	if (!parses) {
+		tt_fetch_guard_fail(cfg, url, TT_ERR_DATA_INVALID);
 		e = tt_fetch_err(err, errlen, TT_ERR_DATA_INVALID, "%s: the answer is not a DER CRL",
 		    url);
-	else if ((e = tt_fetch_write(snpdir, shared, resp.body, resp.len)) != 0 ||
+	} else if ((e = tt_fetch_write(snpdir, shared, resp.body, resp.len)) != 0 ||
 	    (e = tt_fetch_write(dir, "crl.der", resp.body, resp.len)) != 0)
 		e = tt_fetch_err(err, errlen, e, "cannot write the CRL under %s", snpdir);
 	tt_fetch_resp_clear(&resp);
@@ -222,4 +224,35 @@ tt_fetch_kds(const struct tt_fetch_cfg *cfg, const uint8_t *report, size_t len, 
 	if ((*dirp = strdup(dir)) == NULL)
 		return tt_fetch_err(err, errlen, TT_ERR_NO_MEMORY, "out of memory");
 	return 0;
+}
+
+int
+tt_fetch_kds_forget(const struct tt_fetch_cfg *cfg, const char *dir)
+{
+	char snpdir[4096], shared[64];
+	const char *base = strrchr(dir, '/');
+	size_t plen;
+	int e, e2, gen;
+
+	/* dir is <cache>/snp/<Product>-<hwid>-<tcb> or <cache>/snp/<Product>, as
+	 * tt_fetch_kds made it; anything else is not touched. */
+	if (base == NULL || (size_t)(base - dir) >= sizeof(snpdir))
+		return TT_ERR_INVALID_ARGUMENT;
+	memcpy(snpdir, dir, (size_t)(base - dir));
+	snpdir[base - dir] = '\0';
+	base++;
+	plen = strcspn(base, "-");
+	for (gen = 0; gen < 3; gen++)
+		if (strlen(tt_fetch_kds_product(gen)) == plen &&
+		    strncmp(base, tt_fetch_kds_product(gen), plen) == 0)
+			break;
+	if (gen == 3)
+		return TT_ERR_INVALID_ARGUMENT;
+	snprintf(shared, sizeof(shared), "%s-crl.der", tt_fetch_kds_product(gen));
+	/* The CRL is copied from the shared copy when that looks current: both go. */
+	e = tt_fetch_unlink_once(cfg, dir, "vcek.der");
+	e2 = tt_fetch_unlink_once(cfg, dir, "crl.der");
+	if (e2 == 0)
+		(void)tt_fetch_unlink_once(cfg, snpdir, shared);
+	return e == 0 || e2 == 0 ? 0 : e;
 }

@@ -178,6 +178,7 @@ tt_fetch_pcs(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence, 
 	struct tt_fetch_resp pck = { 0 }, tcb = { 0 }, qe = { 0 }, rcrl = { 0 };
 	struct tt_dcap_collateral *check = NULL;
 	char dir[4096], name[64], fmspc_hex[13], url[TT_FETCH_MAX_URL], *text = NULL;
+	char tcb_url[TT_FETCH_MAX_URL];
 	uint8_t fmspc[6];
 	bool platform = false, parses;
 	json_t *o = NULL;
@@ -192,17 +193,20 @@ tt_fetch_pcs(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence, 
 		return tt_fetch_err(err, errlen, TT_ERR_LIMIT, "cache directory name too long");
 	if (collateral_current(dir, name, now))
 		goto done;
+	/* The TCB info first: it is the one lookup the quote names (its FMSPC), so a
+	 * made-up FMSPC costs one request, which the negative cache then remembers. */
+	if ((e = tt_fetch_pcs_tcb_url(pcs, tdx, fmspc, tcb_url, sizeof(tcb_url))) != 0 ||
+	    (e = tt_fetch_get(cfg, tcb_url, HDR_TCB_INFO, &tcb, err, errlen)) != 0)
+		goto out;
 	if ((e = tt_fetch_pcs_pckcrl_url(pcs, platform, url, sizeof(url))) != 0 ||
 	    (e = tt_fetch_get(cfg, url, HDR_PCK_CRL, &pck, err, errlen)) != 0)
 		goto out;
 	(void)tt_fetch_crl_current(pck.body, pck.len, now, &parses);
 	if (!parses) {
+		tt_fetch_guard_fail(cfg, url, TT_ERR_DATA_INVALID);
 		e = tt_fetch_err(err, errlen, TT_ERR_DATA_INVALID, "%s: not a DER CRL", url);
 		goto out;
 	}
-	if ((e = tt_fetch_pcs_tcb_url(pcs, tdx, fmspc, url, sizeof(url))) != 0 ||
-	    (e = tt_fetch_get(cfg, url, HDR_TCB_INFO, &tcb, err, errlen)) != 0)
-		goto out;
 	if ((e = tt_fetch_pcs_qe_url(pcs, tdx, url, sizeof(url))) != 0 ||
 	    (e = tt_fetch_get(cfg, url, HDR_QE_ID, &qe, err, errlen)) != 0)
 		goto out;
@@ -210,6 +214,7 @@ tt_fetch_pcs(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence, 
 		goto out;
 	(void)tt_fetch_crl_current(rcrl.body, rcrl.len, now, &parses);
 	if (!parses) {
+		tt_fetch_guard_fail(cfg, root, TT_ERR_DATA_INVALID);
 		e = tt_fetch_err(err, errlen, TT_ERR_DATA_INVALID, "%s: not a DER CRL", root);
 		goto out;
 	}
@@ -225,6 +230,8 @@ tt_fetch_pcs(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence, 
 	    (e = set_chain(o, "qe_identity_issuer_chain", &qe)) != 0 ||
 	    (e = set_signed(o, &qe, "enclaveIdentity", "qe_identity",
 	    "qe_identity_signature")) != 0) {
+		/* Remembered under the FMSPC's TCB info URL, the lookup this quote named. */
+		tt_fetch_guard_fail(cfg, tcb_url, TT_ERR_DATA_INVALID);
 		e = tt_fetch_err(err, errlen, e, "PCS answers for FMSPC %s are not TCB info, QE "
 		    "identity and CRLs with their issuer chains", fmspc_hex);
 		goto out;
@@ -236,6 +243,7 @@ tt_fetch_pcs(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence, 
 	/* Parsed once before it is cached: what cannot be read is never stored. Whether it
 	 * is authentic is for the verifier to say. */
 	if ((e = tt_dcap_collateral_parse(text, strlen(text), &check)) != 0) {
+		tt_fetch_guard_fail(cfg, tcb_url, TT_ERR_DATA_INVALID);
 		e = tt_fetch_err(err, errlen, TT_ERR_DATA_INVALID,
 		    "PCS collateral for FMSPC %s does not parse: %s", fmspc_hex, tt_strerror(e));
 		goto out;
@@ -259,4 +267,19 @@ out:
 	tt_fetch_resp_clear(&qe);
 	tt_fetch_resp_clear(&rcrl);
 	return e;
+}
+
+int
+tt_fetch_pcs_forget(const struct tt_fetch_cfg *cfg, bool tdx, const uint8_t *evidence,
+    size_t len, const char *dir)
+{
+	char name[64], fmspc_hex[13];
+	uint8_t fmspc[6];
+	bool platform;
+
+	if (quote_platform(evidence, len, fmspc, &platform, NULL, 0) != 0)
+		return TT_ERR_INVALID_ARGUMENT;
+	tt_hex_encode(fmspc, 6, fmspc_hex);
+	snprintf(name, sizeof(name), "%s-%s.json", tdx ? "tdx" : "sgx", fmspc_hex);
+	return tt_fetch_unlink_once(cfg, dir, name);
 }
