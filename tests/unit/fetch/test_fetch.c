@@ -2,7 +2,8 @@
  * The fetcher's pure parts (src/attest/fetch): every byte of the KDS and PCS URLs per
  * product (hwid length, SPL names, order and padding), the shared real SNP report's VCEK
  * URL, the exact-text extraction of PCS's signed members, the issuer-chain header decoding,
- * and that a disabled fetcher refuses without touching anything.
+ * that a disabled fetcher refuses without touching anything, and the amplification guard
+ * (negative cache, token bucket, forget-once, which failed links blame the collateral).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fetch.h"
+#include "fetch_internal.h"
 #include "snp.h"
 #include "turtle/error.h"
 
@@ -225,6 +227,91 @@ test_disabled_refuses(void **state)
 	    sizeof(err)), TT_ERR_NOT_SUPPORTED);
 }
 
+static void
+test_guard(void **state)
+{
+	struct tt_fetch_cfg cfg = { .enabled = true, .max_per_minute = 3 };
+	char err[256], url[64];
+
+	(void)state;
+	tt_fetch_guard_reset();
+	/* A burst of max_per_minute, then refused without a request. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tt_fetch_guard_ask(&cfg, "http://x/a", err, sizeof(err)), 0);
+	assert_int_equal(tt_fetch_guard_ask(&cfg, "http://x/b", err, sizeof(err)),
+	    TT_ERR_LIMIT);
+	assert_non_null(strstr(err, "fetch rate limit reached (3 per minute)"));
+	/* A refused URL answers its remembered code before the bucket is consulted. */
+	tt_fetch_guard_fail(&cfg, "http://x/a", TT_ERR_DOES_NOT_EXIST);
+	assert_int_equal(tt_fetch_guard_ask(&cfg, "http://x/a", err, sizeof(err)),
+	    TT_ERR_DOES_NOT_EXIST);
+	assert_non_null(strstr(err, "not asked again for 600 s: http://x/a"));
+	/* The table is bounded: far more refusals than it holds; the newest is kept. */
+	for (unsigned i = 0; i < 3 * TT_FETCH_GUARD_MAX; i++) {
+		snprintf(url, sizeof(url), "http://x/%u", i);
+		tt_fetch_guard_fail(&cfg, url, TT_ERR_DATA_INVALID);
+	}
+	assert_int_equal(tt_fetch_guard_ask(&cfg, url, err, sizeof(err)), TT_ERR_DATA_INVALID);
+	/* Forgetting an item: once per negative_ttl. */
+	assert_true(tt_fetch_guard_forget_once(&cfg, "/c/snp/x/vcek.der"));
+	assert_false(tt_fetch_guard_forget_once(&cfg, "/c/snp/x/vcek.der"));
+	assert_true(tt_fetch_guard_forget_once(&cfg, "/c/snp/y/vcek.der"));
+	tt_fetch_guard_reset();
+	assert_int_equal(tt_fetch_guard_ask(&cfg, "http://x/a", err, sizeof(err)), 0);
+	/* Out-of-range settings are clamped, zero takes the defaults. */
+	cfg.max_per_minute = 0;
+	cfg.negative_ttl = 0;
+	assert_int_equal(tt_fetch_cfg_per_minute(&cfg), TT_FETCH_PER_MINUTE);
+	assert_int_equal(tt_fetch_cfg_negative_ttl(&cfg), TT_FETCH_NEGATIVE_TTL);
+	cfg.max_per_minute = 1000000;
+	cfg.negative_ttl = 1000000;
+	assert_int_equal(tt_fetch_cfg_per_minute(&cfg), TT_FETCH_PER_MINUTE_MAX);
+	assert_int_equal(tt_fetch_cfg_negative_ttl(&cfg), TT_FETCH_NEGATIVE_TTL_MAX);
+	tt_fetch_guard_reset();
+}
+
+static void
+test_collateral_failed(void **state)
+{
+	const char *blame[] = { "certificate", "crl", "collateral" };
+	const char *not_blame[] = { "evidence", "binding", "claim", "key", "anchor" };
+	json_t *c;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		c = json_pack("[{s:s,s:s},{s:s,s:s}]", "link", "anchor", "verdict", "verified",
+		    "link", blame[i], "verdict", "failed");
+		assert_true(tt_fetch_collateral_failed(c));
+		json_decref(c);
+		c = json_pack("[{s:s,s:s}]", "link", blame[i], "verdict", "not checked");
+		assert_false(tt_fetch_collateral_failed(c));
+		json_decref(c);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		c = json_pack("[{s:s,s:s}]", "link", not_blame[i], "verdict", "failed");
+		assert_false(tt_fetch_collateral_failed(c));
+		json_decref(c);
+	}
+	assert_false(tt_fetch_collateral_failed(NULL));
+}
+
+static void
+test_forget_only_under_cache(void **state)
+{
+	struct tt_fetch_cfg cfg = { .enabled = true, .cache_dir = "/c" };
+
+	(void)state;
+	assert_int_equal(tt_fetch_forget(&cfg, "snp", NULL, 0, "/elsewhere/snp/Milan"),
+	    TT_ERR_INVALID_ARGUMENT);
+	assert_int_equal(tt_fetch_forget(&cfg, "snp", NULL, 0, "/cx/snp/Milan"),
+	    TT_ERR_INVALID_ARGUMENT);
+	assert_int_equal(tt_fetch_forget(&cfg, "snp", NULL, 0, "/c/snp/Unknown-ab-00"),
+	    TT_ERR_INVALID_ARGUMENT);
+	/* Nothing there: nothing to do. */
+	assert_int_equal(tt_fetch_forget(&cfg, "snp", NULL, 0, "/c/snp/Milan"), 0);
+	assert_int_equal(tt_fetch_forget(&cfg, "cca", NULL, 0, "/c/x"), 0);
+}
+
 int
 main(void)
 {
@@ -237,6 +324,9 @@ main(void)
 		cmocka_unit_test(test_json_member_raw),
 		cmocka_unit_test(test_pct_decode),
 		cmocka_unit_test(test_disabled_refuses),
+		cmocka_unit_test(test_guard),
+		cmocka_unit_test(test_collateral_failed),
+		cmocka_unit_test(test_forget_only_under_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
