@@ -8,7 +8,9 @@ never asked; with it on the evidence verifies and the cache holds the files unde
 the verifiers read; a second verification asks nothing; fetched bytes that do not verify
 (another chain, a CRL signed by another key, an altered TCB info) are refused by the
 verifier; a 404, an oversized answer, a stalled answer and a missing issuer-chain header
-are clear errors; an expired cached CRL is fetched again, and is not used when that fails."""
+are clear errors; an expired cached CRL is fetched again, and is not used when that fails;
+fetched collateral that failed verification is removed and fetched once more; refused
+lookups are remembered for negative_ttl and all requests held to a rate limit."""
 
 import datetime
 import json
@@ -204,6 +206,22 @@ def test_snp_fetched_vcek_of_another_chain_refused(snp, vendor, tmp):
     res = json.loads(out)
     assert res["verified"] is False and res["claims"] is None
     assert "VCEK does not chain to an AMD ARK" in res["reasons"][0], res["reasons"]
+
+
+def test_cli_bad_fetched_vcek_removed_then_refetched(snp, vendor, tmp):
+    """turtle verify --fetch removes a fetched VCEK that failed its chain check, so the
+    next run asks again instead of trusting the file's own dates."""
+    w, rep, vcek, _, cache = snp
+    other = snp_synth.SnpWorld(os.path.join(tmp, "other"))
+    vendor.serve(VCEK_PATH, other.vcek.public_bytes(serialization.Encoding.DER))
+    rc, out, err = snp_verify(w, rep, cache, vendor)
+    assert rc == 1 and "VCEK does not chain" in json.loads(out)["reasons"][0], out
+    assert "removed the fetched collateral under" in err, err
+    assert not os.path.exists(os.path.join(cache, CHIP_DIR, "vcek.der"))
+    vendor.serve(VCEK_PATH, vcek)
+    rc, out, err = snp_verify(w, rep, cache, vendor)
+    assert rc == 0, out + err
+    assert vendor.requests() == [VCEK_PATH, CRL_PATH, VCEK_PATH, CRL_PATH]
 
 
 def test_snp_fetched_crl_of_another_key_refused(snp, vendor, tmp):
