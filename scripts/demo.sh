@@ -162,15 +162,43 @@ stop_pid "$turtled_pid"
 
 section "2. attestation: swtpm as the node's TPM, turtle-as beside it"
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-base=""
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 40000))
-	if port_free "$p" && port_free $((p + 1)) && port_free $((p + 2)); then
-		base=$p
-		break
-	fi
-done
-[ -n "$base" ] || fail "no three free TCP ports on 127.0.0.1"
+pick_ports() {
+	# three free TCP ports in a row on 127.0.0.1 (swtpm's two and turtle-as's) into $base
+	local p
+	base=""
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 40000))
+		if port_free "$p" && port_free $((p + 1)) && port_free $((p + 2)); then
+			base=$p
+			return 0
+		fi
+	done
+	fail "no three free TCP ports on 127.0.0.1"
+}
+start_listener() {
+	# start_listener WHAT LOG PORT CMD...: start CMD in the background as the service
+	# user; ready when PORT answers while CMD still runs. Returns 1 (for another port)
+	# when another process took PORT between the probe and the bind; fails otherwise.
+	local what=$1 log=$2 port=$3
+	shift 3
+	svc_exec "$@" >"$log" 2>&1 &
+	listener_pid=$!
+	for _ in $(seq 200); do
+		if ! kill -0 "$listener_pid" 2>/dev/null; then
+			wait "$listener_pid" 2>/dev/null
+			grep -qi "address already in use" "$log" && return 1
+			fail "$what exited at start" "$log"
+		fi
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			sleep 0.2   # a process that lost the bind exits at once
+			kill -0 "$listener_pid" 2>/dev/null && { pids+=("$listener_pid"); return 0; }
+			continue
+		fi
+		sleep 0.05
+	done
+	fail "$what did not become ready in 10 s" "$log"
+}
+pick_ports
 tpm_port=$base
 as_port=$((base + 2))
 tcti="swtpm:host=127.0.0.1,port=$tpm_port"
@@ -185,13 +213,23 @@ as_svc swtpm_setup --tpm2 --tpmstate "$stage/tpm" --createek --overwrite \
 	--config "$stage/swtpm_setup.conf" --logfile "$stage/log/swtpm_setup.log" \
 	>"$stage/log/swtpm_setup.out" 2>&1 ||
 	fail "swtpm_setup" "$stage/log/swtpm_setup.out" "$stage/log/swtpm_setup.log"
-svc_exec swtpm socket --tpm2 --tpmstate "dir=$stage/tpm" \
-	--server "type=tcp,port=$tpm_port,bindaddr=127.0.0.1" \
-	--ctrl "type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1" \
-	--flags not-need-init,startup-clear >"$stage/log/swtpm.log" 2>&1 &
-swtpm_pid=$!
-pids+=("$swtpm_pid")
-wait_for swtpm "$stage/log/swtpm.log" "$swtpm_pid" bash -c "exec 3<>/dev/tcp/127.0.0.1/$tpm_port"
+# Other processes on this machine (tests, another demo) may take a port between the probe
+# and the bind: then it is tried again on other ports.
+for try in 1 2 3 4 5; do
+	start_listener swtpm "$stage/log/swtpm.log" "$tpm_port" swtpm socket --tpm2 \
+		--tpmstate "dir=$stage/tpm" \
+		--server "type=tcp,port=$tpm_port,bindaddr=127.0.0.1" \
+		--ctrl "type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1" \
+		--flags not-need-init,startup-clear && break
+	[ "$try" -lt 5 ] || fail "swtpm: its ports were taken five times" "$stage/log/swtpm.log"
+	pick_ports
+	tpm_port=$base
+	as_port=$((base + 2))
+done
+swtpm_pid=$listener_pid
+tcti="swtpm:host=127.0.0.1,port=$tpm_port"
+as_url="http://127.0.0.1:$as_port"
+export TPM2TOOLS_TCTI=$tcti
 echo "swtpm (pid $swtpm_pid) on 127.0.0.1:$tpm_port"
 
 # turtled with the TPM as its first provider; the demo user is its admin (registration
@@ -215,10 +253,17 @@ start_turtled "$stage/log/turtled-tpm.log" --config "$stage/turtled.conf"
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$stage/as-admin-token"
 chmod 0600 "$stage/as-admin-token"
 [ "$(id -u)" -eq 0 ] && chown "$svc_uid:$svc_gid" "$stage/as-admin-token"
-svc_exec "$turtle_as" --listen "127.0.0.1:$as_port" --data-dir "$stage/as" \
-	--admin-token-file "$stage/as-admin-token" >"$stage/log/turtle-as.log" 2>&1 &
-as_pid=$!
-pids+=("$as_pid")
+for try in 1 2 3 4 5; do
+	start_listener turtle-as "$stage/log/turtle-as.log" "$as_port" "$turtle_as" \
+		--listen "127.0.0.1:$as_port" --data-dir "$stage/as" \
+		--admin-token-file "$stage/as-admin-token" && break
+	[ "$try" -lt 5 ] || fail "turtle-as: its port was taken five times" \
+		"$stage/log/turtle-as.log"
+	pick_ports
+	as_port=$base
+	as_url="http://127.0.0.1:$as_port"
+done
+as_pid=$listener_pid
 wait_for turtle-as "$stage/log/turtle-as.log" "$as_pid" \
 	curl -fsS -o "$stage/work/jwks.json" "$as_url/.well-known/jwks.json"
 echo "turtle-as (pid $as_pid) on $as_url"
