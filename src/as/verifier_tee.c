@@ -520,7 +520,8 @@ tee_check(const struct tt_as_verify_in *in, unsigned flags, json_t **claims,
 		snprintf(why, sizeof(why), "%s", first != NULL ? first : tt_strerror(r));
 		*reason = why;
 		tt_log(TT_LOG_INFO, "%s evidence refused: %s", in->tee, why);
-		if (fetched != NULL && tt_fetch_collateral_failed(res.chain))
+		if (fetched != NULL && tt_fetch_collateral_failed(res.chain,
+		    pem != NULL && clen > 0 ? TT_FETCH_F_HAVE_CERT : 0))
 			forget_fetched(in->tee, &vi, fetched);
 		goto out;
 	}

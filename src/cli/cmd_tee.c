@@ -268,7 +268,8 @@ cmd_verify_tee(struct cli *cli, int argc, char **argv)
 	if (r != 0 && fetched != NULL && res == NULL)
 		res = json_loads(result, 0, NULL);
 	if (r != 0 && fetched != NULL &&
-	    tt_fetch_collateral_failed(json_object_get(res, "chain")) &&
+	    tt_fetch_collateral_failed(json_object_get(res, "chain"),
+	    vo.collateral != NULL ? TT_FETCH_F_HAVE_CERT : 0) &&
 	    tt_fetch_forget(&fc, tee, ev, evlen, fetched) == 0)
 		fprintf(stderr, "turtle: verify: removed the fetched collateral under %s; "
 		    "--fetch asks again next time\n", fetched);

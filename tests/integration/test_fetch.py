@@ -732,6 +732,24 @@ def test_as_bad_fetched_tcb_info_refetched(as_factory, tdx, vendor):
     assert len(vendor.requests()) == 8
 
 
+def test_as_evidence_own_bad_vcek_keeps_fetched_crl(as_factory, snp, vendor, tmp):
+    """A report that brings a VCEK of another chain fails on that certificate, which was
+    not fetched: the fetched CRL is kept, and KDS is asked nothing more."""
+    w = snp[0]
+    other = snp_synth.SnpWorld(os.path.join(tmp, "other"))
+    d = as_factory(config="[collateral]\nfetch = true\nkds_url = %s\n" % vendor.url,
+                   extra_args=("--tee-anchors", w.anchors))
+    for _ in range(3):
+        ch = d.challenge("snp")
+        ev = w.evidence(b64url_dec(ch["nonce"]))
+        ev["cert_chain"] = other.evidence(b64url_dec(ch["nonce"]))["cert_chain"]
+        r = d.request("POST", "/v1/attest", {"nonce": ch["nonce"], "tee": "snp",
+                                             "evidence": ev})
+        assert r.status >= 400 and r.status != 502, r
+    assert vendor.requests() == [CRL_PATH]
+    assert os.path.exists(os.path.join(d.data, "collateral", "snp", "Milan", "crl.der"))
+
+
 @pytest.mark.parametrize("line", ["negative_ttl = 0", "negative_ttl = 86401",
                                   "max_fetches_per_minute = 0",
                                   "max_fetches_per_minute = 6001",

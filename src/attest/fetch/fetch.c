@@ -66,8 +66,10 @@ tt_fetch_collateral(const struct tt_fetch_cfg *cfg, const char *tee,
 }
 
 bool
-tt_fetch_collateral_failed(const json_t *chain)
+tt_fetch_collateral_failed(const json_t *chain, unsigned flags)
 {
+	bool crl_only = (flags & TT_FETCH_F_HAVE_CERT) != 0;
+
 	size_t i;
 	const json_t *l;
 
@@ -77,8 +79,8 @@ tt_fetch_collateral_failed(const json_t *chain)
 
 		if (kind == NULL || verdict == NULL || strcmp(verdict, "failed") != 0)
 			continue;
-		if (strcmp(kind, "certificate") == 0 || strcmp(kind, "crl") == 0 ||
-		    strcmp(kind, "collateral") == 0)
+		if (strcmp(kind, "crl") == 0 || (!crl_only && (strcmp(kind, "certificate") == 0 ||
+		    strcmp(kind, "collateral") == 0)))
 			return true;
 	}
 	return false;

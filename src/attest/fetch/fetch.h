@@ -109,8 +109,9 @@ int tt_fetch_forget(const struct tt_fetch_cfg *cfg, const char *tee, const uint8
 
 /* true when a tt_verify_result chain has a failed link that fetched collateral could
  * have caused ("certificate", "crl", "collateral"), not the evidence's own signature,
- * binding or claims: the caller then calls tt_fetch_forget. */
-bool tt_fetch_collateral_failed(const json_t *chain);
+ * binding or claims: the caller then calls tt_fetch_forget. With TT_FETCH_F_HAVE_CERT
+ * (the leaf certificate came with the evidence, only the CRL was fetched) only "crl". */
+bool tt_fetch_collateral_failed(const json_t *chain, unsigned flags);
 
 /* Forget every remembered refusal and refill the token bucket (unit tests). */
 void tt_fetch_guard_reset(void);

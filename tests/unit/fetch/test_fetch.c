@@ -281,18 +281,20 @@ test_collateral_failed(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		c = json_pack("[{s:s,s:s},{s:s,s:s}]", "link", "anchor", "verdict", "verified",
 		    "link", blame[i], "verdict", "failed");
-		assert_true(tt_fetch_collateral_failed(c));
+		assert_true(tt_fetch_collateral_failed(c, 0));
+		/* The leaf came with the evidence: only the fetched CRL is to blame. */
+		assert_int_equal(tt_fetch_collateral_failed(c, TT_FETCH_F_HAVE_CERT), i == 1);
 		json_decref(c);
 		c = json_pack("[{s:s,s:s}]", "link", blame[i], "verdict", "not checked");
-		assert_false(tt_fetch_collateral_failed(c));
+		assert_false(tt_fetch_collateral_failed(c, 0));
 		json_decref(c);
 	}
 	for (size_t i = 0; i < 5; i++) {
 		c = json_pack("[{s:s,s:s}]", "link", not_blame[i], "verdict", "failed");
-		assert_false(tt_fetch_collateral_failed(c));
+		assert_false(tt_fetch_collateral_failed(c, 0));
 		json_decref(c);
 	}
-	assert_false(tt_fetch_collateral_failed(NULL));
+	assert_false(tt_fetch_collateral_failed(NULL, 0));
 }
 
 static void
