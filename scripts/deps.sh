@@ -13,10 +13,10 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
 	libssl-dev openssl libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler
 	libinih-dev libtss2-dev libp11-kit-dev libjose-dev libjansson-dev libmicrohttpd-dev
 	libcurl4-openssl-dev libcbor-dev)
-demo_pkgs=(swtpm swtpm-tools tpm2-tools curl)
+demo_pkgs=(swtpm swtpm-tools tpm2-tools curl ca-certificates)
 test_pkgs=(libcmocka-dev libyaml-dev clang libclang-rt-14-dev python3 python3-pytest python3-protobuf python3-cryptography
 	protobuf-compiler util-linux swtpm swtpm-tools softhsm2 p11-kit tpm2-tools opensc
-	man-db groff-base debootstrap curl python3-fusepy fuse3 libfuse2)
+	man-db groff-base debootstrap curl ca-certificates python3-fusepy fuse3 libfuse2)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in

@@ -347,7 +347,10 @@ def test_snp_https_server_not_trusted_is_refused(snp, tmp):
         v.serve(CRL_PATH, crl)
         rc, out, err = snp_verify(w, rep, cache, v)
         assert rc == 1 and "cannot fetch %s%s" % (v.url, VCEK_PATH) in err, err
-        assert "certificate" in err, err  # libcurl: peer certificate not OK
+        # libcurl: the peer's certificate is not trusted ("SSL peer certificate ...");
+        # on a machine without a CA bundle the handshake fails on that instead ("SSL
+        # CA cert"). Either way no request reached the server (next line).
+        assert "certificate" in err or "SSL" in err, err
         assert v.requests() == []
         assert not os.path.exists(os.path.join(cache, CHIP_DIR, "vcek.der"))
     finally:
